@@ -1,0 +1,95 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import {
+  conflict,
+  notFound,
+  terminalDeploymentStatuses,
+  type Deployment,
+  type DeploymentStatus,
+} from '../../domain';
+import { fromStored, newId, toStored, type Stored } from './documents';
+
+type DeploymentDocument = Stored<Deployment>;
+
+export type NewDeployment = Omit<Deployment, 'id' | 'createdTime' | 'updatedTime'>;
+
+export interface DeploymentQuery {
+  app_id?: string;
+  limit?: number;
+}
+
+export class DeploymentRepository {
+  private readonly collection: Collection<DeploymentDocument>;
+
+  constructor(db: Db) {
+    this.collection = db.collection<DeploymentDocument>('deployments');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.collection.createIndex({ app_id: 1, createdTime: -1 }, { name: 'app_time' });
+    await this.collection.createIndex({ createdTime: -1 }, { name: 'time' });
+  }
+
+  async create(deployment: NewDeployment, now = Date.now()): Promise<Deployment> {
+    const stored: Deployment = { id: newId(), ...deployment, createdTime: now, updatedTime: now };
+    await this.collection.insertOne(toStored(stored));
+    return stored;
+  }
+
+  async find(id: string): Promise<Deployment | undefined> {
+    const doc = await this.collection.findOne({ _id: id });
+    return doc === null ? undefined : fromStored<Deployment>(doc);
+  }
+
+  async get(id: string): Promise<Deployment> {
+    const deployment = await this.find(id);
+    if (deployment === undefined) throw notFound('deployment', id);
+    return deployment;
+  }
+
+  /** Newest first. */
+  async list(query: DeploymentQuery = {}): Promise<Deployment[]> {
+    const filter: Filter<DeploymentDocument> = query.app_id ? { app_id: query.app_id } : {};
+    const docs = await this.collection
+      .find(filter)
+      .sort({ createdTime: -1 })
+      .limit(query.limit ?? 100)
+      .toArray();
+    return docs.map((doc) => fromStored<Deployment>(doc));
+  }
+
+  /** The application's release that is not over yet, if any. */
+  async findActive(appId: string): Promise<Deployment | undefined> {
+    const doc = await this.collection.findOne(
+      { app_id: appId, status: { $nin: [...terminalDeploymentStatuses] } },
+      { sort: { createdTime: -1 } },
+    );
+    return doc === null ? undefined : fromStored<Deployment>(doc);
+  }
+
+  /**
+   * Sets fields of a deployment. With `expectedStatus` the write only lands while the
+   * deployment is still in one of those states (a single-document compare-and-set).
+   */
+  async update(
+    id: string,
+    changes: Partial<Omit<Deployment, 'id' | 'createdTime' | 'updatedTime'>>,
+    expectedStatus?: readonly DeploymentStatus[],
+    now = Date.now(),
+  ): Promise<Deployment> {
+    const filter: Filter<DeploymentDocument> = { _id: id };
+    if (expectedStatus) filter.status = { $in: [...expectedStatus] };
+    const updated = await this.collection.findOneAndUpdate(
+      filter,
+      { $set: { ...changes, updatedTime: now } },
+      { returnDocument: 'after' },
+    );
+    if (updated === null) {
+      const current = await this.get(id);
+      throw conflict(
+        `deployment ${id} is ${current.status}, expected ${expectedStatus?.join(' or ')}`,
+        { status: current.status },
+      );
+    }
+    return fromStored<Deployment>(updated);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './mongo';
+export { ApplicationRepository } from './applications';
+export { DeploymentRepository, type NewDeployment, type DeploymentQuery } from './deployments';
+export { PackageRepository } from './packages';
+export { AnalysisReportRepository } from './analysis-reports';

@@ -1,0 +1,46 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { applicationsApi } from './applications';
+import type { ApiEnv, ApiVariables } from './context';
+import { mountDocs } from './docs';
+import { errorBody, errorHandler, validationHook } from './errors';
+import { healthApi } from './health';
+
+export interface ApiOptions extends ApiVariables {
+  version?: string;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+}
+
+/** The whole REST API over its dependencies; main.ts serves it, tests call app.request(). */
+export function createApp(options: ApiOptions) {
+  const { store, temporal, logger } = options;
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+
+  app.use(async (c, next) => {
+    c.set('store', store);
+    c.set('temporal', temporal);
+    c.set('logger', logger);
+    await next();
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 1024 * 1024,
+      onError: (c) =>
+        c.json(errorBody('payload_too_large', 'request body is larger than the api accepts'), 413),
+    }),
+  );
+
+  app.route('/', healthApi);
+  app.route('/', applicationsApi);
+  mountDocs(app, options.version ?? '0.0.0');
+
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),
+  );
+  app.onError(errorHandler(logger));
+  return app;
+}
+
+export type RelguardApp = ReturnType<typeof createApp>;

@@ -1,0 +1,96 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ZodError, type core } from 'zod';
+import { FailureType, RelguardError } from '../domain';
+import type { Logger } from '../activities/logger';
+
+/** Every error the api answers has this shape, whatever its status. */
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_failed' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorEnvelope {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Names each failing field by its path, e.g. `machines.0.port`. */
+export function fieldProblems(error: ZodError | core.$ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+}
+
+export function validationBody(error: ZodError | core.$ZodError, where: string): ErrorEnvelope {
+  const problems = fieldProblems(error);
+  const summary = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+  return errorBody('validation_failed', `invalid ${where}: ${summary}`, problems);
+}
+
+/**
+ * The defaultHook of every route: a body that parses but does not fit the schema is 422,
+ * bad path or query parameters are 400. Either way the message names the fields.
+ */
+export function validationHook(
+  result: { success: true } | { success: false; error: ZodError | core.$ZodError; target: string },
+  c: Context,
+) {
+  if (result.success) return undefined;
+  const status = result.target === 'json' ? 422 : 400;
+  const where = result.target === 'json' ? 'request body' : `${result.target} parameters`;
+  return c.json(validationBody(result.error, where), status);
+}
+
+const statusOfFailure: Record<FailureType, ContentfulStatusCode> = {
+  [FailureType.BadConfig]: 422,
+  [FailureType.BadPackage]: 422,
+  [FailureType.NotFound]: 404,
+  [FailureType.Conflict]: 409,
+  [FailureType.Unavailable]: 503,
+};
+
+const codeOfFailure: Record<FailureType, string> = {
+  [FailureType.BadConfig]: 'bad_config',
+  [FailureType.BadPackage]: 'bad_package',
+  [FailureType.NotFound]: 'not_found',
+  [FailureType.Conflict]: 'conflict',
+  [FailureType.Unavailable]: 'unavailable',
+};
+
+/** The app's onError: domain errors get their status, anything else is a 500 without a stack. */
+export function errorHandler(logger: Logger) {
+  return (error: Error, c: Context) => {
+    if (error instanceof RelguardError) {
+      return c.json(
+        errorBody(codeOfFailure[error.type], error.message, error.details),
+        statusOfFailure[error.type],
+      );
+    }
+    if (error instanceof ZodError) {
+      return c.json(validationBody(error, 'request'), 422);
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      return c.json(
+        errorBody(status === 400 ? 'bad_request' : 'http_error', error.message),
+        status,
+      );
+    }
+    logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+    return c.json(errorBody('internal', 'internal error; the api log has the details'), 500);
+  };
+}

@@ -1,0 +1,54 @@
+import { serve } from '@hono/node-server';
+import { loadConfig } from '../domain/config';
+import { ensureIndexes, openStore } from '../activities/db';
+import { createLogger } from '../activities/logger';
+import packageJson from '../package.json' with { type: 'json' };
+import { createApp } from './app';
+import { connectTemporal } from './temporal';
+
+const config = loadConfig(process.env);
+const logger = createLogger('api', config.LOG_LEVEL);
+
+const store = openStore({
+  uri: config.MONGODB_URI,
+  dbName: config.MONGODB_DB,
+  timeoutMs: config.MONGODB_TIMEOUT_MS,
+});
+// A MongoDB outage must not keep the api (and its /healthz) from starting, but the unique
+// indexes guard against duplicate names: keep trying until they exist.
+async function makeIndexes(): Promise<void> {
+  for (;;) {
+    try {
+      await ensureIndexes(store);
+      return;
+    } catch (error) {
+      logger.warn({ err: error }, 'could not create MongoDB indexes yet; retrying in 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  }
+}
+void makeIndexes();
+const temporal = connectTemporal(config.TEMPORAL_ADDRESS, 3000);
+
+const app = createApp({ store, temporal: temporal.health, logger, version: packageJson.version });
+
+const server = serve(
+  { fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT },
+  (info) => {
+    logger.info({ url: `http://${info.address}:${info.port}` }, 'api listening');
+  },
+);
+
+let stopping = false;
+function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'api stopping');
+  server.close(() => {
+    void Promise.all([store.close(), temporal.connection.close()]).finally(() => {
+      logger.info('api stopped');
+    });
+  });
+}
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

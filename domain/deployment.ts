@@ -1,0 +1,84 @@
+import { z } from './zod';
+import { DeploymentPlatform, slug } from './application';
+
+/** A package: the seed's PackageInfo. `created_at` is epoch milliseconds like every time here. */
+export const PackageInfo = z.object({
+  url: z.string().min(1),
+  md5: z.string().regex(/^[a-f0-9]{32}$/, 'must be 32 lower-case hex digits'),
+  size: z.number().int().min(0),
+  created_at: z.number().int(),
+});
+export type PackageInfo = z.infer<typeof PackageInfo>;
+
+/** A stored package of one application version: PackageInfo plus what it belongs to. */
+export const PackageRecord = PackageInfo.extend({
+  id: z.string(),
+  app_id: z.string(),
+  app_name: slug,
+  version: z.string().min(1),
+});
+export type PackageRecord = z.infer<typeof PackageRecord>;
+
+export const DeploymentStatus = z.enum([
+  'pending',
+  'building',
+  'deploying',
+  'paused',
+  'verifying',
+  'succeeded',
+  'failed',
+  'rolling_back',
+  'rolled_back',
+  'cancelled',
+]);
+export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
+
+/** A release in one of these states is over; anything else holds the application's release slot. */
+export const terminalDeploymentStatuses: readonly DeploymentStatus[] = [
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'cancelled',
+];
+
+export function isTerminal(status: DeploymentStatus): boolean {
+  return terminalDeploymentStatuses.includes(status);
+}
+
+export const NodeDeploymentStatus = z.enum([
+  'pending',
+  'deploying',
+  'deployed',
+  'failed',
+  'rolling_back',
+  'rolled_back',
+  'skipped',
+]);
+export type NodeDeploymentStatus = z.infer<typeof NodeDeploymentStatus>;
+
+export const NodeDeployment = z.object({
+  machine_id: z.string(),
+  /** 0 is the gray machine; batches after it count from 1. */
+  batch: z.number().int().min(0),
+  status: NodeDeploymentStatus,
+  version: z.string(),
+  started_at: z.number().int().optional(),
+  finished_at: z.number().int().optional(),
+  error: z.string().optional(),
+});
+export type NodeDeployment = z.infer<typeof NodeDeployment>;
+
+export const Deployment = z.object({
+  id: z.string(),
+  app_name: slug,
+  app_id: z.string(),
+  status: DeploymentStatus,
+  package_version: z.string().min(1),
+  gray_machine_id: z.string(),
+  platform: DeploymentPlatform,
+  package: PackageInfo.optional(),
+  node_deployments: z.array(NodeDeployment),
+  createdTime: z.number().int(),
+  updatedTime: z.number().int(),
+});
+export type Deployment = z.infer<typeof Deployment>;

@@ -1,0 +1,29 @@
+/**
+ * Failure types: one enum, used as ApplicationFailure types by activities and workflows and
+ * as error codes by the api.
+ */
+export enum FailureType {
+  BadConfig = 'BadConfig',
+  BadPackage = 'BadPackage',
+  NotFound = 'NotFound',
+  Conflict = 'Conflict',
+  Unavailable = 'Unavailable',
+}
+
+/** A failure of relguard's own making, with a message a person can act on. */
+export class RelguardError extends Error {
+  constructor(
+    readonly type: FailureType,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = `${type}Error`;
+  }
+}
+
+export const notFound = (what: string, id: string): RelguardError =>
+  new RelguardError(FailureType.NotFound, `${what} ${id} not found`, { id });
+
+export const conflict = (message: string, details?: unknown): RelguardError =>
+  new RelguardError(FailureType.Conflict, message, details);

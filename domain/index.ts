@@ -1,0 +1,5 @@
+export * from './application';
+export * from './deployment';
+export * from './analysis-report';
+export * from './errors';
+export * from './search-attributes';

