@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE=${RELGUARD_HOME:-$ROOT/.relguard}
-TOOLS=$STATE/tools
+TOOLS=${RELGUARD_TOOLS:-$STATE/tools}
 BIN=$TOOLS/bin
 RUN=$STATE/run
 LOGS=$STATE/logs
@@ -37,7 +37,7 @@ TASK_QUEUE=${TEMPORAL_TASK_QUEUE:-relguard}
 # The custom search attributes of domain/search-attributes.ts; a test keeps the lists equal.
 SEARCH_ATTRIBUTES=(RelguardApp=Keyword RelguardVersion=Keyword RelguardStatus=Keyword)
 
-# Start order; down stops in reverse.
+# Start order.
 SERVICES=(temporal ferretdb prometheus alertmanager worker api)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
@@ -286,10 +286,13 @@ cmd_up() {
 }
 
 cmd_down() {
-  local index
-  for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do
-    stop "${SERVICES[$index]}"
-  done
+  # The worker and the api first (they finish their work against the rest), then the rest,
+  # each group in parallel.
+  local name
+  for name in worker api; do stop "$name" & done
+  wait
+  for name in temporal ferretdb prometheus alertmanager; do stop "$name" & done
+  wait
 }
 
 url_of() {

@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/setup-runtime.ts'],
     reporters: ['default'],
   },
 });

@@ -27,12 +27,14 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Names each failing field by its path, e.g. `machines.0.port`. */
+/** Names each failing field by its path, e.g. `machines.0.port`; an unknown field by its own. */
 export function fieldProblems(error: ZodError | core.$ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(body)',
-    message: issue.message,
-  }));
+  const field = (path: PropertyKey[]) => path.map(String).join('.') || '(body)';
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: field([...issue.path, key]), message: 'unknown field' }))
+      : [{ field: field(issue.path), message: issue.message }],
+  );
 }
 
 export function validationBody(error: ZodError | core.$ZodError, where: string): ErrorEnvelope {

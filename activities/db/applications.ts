@@ -45,7 +45,7 @@ export class ApplicationRepository {
     try {
       await this.collection.insertOne(toStored(app));
     } catch (error) {
-      throw this.nameTakenOr(error, input.name);
+      throw isDuplicateKey(error) ? this.nameTaken(input.name) : error;
     }
     return app;
   }
@@ -72,28 +72,46 @@ export class ApplicationRepository {
     return docs.map((doc) => fromStored<Application>(doc));
   }
 
-  /**
-   * Applies the fields of `update` and validates the result as a whole. The write only lands
-   * if nobody changed the application since it was read (updatedTime is the version), so two
-   * concurrent edits never silently lose one of them.
-   */
+  /** Applies the fields of `update` to the stored application; see updateFrom. */
   async update(id: string, update: ApplicationUpdate, now = Date.now()): Promise<Application> {
-    const current = await this.get(id);
+    return await this.updateFrom(await this.get(id), update, now);
+  }
+
+  /**
+   * Applies the fields of `update` to `current` (as read before) and validates the result as
+   * a whole. The write lands only if nobody changed the application since `current` was read
+   * (updatedTime is its version and only grows), so two concurrent edits never silently lose
+   * one of them: the later one is a Conflict.
+   */
+  async updateFrom(
+    current: Application,
+    update: ApplicationUpdate,
+    now = Date.now(),
+  ): Promise<Application> {
     const merged = ApplicationInput.parse({ ...editableFields(current), ...update });
-    const changes = { ...merged, ...machineCounts(merged.machines), updatedTime: now };
+    if (merged.name !== current.name && (await this.findByName(merged.name)) !== undefined) {
+      throw this.nameTaken(merged.name);
+    }
+    const changes = {
+      ...merged,
+      ...machineCounts(merged.machines),
+      updatedTime: Math.max(now, current.updatedTime + 1),
+    };
     let updated: ApplicationDocument | null;
     try {
       updated = await this.collection.findOneAndUpdate(
-        { _id: id, updatedTime: current.updatedTime },
+        { _id: current.id, updatedTime: current.updatedTime },
         { $set: changes },
         { returnDocument: 'after' },
       );
     } catch (error) {
-      throw this.nameTakenOr(error, merged.name);
+      throw isDuplicateKey(error) ? this.nameTaken(merged.name) : error;
     }
     if (updated === null) {
-      if ((await this.find(id)) === undefined) throw notFound('application', id);
-      throw conflict(`application ${id} was changed by someone else; read it again and retry`);
+      if ((await this.find(current.id)) === undefined) throw notFound('application', current.id);
+      throw conflict(
+        `application ${current.id} was changed by someone else; read it again and retry`,
+      );
     }
     return fromStored<Application>(updated);
   }
@@ -103,9 +121,7 @@ export class ApplicationRepository {
     if (result.deletedCount === 0) throw notFound('application', id);
   }
 
-  private nameTakenOr(error: unknown, name: string): unknown {
-    return isDuplicateKey(error)
-      ? conflict(`an application named "${name}" already exists`, { name })
-      : error;
+  private nameTaken(name: string) {
+    return conflict(`an application named "${name}" already exists`, { name });
   }
 }

@@ -18,7 +18,13 @@ export function fromStored<T extends { id: string }>(doc: WithId<Stored<T>>): T 
   return { id: _id, ...rest } as unknown as T;
 }
 
-/** E11000: a unique index refused the write. */
+/**
+ * A unique index refused the write: E11000 on MongoDB. FerretDB 1.x (SQLite) answers inserts
+ * the same way but updates with InternalError (code 1) and SQLite's message.
+ */
 export function isDuplicateKey(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === 11000;
+  return (
+    error instanceof MongoServerError &&
+    (error.code === 11000 || error.message.includes('UNIQUE constraint failed'))
+  );
 }

@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { describe, expect, it } from 'vitest';
+import { workflowBundle } from '../support/temporal';
+import { recordedHistories } from './histories';
+
+async function replay(bundle: Awaited<ReturnType<typeof workflowBundle>>) {
+  const results = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: bundle },
+    await recordedHistories(),
+  )) {
+    results.push(result);
+  }
+  return results;
+}
+
+describe('recorded histories', () => {
+  it('replay on the current workflow code without a determinism error', async () => {
+    const results = await replay(await workflowBundle());
+    expect(results.map((result) => result.workflowId)).toContain('worker-health');
+    expect(results.filter((result) => result.error !== undefined)).toEqual([]);
+  });
+
+  it('catch a workflow changed in a non-deterministic way', async () => {
+    const changed = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./fixtures/changed-workflows.ts', import.meta.url)),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const results = await replay(changed);
+    const healthReplay = results.find((result) => result.workflowId === 'worker-health');
+    expect(healthReplay?.error).toBeInstanceOf(DeterminismViolationError);
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureIndexes, openStore, type Store } from '../../activities/db';
+import { freePort } from './free-port';
+import { startService, type RunningService } from './service';
+import { toolPaths } from './tools';
+
+export interface FerretDB {
+  uri: string;
+  port: number;
+  /** Stops the server and keeps its data, for restart(). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data, after stop(). */
+  restart(): Promise<void>;
+  /** Stops the server and removes its data. */
+  dispose(): Promise<void>;
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** A FerretDB of the test's own, on a free loopback port, its SQLite files in a temp folder. */
+export async function startFerretDB(): Promise<FerretDB> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-ferretdb-'));
+  const port = await freePort();
+  const launch = () =>
+    startService(
+      'ferretdb',
+      toolPaths().ferretdb,
+      ['--listen-addr', `127.0.0.1:${port}`, '--data-dir', dataDir],
+      () => tcpOpen(port),
+    );
+  let service: RunningService | undefined = await launch();
+  return {
+    uri: `mongodb://127.0.0.1:${port}/`,
+    port,
+    async stop() {
+      await service?.stop();
+      service = undefined;
+    },
+    async restart() {
+      service ??= await launch();
+    },
+    async dispose() {
+      await service?.stop();
+      service = undefined;
+      await rm(dataDir, { force: true, recursive: true });
+    },
+  };
+}
+
+export interface TestStore {
+  store: Store;
+  /** Stops the store and whatever server the test started for it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Storage for a test: the MongoDB at MONGODB_URI when set (a database of the test's own,
+ * dropped afterwards), else a FerretDB the test starts and stops.
+ */
+export async function startTestStore(): Promise<TestStore> {
+  const external = process.env.MONGODB_URI;
+  const ferret = external ? undefined : await startFerretDB();
+  const dbName = `relguard_test_${process.pid}_${Date.now()}`;
+  const store = openStore({ uri: external ?? ferret!.uri, dbName, timeoutMs: 3000 });
+  await ensureIndexes(store);
+  return {
+    store,
+    async close() {
+      if (external) await store.db.dropDatabase();
+      await store.close();
+      await ferret?.dispose();
+    },
+  };
+}
