@@ -136,6 +136,8 @@ start() {
   echo $! >"$RUN/$name.pid"
 }
 
+group_alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
+
 stop() {
   local name=$1 pid
   if ! pid=$(pid_of "$name"); then
@@ -143,11 +145,12 @@ stop() {
     return
   fi
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  # Wait for the whole process group: tsx, for one, exits before the node process it runs.
   for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
+    group_alive "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if group_alive "$pid"; then
     echo "  $name did not stop in 10 s; killing it"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi

@@ -22,13 +22,17 @@ async function stack(command: string) {
   });
 }
 
+/** Whether the process, or any process of the group it leads, still runs. */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+  for (const target of [pid, -pid]) {
+    try {
+      process.kill(target, 0);
+      return true;
+    } catch {
+      // ESRCH: gone
+    }
   }
+  return false;
 }
 
 beforeAll(async () => {
