@@ -1,0 +1,346 @@
+import {
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../logger';
+import { extractArchive } from './archive';
+import { probeHealth } from './health-check';
+import { KeyedLock } from './keyed-lock';
+import { ownGroupAlive, runToEnd, startDetached, stopGroup } from './process-group';
+import {
+  assertSafeMachineId,
+  isStopped,
+  isTemporaryName,
+  machineLayout,
+  parseMarker,
+  parseState,
+  releasesToPrune,
+  startedState,
+  stoppedState,
+  temporaryName,
+  type MachineState,
+  type ReleaseMarker,
+} from './releases';
+import { rollout, type MachineHost, type RolloutSettings } from './rollout';
+import { inheritedEnv, releaseEnv } from './runtime-env';
+import type {
+  DeployPlatform,
+  DeployResult,
+  HealthResult,
+  MachineTarget,
+  PackageRef,
+  ProgressListener,
+} from './types';
+
+export interface LocalPlatformOptions {
+  /** Releases kept on each machine for instant rollback (DEPLOY_RELEASES_KEPT). */
+  releasesKept: number;
+  logger: Logger;
+  fetch?: typeof fetch;
+  /** The environment start_cmd inherits, minus relguard's secrets; process.env by default. */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Between SIGTERM and SIGKILL when stopping a machine's process group. */
+  killGraceMs?: number;
+  /** How long stop_cmd may run before it is killed. */
+  stopCommandTimeoutMs?: number;
+  healthPollMs?: number;
+  healthProbeTimeoutMs?: number;
+}
+
+const logTailBytes = 4000;
+
+interface LocalMachineOptions {
+  logger: Logger;
+  baseEnv: NodeJS.ProcessEnv;
+  killGraceMs: number;
+  stopCommandTimeoutMs: number;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function tail(file: string, bytes: number): Promise<string> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A machine that is a process on this host, in `<deploy_path>/<machine id>`. */
+class LocalMachine implements MachineHost {
+  readonly dir: string;
+
+  constructor(
+    private readonly target: MachineTarget,
+    private readonly options: LocalMachineOptions,
+  ) {
+    assertSafeMachineId(target.machine.id);
+    this.dir = path.join(target.app.deploy_path, target.machine.id);
+  }
+
+  private at(...parts: string[]): string {
+    return path.join(this.dir, ...parts);
+  }
+
+  private releaseDir(version: string): string {
+    return this.at(machineLayout.releases, version);
+  }
+
+  private logFile(version: string): string {
+    return this.at(machineLayout.logs, `${version}.log`);
+  }
+
+  private env(version: string): Record<string, string> {
+    return {
+      ...inheritedEnv(this.options.baseEnv),
+      ...releaseEnv(this.target, version, this.dir),
+    };
+  }
+
+  async readState(): Promise<MachineState> {
+    return parseState(await readText(this.at(machineLayout.state)));
+  }
+
+  private async writeState(state: MachineState): Promise<void> {
+    const file = this.at(machineLayout.state);
+    const staging = temporaryName(file);
+    await writeFile(staging, JSON.stringify(state, null, 2) + '\n');
+    await rename(staging, file);
+  }
+
+  async currentVersion(): Promise<string | undefined> {
+    try {
+      return path.basename(await readlink(this.at(machineLayout.current)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+      throw error;
+    }
+  }
+
+  async installedMarker(version: string): Promise<ReleaseMarker | undefined> {
+    const text = await readText(path.join(this.releaseDir(version), machineLayout.marker));
+    return text === undefined ? undefined : parseMarker(text);
+  }
+
+  async stagingFile(version: string): Promise<string> {
+    const incoming = this.at(machineLayout.incoming);
+    await mkdir(incoming, { recursive: true });
+    return path.join(incoming, temporaryName(`${version}.tar.gz`));
+  }
+
+  async install(archive: string, marker: ReleaseMarker, signal?: AbortSignal): Promise<void> {
+    const finalDir = this.releaseDir(marker.version);
+    const stagingDir = temporaryName(finalDir);
+    await mkdir(this.at(machineLayout.releases), { recursive: true });
+    try {
+      await extractArchive(archive, stagingDir, signal ? { signal } : {});
+      await writeFile(path.join(stagingDir, machineLayout.marker), JSON.stringify(marker) + '\n');
+      // A folder cannot be renamed over a folder: a stale release of the same version (another
+      // build) steps aside first.
+      const replaced = temporaryName(finalDir, 'old');
+      const hadOld = await rename(finalDir, replaced).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return false;
+          throw error;
+        },
+      );
+      await rename(stagingDir, finalDir);
+      if (hadOld) await rm(replaced, { recursive: true, force: true });
+    } catch (error) {
+      await rm(stagingDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async stopRunning(): Promise<void> {
+    const state = await this.readState();
+    if (isStopped(state)) return;
+    const current = await this.currentVersion();
+    const log = this.options.logger;
+    if (this.target.app.stop_cmd && current !== undefined) {
+      await mkdir(this.at(machineLayout.logs), { recursive: true });
+      // The process group is stopped below anyway; stop_cmd is the polite way, not the only one.
+      try {
+        const result = await runToEnd(this.target.app.stop_cmd, {
+          cwd: this.releaseDir(current),
+          env: this.env(current),
+          logFile: this.logFile(current),
+          timeoutMs: this.options.stopCommandTimeoutMs,
+        });
+        if (result.code !== 0) {
+          log.warn(
+            { machine_id: this.target.machine.id, version: current, ...result },
+            'stop_cmd failed',
+          );
+        }
+      } catch (error) {
+        log.warn(
+          { machine_id: this.target.machine.id, version: current, err: error },
+          'stop_cmd could not run',
+        );
+      }
+    }
+    if (state.pid !== undefined) {
+      const outcome = await stopGroup(state.pid, state.pid_start, {
+        graceMs: this.options.killGraceMs,
+      });
+      log.info(
+        { machine_id: this.target.machine.id, pid: state.pid, outcome },
+        'stopped process group',
+      );
+      await this.writeState(stoppedState(state));
+    }
+  }
+
+  async activate(version: string): Promise<void> {
+    const link = this.at(machineLayout.current);
+    const staging = temporaryName(link);
+    // Relative, so that the machine folder can move.
+    await symlink(path.join(machineLayout.releases, version), staging);
+    await rename(staging, link);
+  }
+
+  async start(version: string): Promise<void> {
+    await mkdir(this.at(machineLayout.logs), { recursive: true });
+    const { pid, pidStart } = await startDetached(this.target.app.start_cmd, {
+      cwd: this.releaseDir(version),
+      env: this.env(version),
+      logFile: this.logFile(version),
+    });
+    await this.writeState(startedState(await this.readState(), version, pid, pidStart));
+  }
+
+  async processAlive(): Promise<boolean | undefined> {
+    // A start_cmd may hand over to a daemon and exit; with a stop_cmd that is a valid setup.
+    if (this.target.app.stop_cmd) return undefined;
+    const state = await this.readState();
+    return state.pid !== undefined && (await ownGroupAlive(state.pid, state.pid_start));
+  }
+
+  logTail(version: string): Promise<string> {
+    return tail(this.logFile(version), logTailBytes);
+  }
+
+  async prune(keep: number, protect: string[]): Promise<string[]> {
+    const releasesDir = this.at(machineLayout.releases);
+    const names = await readdir(releasesDir);
+    const current = await this.currentVersion();
+    // Calls for one machine are serialised, so a temporary folder now is a crash's leftover.
+    for (const name of names.filter(isTemporaryName)) {
+      await rm(path.join(releasesDir, name), { recursive: true, force: true });
+    }
+    const doomed = releasesToPrune({
+      installed: names.filter((name) => !isTemporaryName(name)),
+      history: (await this.readState()).history,
+      keep,
+      protect: current === undefined ? protect : [...protect, current],
+    });
+    for (const version of doomed) {
+      await rm(path.join(releasesDir, version), { recursive: true, force: true });
+      await rm(this.logFile(version), { force: true });
+    }
+    return doomed;
+  }
+}
+
+/**
+ * The local platform: every machine is a process on this host, in its own folder under the
+ * application's deploy_path. Calls for one machine run one at a time.
+ */
+export class LocalPlatform implements DeployPlatform {
+  private readonly lock = new KeyedLock();
+  private readonly settings: RolloutSettings;
+  private readonly machineOptions: LocalMachineOptions;
+
+  constructor(options: LocalPlatformOptions) {
+    this.settings = {
+      fetch: options.fetch ?? fetch,
+      logger: options.logger,
+      releasesKept: options.releasesKept,
+      healthPollMs: options.healthPollMs ?? 200,
+      healthProbeTimeoutMs: options.healthProbeTimeoutMs ?? 3000,
+    };
+    this.machineOptions = {
+      logger: options.logger,
+      baseEnv: options.baseEnv ?? process.env,
+      killGraceMs: options.killGraceMs ?? 10_000,
+      stopCommandTimeoutMs: options.stopCommandTimeoutMs ?? 30_000,
+    };
+  }
+
+  private machine(target: MachineTarget): LocalMachine {
+    return new LocalMachine(target, this.machineOptions);
+  }
+
+  async deploy(
+    target: MachineTarget,
+    pkg: PackageRef,
+    options: { signal?: AbortSignal; onProgress?: ProgressListener } = {},
+  ): Promise<DeployResult> {
+    const machine = this.machine(target);
+    return await this.lock.run(machine.dir, () =>
+      rollout(machine, target, pkg, 'deploy', this.settings, options),
+    );
+  }
+
+  async rollback(
+    target: MachineTarget,
+    pkg: PackageRef,
+    options: { signal?: AbortSignal; onProgress?: ProgressListener } = {},
+  ): Promise<DeployResult> {
+    const machine = this.machine(target);
+    return await this.lock.run(machine.dir, () =>
+      rollout(machine, target, pkg, 'rollback', this.settings, options),
+    );
+  }
+
+  health(target: MachineTarget): Promise<HealthResult> {
+    return probeHealth(target, {
+      fetch: this.settings.fetch,
+      timeoutMs: this.settings.healthProbeTimeoutMs,
+    });
+  }
+
+  async currentVersion(target: MachineTarget): Promise<string | undefined> {
+    return await this.machine(target).currentVersion();
+  }
+
+  async stop(target: MachineTarget): Promise<void> {
+    const machine = this.machine(target);
+    await this.lock.run(machine.dir, () => machine.stopRunning());
+  }
+
+  /** The process relguard started on the machine, if it still runs: for operators and tests. */
+  async runningPid(target: MachineTarget): Promise<number | undefined> {
+    const state = await this.machine(target).readState();
+    if (state.pid === undefined) return undefined;
+    return (await ownGroupAlive(state.pid, state.pid_start)) ? state.pid : undefined;
+  }
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { FailureType, RelguardError } from '../../domain/errors';
+import type { PackageRef } from './types';
+
+/** Signed URLs carry credentials in their query: messages and logs name the object only. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
+function causeOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === undefined ? cause.message : `${code} ${cause.message}`.trim();
+  }
+  return error.message;
+}
+
+/**
+ * Streams the package into `file` and checks its size and MD5. A package that is not the one
+ * recorded is a BadPackage; a store that does not answer is Unavailable (a retry may help).
+ * On any failure the file is removed.
+ */
+export async function downloadPackage(
+  pkg: PackageRef,
+  file: string,
+  options: { fetch: typeof fetch; signal?: AbortSignal },
+): Promise<void> {
+  const where = redactedUrl(pkg.url);
+  const unavailable = (reason: string) =>
+    new RelguardError(
+      FailureType.Unavailable,
+      `could not download package ${pkg.version} from ${where}: ${reason}`,
+      { version: pkg.version, url: where },
+    );
+  try {
+    let response: Response;
+    try {
+      response = await options.fetch(pkg.url, options.signal ? { signal: options.signal } : {});
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw unavailable(causeOf(error));
+    }
+    if (!response.ok || response.body === null) {
+      await response.body?.cancel();
+      throw unavailable(`HTTP ${response.status}`);
+    }
+
+    const hash = createHash('md5');
+    let bytes = 0;
+    // The DOM stream's iterator is typed loosely; it yields bytes.
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    async function* counted() {
+      for await (const chunk of body) {
+        bytes += chunk.byteLength;
+        if (bytes > pkg.size) {
+          // Stop before a wrong package fills the disk.
+          throw new RelguardError(
+            FailureType.BadPackage,
+            `package ${pkg.version} from ${where} is larger than the ${pkg.size} bytes recorded for it; rebuild or re-upload the package`,
+            { version: pkg.version, expected_size: pkg.size },
+          );
+        }
+        hash.update(chunk);
+        yield chunk;
+      }
+    }
+    try {
+      await pipeline(
+        counted,
+        createWriteStream(file),
+        options.signal ? { signal: options.signal } : {},
+      );
+    } catch (error) {
+      if (error instanceof RelguardError || options.signal?.aborted) throw error;
+      throw unavailable(causeOf(error));
+    }
+
+    if (bytes !== pkg.size) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `package ${pkg.version} from ${where} has ${bytes} bytes, not the ${pkg.size} recorded for it; rebuild or re-upload the package`,
+        { version: pkg.version, expected_size: pkg.size, size: bytes },
+      );
+    }
+    const md5 = hash.digest('hex');
+    if (md5 !== pkg.md5.toLowerCase()) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `package ${pkg.version} from ${where} has MD5 ${md5}, not the ${pkg.md5} recorded for it; the stored file is not the package that was built — rebuild or re-upload it`,
+        { version: pkg.version, expected_md5: pkg.md5, md5 },
+      );
+    }
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error;
+  }
+}

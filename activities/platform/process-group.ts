@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { open, readFile, readdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * Processes of the local platform. start_cmd runs detached in a session of its own, so that it
+ * outlives the worker and everything it forks shares one process group: stopping the group
+ * stops the application however many processes its shell started.
+ */
+
+/** The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, … */
+async function statFields(pid: number): Promise<string[] | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses; fields after it do not.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+export async function processStartTicks(pid: number): Promise<string | undefined> {
+  return (await statFields(pid))?.[19];
+}
+
+function signalProbe(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a process of the group still runs. Zombies do not count: once the worker that
+ * started the group is gone its processes belong to PID 1, and a container's PID 1 often
+ * never reaps them, so a stopped group would look alive forever to kill(-pgid, 0).
+ */
+export async function groupAlive(pgid: number): Promise<boolean> {
+  if (!signalProbe(pgid)) return false;
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return true;
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const fields = await statFields(Number(name));
+    if (fields !== undefined && fields[2] === String(pgid) && fields[0] !== 'Z') return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the process group relguard started still runs. A leader whose start time differs is
+ * another process that got the pid after a reboot; a group whose leader is gone still holds
+ * the pid, so the kernel cannot have reused it.
+ */
+export async function ownGroupAlive(pid: number, pidStart: string | undefined): Promise<boolean> {
+  if (!(await groupAlive(pid))) return false;
+  if (pidStart === undefined) return true;
+  const ticks = await processStartTicks(pid);
+  return ticks === undefined || ticks === pidStart;
+}
+
+async function waitGone(pgid: number, timeoutMs: number, pollMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (await groupAlive(pgid)) {
+    if (Date.now() > deadline) return false;
+    await delay(pollMs);
+  }
+  return true;
+}
+
+/** SIGTERM to the group, SIGKILL after `graceMs`; returns how it ended. */
+export async function stopGroup(
+  pid: number,
+  pidStart: string | undefined,
+  options: { graceMs: number; pollMs?: number },
+): Promise<'not-running' | 'terminated' | 'killed'> {
+  const pollMs = options.pollMs ?? 100;
+  if (!(await ownGroupAlive(pid, pidStart))) return 'not-running';
+  signalGroup(pid, 'SIGTERM');
+  if (await waitGone(pid, options.graceMs, pollMs)) return 'terminated';
+  signalGroup(pid, 'SIGKILL');
+  await waitGone(pid, 5000, pollMs);
+  return 'killed';
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+export interface CommandOptions {
+  cwd: string;
+  env: Record<string, string>;
+  /** stdout and stderr are appended here. */
+  logFile: string;
+}
+
+/** Starts `command` in a shell, detached, its output appended to the log; returns its group. */
+export async function startDetached(
+  command: string,
+  options: CommandOptions,
+): Promise<{ pid: number; pidStart: string | undefined }> {
+  const log = await open(options.logFile, 'a');
+  try {
+    const child = spawn(command, {
+      shell: true,
+      detached: true,
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', log.fd, log.fd],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.unref();
+    const pid = child.pid!;
+    return { pid, pidStart: await processStartTicks(pid) };
+  } finally {
+    await log.close();
+  }
+}
+
+/**
+ * Runs `command` in a shell to its end (stop_cmd); after `timeoutMs` its whole group is
+ * killed. Returns the exit code, or the signal that ended it.
+ */
+export async function runToEnd(
+  command: string,
+  options: CommandOptions & { timeoutMs: number },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }> {
+  const log = await open(options.logFile, 'a');
+  try {
+    const child = spawn(command, {
+      shell: true,
+      detached: true,
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', log.fd, log.fd],
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    }, options.timeoutMs);
+    try {
+      return await new Promise((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', (code, signal) => resolve({ code, signal, timedOut }));
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await log.close();
+  }
+}

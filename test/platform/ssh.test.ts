@@ -1,0 +1,172 @@
+import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Machine } from '../../domain';
+import { FailureType, RelguardError } from '../../domain/errors';
+import { createLogger } from '../../activities/logger';
+import { SshPlatform } from '../../activities/platform/ssh';
+import type { HostKeyInfo } from '../../activities/platform/ssh-session';
+import type { MachineTarget } from '../../activities/platform/types';
+import {
+  appRuntime,
+  askVersion,
+  buildAppPackage,
+  describeFile,
+  machineOnFreePort,
+  processGone,
+  startPackageServer,
+  type BuiltPackage,
+  type PackageServer,
+} from './fixtures';
+import { startSshd, type TestSshd } from './sshd';
+import { tarGz } from './tar-writer';
+
+const logger = createLogger('test-platform', 'silent');
+
+let workDir: string;
+let deployPath: string;
+let sshd: TestSshd;
+let server: PackageServer;
+let v1: BuiltPackage;
+let v2: BuiltPackage;
+let platform: SshPlatform;
+const hostKeysSeen: HostKeyInfo[] = [];
+const machines: Machine[] = [];
+
+const target = (machine: Machine): MachineTarget => ({ app: appRuntime(deployPath), machine });
+
+async function failure(promise: Promise<unknown>): Promise<RelguardError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error, 'the call succeeded').toBeInstanceOf(RelguardError);
+  return error as RelguardError;
+}
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-ssh-platform-'));
+  deployPath = path.join(workDir, 'deploy');
+  [sshd, server, v1, v2] = await Promise.all([
+    startSshd(),
+    startPackageServer(),
+    buildAppPackage(workDir, '1.0.0'),
+    buildAppPackage(workDir, '2.0.0'),
+  ]);
+  platform = new SshPlatform({
+    releasesKept: 3,
+    logger,
+    killGraceMs: 3000,
+    stagingDir: path.join(workDir, 'staging'),
+    verifyHostKey: (info) => {
+      hostKeysSeen.push(info);
+      return true;
+    },
+  });
+  for (const id of ['s1', 's2']) {
+    machines.push(
+      await machineOnFreePort(id, {
+        ssh: { user: sshd.user, port: sshd.port, key_path: sshd.clientKeyPath },
+      }),
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const machine of machines) await platform?.stop(target(machine)).catch(() => undefined);
+  await sshd?.stop();
+  await server?.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('SshPlatform against a real sshd', () => {
+  it('deploys to two machines over ssh, each answering its version', async () => {
+    const results = await Promise.all(
+      machines.map((machine) => platform.deploy(target(machine), server.ref(v1))),
+    );
+    expect(results.map((result) => result.changed)).toEqual([true, true]);
+    for (const machine of machines) {
+      const machineDir = path.join(deployPath, machine.id);
+      expect(await askVersion(machine)).toMatchObject({
+        version: '1.0.0',
+        port: String(machine.port),
+        machine: machine.id,
+        deploy_path: machineDir,
+        cwd: path.join(machineDir, 'releases/1.0.0'),
+      });
+      expect(await platform.currentVersion(target(machine))).toBe('1.0.0');
+      expect(await readdir(path.join(machineDir, 'incoming'))).toEqual([]);
+    }
+    expect(hostKeysSeen.length).toBeGreaterThan(0);
+    expect(hostKeysSeen[0]!.fingerprint).toBe(sshd.hostFingerprint);
+    expect(await readdir(path.join(workDir, 'staging'))).toEqual([]);
+  });
+
+  it('deploys v2 to one machine and rolls back without downloading v1 again', async () => {
+    const s1 = machines[0]!;
+    const v1Pid = await platform.runningPid(target(s1));
+    await platform.deploy(target(s1), server.ref(v2));
+    expect((await askVersion(s1)).version).toBe('2.0.0');
+    expect(processGone(v1Pid!)).toBe(true);
+
+    const v1Downloads = server.downloads(v1);
+    await platform.rollback(target(s1), server.ref(v1));
+    expect((await askVersion(s1)).version).toBe('1.0.0');
+    expect(server.downloads(v1)).toBe(v1Downloads);
+    expect(await readlink(path.join(deployPath, 's1', 'current'))).toBe('releases/1.0.0');
+  });
+
+  it('does nothing when the machine already runs the version healthily', async () => {
+    const s1 = machines[0]!;
+    const pid = await platform.runningPid(target(s1));
+    expect(pid).toBeDefined();
+    const downloads = server.downloads(v1);
+    const result = await platform.deploy(target(s1), server.ref(v1));
+    expect(result).toEqual({ machine_id: 's1', version: '1.0.0', changed: false });
+    expect(await platform.runningPid(target(s1))).toBe(pid);
+    expect(server.downloads(v1)).toBe(downloads);
+  });
+
+  it('refuses a package whose MD5 differs before anything is uploaded', async () => {
+    const s2 = machines[1]!;
+    const pid = await platform.runningPid(target(s2));
+    const error = await failure(
+      platform.deploy(target(s2), { ...server.ref(v2), md5: 'f'.repeat(32) }),
+    );
+    expect(error.type).toBe(FailureType.BadPackage);
+    expect(error.message).toContain('has MD5');
+    expect(await readdir(path.join(deployPath, 's2', 'releases'))).toEqual(['1.0.0']);
+    expect(await platform.runningPid(target(s2))).toBe(pid);
+    expect((await askVersion(s2)).version).toBe('1.0.0');
+  });
+
+  it('refuses an unsafe archive before it reaches the machine', async () => {
+    const s2 = machines[1]!;
+    const file = path.join(workDir, 'evil-5.0.0.tar.gz');
+    await writeFile(file, tarGz([{ name: 'link', type: '2', linkname: '/etc' }]));
+    const error = await failure(
+      platform.deploy(target(s2), server.ref(await describeFile('5.0.0', file))),
+    );
+    expect(error.type).toBe(FailureType.BadPackage);
+    expect(error.message).toContain('"link" is a symlink to the absolute path "/etc"');
+    expect(await readdir(path.join(deployPath, 's2', 'incoming'))).toEqual([]);
+    expect((await askVersion(s2)).version).toBe('1.0.0');
+  });
+
+  it('refuses a host key the verifier rejects', async () => {
+    const wary = new SshPlatform({ releasesKept: 3, logger, verifyHostKey: () => false });
+    const error = await failure(wary.currentVersion(target(machines[0]!)));
+    expect(error.type).toBe(FailureType.BadConfig);
+    expect(error.message).toContain('host key');
+  });
+
+  it('stop() leaves no process and can be repeated', async () => {
+    const s2 = machines[1]!;
+    const pid = await platform.runningPid(target(s2));
+    await platform.stop(target(s2));
+    expect(processGone(pid!)).toBe(true);
+    expect(await platform.runningPid(target(s2))).toBeUndefined();
+    await platform.stop(target(s2));
+  });
+});
