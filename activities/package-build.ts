@@ -1,0 +1,399 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { slug } from '../domain/application';
+import { configVariables } from '../domain/config';
+import { FailureType, RelguardError } from '../domain/errors';
+
+/** What to build: the tree of `repo` at tag `version`, optionally through a build command. */
+export interface BuildRequest {
+  appName: string;
+  /** Any git URL, a local path or a file:// URL. */
+  repo: string;
+  /** A git tag. */
+  version: string;
+  /** Runs in a shell at the root of the clone. */
+  buildCmd?: string;
+  /** The folder or file inside the clone to package; the whole clone (without .git) by default. */
+  artifactPath?: string;
+  /** A folder of this build's own; the clone and the package are made inside it. */
+  workDir: string;
+}
+
+export type BuildStep = 'clone' | 'build' | 'package' | 'checksum';
+
+export interface BuildOptions {
+  signal?: AbortSignal;
+  onProgress?: (step: BuildStep) => void;
+}
+
+export interface BuiltPackage {
+  /** `<workDir>/<app>-<version>.tar.gz`: entries are paths relative to the package root. */
+  filePath: string;
+  md5: string;
+  size: number;
+}
+
+/** Versions end up in object keys, file names and URLs: plain characters only. */
+const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+/** Output kept from a command for its error message. */
+const OUTPUT_LIMIT_BYTES = 64 * 1024;
+const TAIL_LINES = 20;
+const KILL_GRACE_MS = 5_000;
+/** git failures that a later attempt may not meet: the network, not the repository. */
+const TRANSIENT_GIT_FAILURE =
+  /could not resolve host|temporary failure in name resolution|couldn't connect to server|connection refused|connection timed out|operation timed out|connection reset|early eof|returned error: 5\d\d|http 5\d\d/i;
+
+/** The store key of a package: `<app>/<app>-<version>.tar.gz`. */
+export function packageKey(appName: string, version: string): string {
+  checkNames(appName, version);
+  return `${appName}/${packageFileName(appName, version)}`;
+}
+
+/** Clones `repo` at the tag, builds it when asked to and packs the result as a .tar.gz. */
+export async function buildPackage(
+  request: BuildRequest,
+  options: BuildOptions = {},
+): Promise<BuiltPackage> {
+  const { appName, version, repo } = request;
+  const { signal, onProgress } = options;
+  checkNames(appName, version);
+  signal?.throwIfAborted();
+  const workDir = path.resolve(request.workDir);
+  const sourceDir = path.join(workDir, 'src');
+  const filePath = path.join(workDir, packageFileName(appName, version));
+  // A retried build starts over in the same folder.
+  await rm(sourceDir, { recursive: true, force: true });
+  await rm(filePath, { force: true });
+  await mkdir(workDir, { recursive: true });
+
+  onProgress?.('clone');
+  await cloneAtTag(repo, version, sourceDir, signal);
+
+  if (request.buildCmd !== undefined) {
+    onProgress?.('build');
+    await runBuildCommand(request.buildCmd, request, sourceDir, signal);
+  }
+
+  onProgress?.('package');
+  if (request.buildCmd === undefined && request.artifactPath === undefined) {
+    // git archive packs exactly the files of the tag, never .git or untracked files.
+    await git(['archive', '--format=tar.gz', '-o', filePath, 'HEAD'], {
+      cwd: sourceDir,
+      signal,
+      what: `git archive of ${redact(repo)} at tag ${version}`,
+    });
+  } else {
+    await packFolder(sourceDir, request.artifactPath, filePath, signal);
+  }
+
+  onProgress?.('checksum');
+  const md5 = createHash('md5');
+  let size = 0;
+  for await (const chunk of createReadStream(filePath, signal === undefined ? {} : { signal })) {
+    md5.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { filePath, md5: md5.digest('hex'), size };
+}
+
+function checkNames(appName: string, version: string): void {
+  if (!slug.safeParse(appName).success) {
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `application name ${JSON.stringify(appName)} cannot name a package: it must be 1-63 lower-case letters, digits or dashes`,
+      { appName },
+    );
+  }
+  if (!VERSION_PATTERN.test(version) || version.includes('..')) {
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `version ${JSON.stringify(version)} cannot name a package: use up to 128 letters, digits, '.', '_', '+' and '-', starting with a letter or digit (no '/', '..' or spaces)`,
+      { version },
+    );
+  }
+}
+
+function packageFileName(appName: string, version: string): string {
+  return `${appName}-${version}.tar.gz`;
+}
+
+async function cloneAtTag(
+  repo: string,
+  version: string,
+  sourceDir: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await git(
+    [
+      '-c',
+      'advice.detachedHead=false',
+      // ext:: runs commands of the URL's choosing; git refuses it by default, keep it so.
+      '-c',
+      'protocol.ext.allow=never',
+      'clone',
+      '--quiet',
+      '--depth',
+      '1',
+      '--branch',
+      version,
+      '--',
+      repo,
+      sourceDir,
+    ],
+    {
+      // The worker's own folder: a relative repository path means what it says there.
+      cwd: process.cwd(),
+      signal,
+      what: `git clone of ${redact(repo)} at tag ${version}`,
+    },
+  );
+}
+
+async function git(
+  args: string[],
+  options: { cwd: string; signal: AbortSignal | undefined; what: string },
+): Promise<void> {
+  const env = inheritedEnv();
+  // Without a terminal a credential prompt would wait for ever: fail instead.
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.GIT_SSH_COMMAND ??= 'ssh -o BatchMode=yes';
+  let result: RunResult;
+  try {
+    result = await run('git', args, { cwd: options.cwd, env, signal: options.signal });
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') {
+      throw new RelguardError(FailureType.BadConfig, 'git is not installed on the worker');
+    }
+    throw error;
+  }
+  if (result.code === 0) return;
+  const output = redact(result.output);
+  const type = TRANSIENT_GIT_FAILURE.test(output) ? FailureType.Unavailable : FailureType.BadConfig;
+  throw new RelguardError(type, `${options.what} failed (${exitText(result)}):\n${tail(output)}`, {
+    command: `git ${args.map(redact).join(' ')}`,
+    exitCode: result.code,
+    output: tail(output),
+  });
+}
+
+async function runBuildCommand(
+  buildCmd: string,
+  request: BuildRequest,
+  sourceDir: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const env = {
+    ...inheritedEnv(),
+    RELGUARD_APP: request.appName,
+    RELGUARD_VERSION: request.version,
+  };
+  const result = await run(buildCmd, [], { cwd: sourceDir, env, signal, shell: true });
+  if (result.code === 0) return;
+  throw new RelguardError(
+    FailureType.BadConfig,
+    `build command \`${buildCmd}\` of ${request.appName} ${request.version} failed (${exitText(result)}):\n${tail(result.output)}`,
+    { command: buildCmd, exitCode: result.code, output: tail(result.output) },
+  );
+}
+
+/** Packs the artifact (the whole clone by default) with paths relative to its folder. */
+async function packFolder(
+  sourceDir: string,
+  artifactPath: string | undefined,
+  filePath: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const artifact = await resolveArtifact(sourceDir, artifactPath ?? '.');
+  let packRoot: string;
+  let entries: string[];
+  if (artifact.isFile) {
+    packRoot = path.dirname(artifact.path);
+    entries = [path.basename(artifact.path)];
+  } else {
+    packRoot = artifact.path;
+    const isCloneRoot = artifact.path === artifact.cloneRoot;
+    entries = (await readdir(packRoot)).filter((name) => !(isCloneRoot && name === '.git')).sort();
+  }
+  if (entries.length === 0) {
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `artifact path ${JSON.stringify(artifactPath ?? '.')} is an empty folder after the build`,
+      { artifactPath },
+    );
+  }
+  const result = await run('tar', ['-czf', filePath, '-C', packRoot, '--', ...entries], {
+    cwd: packRoot,
+    env: inheritedEnv(),
+    signal,
+  });
+  if (result.code !== 0) {
+    throw new RelguardError(
+      FailureType.BadPackage,
+      `packing ${JSON.stringify(artifactPath ?? '.')} failed (${exitText(result)}):\n${tail(result.output)}`,
+      { artifactPath, output: tail(result.output) },
+    );
+  }
+}
+
+async function resolveArtifact(
+  sourceDir: string,
+  artifactPath: string,
+): Promise<{ path: string; cloneRoot: string; isFile: boolean }> {
+  const escapes = new RelguardError(
+    FailureType.BadConfig,
+    `artifact path ${JSON.stringify(artifactPath)} must be a folder or file inside the repository`,
+    { artifactPath },
+  );
+  if (
+    path.isAbsolute(artifactPath) ||
+    !isInside(sourceDir, path.resolve(sourceDir, artifactPath))
+  ) {
+    throw escapes;
+  }
+  const cloneRoot = await realpath(sourceDir);
+  let resolved: string;
+  try {
+    resolved = await realpath(path.resolve(sourceDir, artifactPath));
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `artifact path ${JSON.stringify(artifactPath)} does not exist after the build`,
+      { artifactPath },
+    );
+  }
+  // A symbolic link in the repository may point anywhere: judge where it leads.
+  if (!isInside(cloneRoot, resolved)) throw escapes;
+  const info = await stat(resolved);
+  if (!info.isFile() && !info.isDirectory()) throw escapes;
+  return { path: resolved, cloneRoot, isFile: info.isFile() };
+}
+
+function isInside(root: string, target: string): boolean {
+  const relative = path.relative(root, target);
+  return (
+    relative === '' ||
+    (!relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative))
+  );
+}
+
+interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The end of stdout and stderr together, at most OUTPUT_LIMIT_BYTES. */
+  output: string;
+}
+
+/**
+ * Runs a command in a process group of its own, so that an abort ends everything it
+ * started (a build command's shell starts children of its own).
+ */
+async function run(
+  command: string,
+  args: string[],
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    signal: AbortSignal | undefined;
+    shell?: boolean;
+  },
+): Promise<RunResult> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    shell: options.shell ?? false,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = new OutputTail(OUTPUT_LIMIT_BYTES);
+  child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = (killSignal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, killSignal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const onAbort = (): void => {
+    killGroup('SIGTERM');
+    killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const [code, exitSignal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+      (resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (exitCode, closeSignal) => resolve([exitCode, closeSignal]));
+      },
+    );
+    signal?.throwIfAborted();
+    return { code, signal: exitSignal, output: output.text() };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (killTimer !== undefined) clearTimeout(killTimer);
+  }
+}
+
+/** The last `limit` bytes written to it. */
+class OutputTail {
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    while (this.length > this.limit && this.chunks.length > 1) {
+      const dropped = this.chunks.shift();
+      this.length -= dropped?.length ?? 0;
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+  }
+}
+
+function tail(output: string): string {
+  const lines = output.trimEnd().split('\n');
+  const last = lines.slice(-TAIL_LINES).join('\n');
+  return last === '' ? '(no output)' : last;
+}
+
+function exitText(result: RunResult): string {
+  return result.code === null
+    ? `killed by ${result.signal ?? 'a signal'}`
+    : `exit code ${result.code}`;
+}
+
+/** Credentials in a repository URL stay out of messages and logs. */
+function redact(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+}
+
+/**
+ * The worker's environment (PATH, proxies, SSH agent) without relguard's own settings:
+ * a build command of an application has no business with relguard's database or keys.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of configVariables) delete env[name];
+  return env;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { FailureType, RelguardError } from '../../domain/errors';
+import type { PackageStore } from './types';
+
+export interface LocalPackageStoreOptions {
+  /** The folder that holds the packages. */
+  dir: string;
+  /** Where the api serves that folder, e.g. http://127.0.0.1:3000/packages. */
+  baseUrl: string;
+}
+
+/**
+ * The file a key names inside `dir`, or undefined when the key would leave it. The api serves
+ * package downloads through this, so a key is untrusted input here.
+ */
+export function resolvePackagePath(dir: string, key: string): string | undefined {
+  if (key === '' || key.includes('\0') || key.includes('\\') || isAbsolute(key)) return undefined;
+  const root = resolve(dir);
+  const target = resolve(root, key);
+  const inside = relative(root, target);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    return undefined;
+  }
+  return target;
+}
+
+/** Packages in a folder on this host, served over HTTP by the api. */
+export class LocalPackageStore implements PackageStore {
+  readonly kind = 'local';
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: LocalPackageStoreOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  async put(key: string, filePath: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    // Same folder as the target so that the rename is atomic: readers see the old or the new file.
+    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await pipeline(createReadStream(filePath), createWriteStream(temp), {
+        signal: options.signal,
+      });
+      const handle = await open(temp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw storeError(error, key, filePath);
+    }
+  }
+
+  url(key: string): string {
+    return `${this.baseUrl}/${encodeURI(key)}`;
+  }
+
+  /** The api serves the folder as is: there is nothing to sign. */
+  downloadUrl(key: string, _ttlSeconds: number): Promise<string> {
+    return Promise.resolve(this.url(key));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(key))).isFile();
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw storeError(error, key, undefined);
+    }
+  }
+
+  private pathOf(key: string): string {
+    const path = resolvePackagePath(this.options.dir, key);
+    if (path === undefined) {
+      throw new RelguardError(
+        FailureType.BadConfig,
+        `package key ${JSON.stringify(key)} leaves the package folder`,
+        { key },
+      );
+    }
+    return path;
+  }
+}
+
+function storeError(error: unknown, key: string, filePath: string | undefined): unknown {
+  if (error instanceof RelguardError || (error instanceof Error && error.name === 'AbortError')) {
+    return error;
+  }
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (filePath !== undefined && code === 'ENOENT' && message.includes(filePath)) {
+    return new RelguardError(FailureType.BadPackage, `package file ${filePath} does not exist`, {
+      key,
+      filePath,
+    });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new RelguardError(FailureType.BadConfig, `package folder not writable: ${message}`, {
+      key,
+      code,
+    });
+  }
+  // A full disk may clear up; a retry is the right answer to the rest.
+  return new RelguardError(FailureType.Unavailable, `local package store: ${message}`, {
+    key,
+    code,
+  });
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FailureType, RelguardError } from '../../domain/errors';
+import { LocalPackageStore, resolvePackagePath } from '../../activities/package-store/local';
+
+describe('LocalPackageStore', () => {
+  let root: string;
+  let dir: string;
+  let store: LocalPackageStore;
+
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'relguard-local-store-'));
+    dir = path.join(root, 'packages');
+    store = new LocalPackageStore({ dir, baseUrl: 'http://127.0.0.1:3000/packages/' });
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function fileOf(bytes: Buffer): Promise<string> {
+    const filePath = path.join(root, randomBytes(6).toString('hex'));
+    await writeFile(filePath, bytes);
+    return filePath;
+  }
+
+  it('stores, finds and replaces a package', async () => {
+    const key = 'demo/demo-1.0.0.tar.gz';
+    expect(await store.exists(key)).toBe(false);
+    const first = randomBytes(5000);
+
+    await store.put(key, await fileOf(first));
+
+    expect(await store.exists(key)).toBe(true);
+    expect(await readFile(path.join(dir, key))).toEqual(first);
+    const second = randomBytes(7000);
+    await store.put(key, await fileOf(second));
+    expect(await readFile(path.join(dir, key))).toEqual(second);
+    // The temporary copy never stays behind.
+    expect(await readdir(path.join(dir, 'demo'))).toEqual(['demo-1.0.0.tar.gz']);
+  });
+
+  it('serves packages under its base URL, with nothing to sign', async () => {
+    expect(store.url('demo/demo-1.0.0.tar.gz')).toBe(
+      'http://127.0.0.1:3000/packages/demo/demo-1.0.0.tar.gz',
+    );
+    expect(await store.downloadUrl('demo/demo-1.0.0.tar.gz', 60)).toBe(
+      store.url('demo/demo-1.0.0.tar.gz'),
+    );
+  });
+
+  it('refuses keys that leave the folder', async () => {
+    const failure = await store
+      .put('../escape.tar.gz', await fileOf(randomBytes(10)))
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RelguardError);
+    expect((failure as RelguardError).type).toBe(FailureType.BadConfig);
+    expect(await readdir(root)).not.toContain('escape.tar.gz');
+    await expect(store.exists('../../etc/passwd')).rejects.toThrow(/leaves the package folder/);
+  });
+
+  it('reports a missing package file as a bad package', async () => {
+    const failure = await store
+      .put('demo/demo-1.tar.gz', path.join(root, 'missing.tar.gz'))
+      .catch((error: unknown) => error);
+    expect((failure as RelguardError).type).toBe(FailureType.BadPackage);
+    expect(await store.exists('demo/demo-1.tar.gz')).toBe(false);
+  });
+});
+
+describe('resolvePackagePath', () => {
+  const dir = '/srv/relguard/packages';
+
+  it.each([
+    ['demo/demo-1.0.0.tar.gz', '/srv/relguard/packages/demo/demo-1.0.0.tar.gz'],
+    ['demo/./demo-1.0.0.tar.gz', '/srv/relguard/packages/demo/demo-1.0.0.tar.gz'],
+  ])('resolves %j inside the folder', (key, expected) => {
+    expect(resolvePackagePath(dir, key)).toBe(expected);
+  });
+
+  it.each([
+    '',
+    '.',
+    '..',
+    '../secrets',
+    'demo/../../secrets',
+    '/etc/passwd',
+    'demo\\..\\..\\secrets',
+    'demo/\0.tar.gz',
+    '../packages-other/x.tar.gz',
+  ])('refuses %j', (key) => {
+    expect(resolvePackagePath(dir, key)).toBeUndefined();
+  });
+});
