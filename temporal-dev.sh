@@ -91,15 +91,19 @@ install_ferretdb() {
   echo "$stamp" >"$TOOLS/ferretdb.version"
 }
 
-install_prometheus() {
-  if command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null; then
-    return
-  fi
-  say "installing prometheus and prometheus-alertmanager (Debian packages)"
-  command -v apt-get >/dev/null || die "install prometheus and alertmanager yourself (no apt-get here)"
+# Debian packages: Prometheus and Alertmanager for the stack, openssh-server (sshd) for the
+# tests of the ssh deploy platform, which start their own sshd on a free loopback port.
+install_debian_packages() {
+  local missing=()
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  [ ${#missing[@]} -gt 0 ] || return 0
+  say "installing ${missing[*]} (Debian packages)"
+  command -v apt-get >/dev/null || die "install ${missing[*]} yourself (no apt-get here)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    prometheus prometheus-alertmanager >/dev/null
+    "${missing[@]}" >/dev/null
 }
 
 cmd_install() {
@@ -107,7 +111,7 @@ cmd_install() {
   install_temporal
   # The tests always start a FerretDB of their own; up skips it when MONGODB_URI is set.
   install_ferretdb
-  install_prometheus
+  install_debian_packages
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -201,8 +205,10 @@ scrape_configs:
   - job_name: prometheus
     static_configs:
       - targets: ['127.0.0.1:$PROMETHEUS_PORT']
-  # Every machine relguard deploys: it writes one JSON file per application here.
+  # Every machine relguard deploys: it writes one JSON file per application here. The
+  # machines label their own series (app, version, instance): keep those, not the target's.
   - job_name: relguard-nodes
+    honor_labels: true
     file_sd_configs:
       - files: ['$STATE/prometheus/targets/*.json']
         refresh_interval: 5s

@@ -1,6 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { applicationsApi } from './applications';
+import { deploymentsApi } from './deployments';
+import { packagesApi } from './packages';
+import { mountPackageFiles } from './package-files';
 import type { ApiEnv, ApiVariables } from './context';
 import { mountDocs } from './docs';
 import { errorBody, errorHandler, validationHook } from './errors';
@@ -8,18 +11,21 @@ import { healthApi } from './health';
 
 export interface ApiOptions extends ApiVariables {
   version?: string;
+  /** The local package store's folder, served at /packages; unset when packages live elsewhere. */
+  packageDir?: string;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
 }
 
 /** The whole REST API over its dependencies; main.ts serves it, tests call app.request(). */
 export function createApp(options: ApiOptions) {
-  const { store, temporal, logger } = options;
+  const { store, temporal, releases, logger } = options;
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
   app.use(async (c, next) => {
     c.set('store', store);
     c.set('temporal', temporal);
+    c.set('releases', releases);
     c.set('logger', logger);
     await next();
   });
@@ -34,6 +40,9 @@ export function createApp(options: ApiOptions) {
 
   app.route('/', healthApi);
   app.route('/', applicationsApi);
+  app.route('/', deploymentsApi);
+  app.route('/', packagesApi);
+  if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
   mountDocs(app, options.version ?? '0.0.0');
 
   app.notFound((c) =>

@@ -1,9 +1,12 @@
+import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { Client } from '@temporalio/client';
 import { loadConfig } from '../domain/config';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app';
+import { temporalReleases } from './releases';
 import { connectTemporal } from './temporal';
 
 const config = loadConfig(process.env);
@@ -29,8 +32,21 @@ async function makeIndexes(): Promise<void> {
 }
 void makeIndexes();
 const temporal = connectTemporal(config.TEMPORAL_ADDRESS, 3000);
+const releases = temporalReleases({
+  client: new Client({ connection: temporal.connection, namespace: config.TEMPORAL_NAMESPACE }),
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  namespace: config.TEMPORAL_NAMESPACE,
+  uiUrl: config.TEMPORAL_UI_URL,
+});
 
-const app = createApp({ store, temporal: temporal.health, logger, version: packageJson.version });
+const app = createApp({
+  store,
+  temporal: temporal.health,
+  releases,
+  logger,
+  version: packageJson.version,
+  ...(config.PACKAGE_STORE === 'local' ? { packageDir: path.resolve(config.PACKAGE_DIR) } : {}),
+});
 
 const server = serve(
   { fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT },

@@ -244,6 +244,8 @@ export const Application = z.object({
   health_count: z.number().int(),
   error_count: z.number().int(),
   alert_count: z.number().int(),
+  /** The release that holds the application's one release slot, while it runs. */
+  active_deployment_id: z.string().optional(),
   createdTime: z.number().int(),
   updatedTime: z.number().int(),
 });

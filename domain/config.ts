@@ -8,6 +8,8 @@ import { z } from './zod';
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.url();
 
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
 export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -24,7 +26,46 @@ export const configSchema = z.object({
   PROMETHEUS_URL: url.default('http://127.0.0.1:9090'),
   ALERTMANAGER_URL: url.default('http://127.0.0.1:9093'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  /** Where packages are built (a work folder per build; removed after). */
+  BUILD_DIR: z.string().min(1).default('.relguard/builds'),
+  PACKAGE_STORE: z.enum(['local', 'kodo']).default('local'),
+  /** The local store's folder; the api serves it at PACKAGE_BASE_URL. */
+  PACKAGE_DIR: z.string().min(1).default('.relguard/packages'),
+  PACKAGE_BASE_URL: url.default('http://127.0.0.1:3000/packages'),
+  /** How long a signed download URL handed to a machine stays valid. */
+  PACKAGE_URL_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
+  KODO_ACCESS_KEY: z.string().min(1).optional(),
+  KODO_SECRET_KEY: z.string().min(1).optional(),
+  KODO_BUCKET: z.string().min(1).optional(),
+  /** The bucket's download domain, with its scheme, e.g. https://dl.example.com. */
+  KODO_DOMAIN: url.optional(),
+  /** The upload host, with its scheme; by default the SDK finds it from the bucket's region. */
+  KODO_UP_HOST: url.optional(),
+  KODO_PRIVATE: flag.default(true),
+  /** Files at least this large are uploaded in resumable parts instead of one form upload. */
+  KODO_RESUMABLE_MB: z.coerce.number().min(1).default(8),
+  /** Releases kept on each machine for instant rollback. */
+  DEPLOY_RELEASES_KEPT: z.coerce.number().int().min(2).default(3),
 });
+
+/** Settings that only matter together with another one. */
+function checkDependentSettings(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
+  if (config.PACKAGE_STORE === 'kodo') {
+    for (const name of [
+      'KODO_ACCESS_KEY',
+      'KODO_SECRET_KEY',
+      'KODO_BUCKET',
+      'KODO_DOMAIN',
+    ] as const) {
+      if (config[name] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when PACKAGE_STORE=kodo' });
+      }
+    }
+  }
+}
+
+const validatedConfig = configSchema.superRefine(checkDependentSettings);
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigVariable = keyof Config;
@@ -46,7 +87,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       .map((name) => [name, env[name]] as const)
       .filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = configSchema.safeParse(present);
+  const parsed = validatedConfig.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({

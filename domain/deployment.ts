@@ -16,6 +16,8 @@ export const PackageRecord = PackageInfo.extend({
   app_id: z.string(),
   app_name: slug,
   version: z.string().min(1),
+  /** Where the package store keeps it; machines get a (signed) URL for it at deploy time. */
+  key: z.string().min(1),
 });
 export type PackageRecord = z.infer<typeof PackageRecord>;
 
@@ -78,6 +80,10 @@ export const Deployment = z.object({
   platform: DeploymentPlatform,
   package: PackageInfo.optional(),
   node_deployments: z.array(NodeDeployment),
+  /** The version the machines ran before, restored on rollback; empty on a first release. */
+  previous_version: z.string().default(''),
+  /** Why the release ended as it did (rollback, cancel, failure), in words. */
+  reason: z.string().optional(),
   createdTime: z.number().int(),
   updatedTime: z.number().int(),
 });

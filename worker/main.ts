@@ -3,6 +3,7 @@ import { loadConfig } from '../domain/config';
 import { createActivities } from '../activities';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
+import { activityDeps } from './activity-deps';
 import { temporalLogger } from './temporal-logger';
 import { createWorker } from './worker';
 
@@ -27,7 +28,7 @@ try {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ store }),
+      activities: createActivities(activityDeps(config, store, logger)),
     });
     logger.info(
       {

@@ -1,3 +1,5 @@
 // Every workflow the worker registers. Workflow code is bundled and replayed: it must stay
 // deterministic (see the lint rules for this folder).
 export { workerHealthWorkflow } from './worker-health';
+export { releaseWorkflow } from './release/release';
+export { packageWorkflow } from './package';

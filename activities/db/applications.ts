@@ -6,6 +6,7 @@ import {
   notFound,
   type Application,
   type ApplicationUpdate,
+  type Machine,
 } from '../../domain';
 import { fromStored, isDuplicateKey, newId, toStored, type Stored } from './documents';
 
@@ -119,6 +120,84 @@ export class ApplicationRepository {
   async delete(id: string): Promise<void> {
     const result = await this.collection.deleteOne({ _id: id });
     if (result.deletedCount === 0) throw notFound('application', id);
+  }
+
+  /**
+   * Takes the application's one release slot for `deploymentId`: an atomic compare-and-set, so
+   * of two releases started at once exactly one gets it. Taking it again is a no-op.
+   */
+  async claimRelease(id: string, deploymentId: string, now = Date.now()): Promise<void> {
+    const claimed = await this.collection.findOneAndUpdate(
+      {
+        _id: id,
+        $or: [{ active_deployment_id: { $exists: false } }, { active_deployment_id: deploymentId }],
+      },
+      { $set: { active_deployment_id: deploymentId, updatedTime: now } },
+    );
+    if (claimed === null) {
+      const app = await this.get(id);
+      throw conflict(
+        `${app.name} has a release in progress (${app.active_deployment_id}); wait for it to end or cancel it`,
+        { deployment_id: app.active_deployment_id },
+      );
+    }
+  }
+
+  /** Gives the slot back, if `deploymentId` holds it; idempotent. */
+  async releaseClaim(id: string, deploymentId: string, now = Date.now()): Promise<void> {
+    await this.collection.updateOne(
+      { _id: id, active_deployment_id: deploymentId },
+      { $unset: { active_deployment_id: '' }, $set: { updatedTime: now } },
+    );
+  }
+
+  /**
+   * Sets one machine's version and status and recomputes the counts. Machines of one release
+   * finish in parallel, so this retries its compare-and-set until it lands on a fresh read.
+   */
+  async updateMachine(
+    id: string,
+    machineId: string,
+    changes: Partial<Pick<Machine, 'version' | 'status'>>,
+  ): Promise<Application> {
+    for (let attempt = 0; ; attempt++) {
+      const app = await this.get(id);
+      if (!app.machines.some((machine) => machine.id === machineId)) {
+        throw notFound(`machine of application ${app.name}`, machineId);
+      }
+      const machines = app.machines.map((machine) =>
+        machine.id === machineId ? { ...machine, ...changes } : machine,
+      );
+      const updatedTime = Math.max(Date.now(), app.updatedTime + 1);
+      const updated = await this.collection.findOneAndUpdate(
+        { _id: id, updatedTime: app.updatedTime },
+        { $set: { machines, ...machineCounts(machines), updatedTime } },
+        { returnDocument: 'after' },
+      );
+      if (updated !== null) return fromStored<Application>(updated);
+      if (attempt >= 20) throw conflict(`application ${id} changes too often to update`);
+    }
+  }
+
+  /** Records a finished release: `currentVersion` becomes `version`, the old one `prev_version`. */
+  async recordRelease(id: string, version: string, now = Date.now()): Promise<Application> {
+    for (let attempt = 0; ; attempt++) {
+      const app = await this.get(id);
+      if (app.currentVersion === version) return app;
+      const updated = await this.collection.findOneAndUpdate(
+        { _id: id, updatedTime: app.updatedTime },
+        {
+          $set: {
+            prev_version: app.currentVersion,
+            currentVersion: version,
+            updatedTime: Math.max(now, app.updatedTime + 1),
+          },
+        },
+        { returnDocument: 'after' },
+      );
+      if (updated !== null) return fromStored<Application>(updated);
+      if (attempt >= 20) throw conflict(`application ${id} changes too often to update`);
+    }
   }
 
   private nameTaken(name: string) {

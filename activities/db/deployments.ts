@@ -5,6 +5,8 @@ import {
   terminalDeploymentStatuses,
   type Deployment,
   type DeploymentStatus,
+  type NodeDeployment,
+  type PackageInfo,
 } from '../../domain';
 import { fromStored, newId, toStored, type Stored } from './documents';
 
@@ -29,8 +31,9 @@ export class DeploymentRepository {
     await this.collection.createIndex({ createdTime: -1 }, { name: 'time' });
   }
 
-  async create(deployment: NewDeployment, now = Date.now()): Promise<Deployment> {
-    const stored: Deployment = { id: newId(), ...deployment, createdTime: now, updatedTime: now };
+  /** Stores a new deployment, under `id` when the caller reserved one (see newId). */
+  async create(deployment: NewDeployment, now = Date.now(), id = newId()): Promise<Deployment> {
+    const stored: Deployment = { id, ...deployment, createdTime: now, updatedTime: now };
     await this.collection.insertOne(toStored(stored));
     return stored;
   }
@@ -91,5 +94,33 @@ export class DeploymentRepository {
       );
     }
     return fromStored<Deployment>(updated);
+  }
+
+  /**
+   * Sets fields of one machine's node deployment. The array is laid out when the deployment is
+   * created and never reordered, so the element is addressed by its index (FerretDB has no
+   * arrayFilters), guarded by its machine id.
+   */
+  async setNodeDeployment(
+    id: string,
+    machineId: string,
+    changes: Partial<Omit<NodeDeployment, 'machine_id' | 'batch'>>,
+    now = Date.now(),
+  ): Promise<void> {
+    const deployment = await this.get(id);
+    const index = deployment.node_deployments.findIndex((node) => node.machine_id === machineId);
+    if (index < 0) throw notFound(`machine of deployment ${id}`, machineId);
+    const set: Record<string, unknown> = { updatedTime: now };
+    for (const [field, value] of Object.entries(changes)) {
+      set[`node_deployments.${index}.${field}`] = value;
+    }
+    await this.collection.updateOne(
+      { _id: id, [`node_deployments.${index}.machine_id`]: machineId },
+      { $set: set },
+    );
+  }
+
+  async setPackage(id: string, pkg: PackageInfo, now = Date.now()): Promise<void> {
+    await this.collection.updateOne({ _id: id }, { $set: { package: pkg, updatedTime: now } });
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type RelguardApp } from '../../api/app';
 import { createLogger } from '../../activities/logger';
 import { startTestStore, type TestStore } from '../support/mongo';
+import { releasesNotUsedHere } from '../support/releases';
 
 let testStore: TestStore;
 let app: RelguardApp;
@@ -12,6 +13,7 @@ beforeAll(async () => {
     store: testStore.store,
     // /healthz is proven against a real Temporal in api-health.test.ts; these routes never ask.
     temporal: { check: () => Promise.resolve(true) },
+    releases: releasesNotUsedHere,
     logger: createLogger('api', 'silent'),
   });
 });
@@ -143,6 +145,7 @@ describe('applications API', () => {
       gray_machine_id: 'm1',
       platform: 'local',
       node_deployments: [],
+      previous_version: '',
     });
     const refused = await send('DELETE', `${base}/${id}`);
     expect(refused.status).toBe(409);

@@ -6,6 +6,7 @@ import { createApp, type RelguardApp } from '../../api/app';
 import { connectTemporal } from '../../api/temporal';
 import { freePort } from '../support/free-port';
 import { startFerretDB, type FerretDB } from '../support/mongo';
+import { releasesNotUsedHere } from '../support/releases';
 import { startDevServer } from '../support/temporal';
 
 let temporal: TestWorkflowEnvironment;
@@ -22,6 +23,7 @@ beforeAll(async () => {
   app = createApp({
     store,
     temporal: temporalConnection.health,
+    releases: releasesNotUsedHere,
     logger: createLogger('api', 'silent'),
   });
 });
@@ -63,6 +65,7 @@ describe('/healthz', () => {
     const appWithoutTemporal = createApp({
       store,
       temporal: nowhere.health,
+      releases: releasesNotUsedHere,
       logger: createLogger('api', 'silent'),
     });
     const response = await appWithoutTemporal.request('/healthz');

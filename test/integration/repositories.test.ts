@@ -137,6 +137,7 @@ describe('DeploymentRepository', () => {
     gray_machine_id: 'm1',
     platform: 'local' as const,
     node_deployments: [],
+    previous_version: '',
   });
 
   it('lists an application’s deployments newest first', async () => {
@@ -174,6 +175,7 @@ describe('PackageRepository', () => {
     app_id: 'app-packages',
     app_name: 'shop',
     version,
+    key: `shop/shop-${version}.tar.gz`,
     url: `http://127.0.0.1/packages/shop-${version}.tar.gz`,
     md5: 'f'.repeat(32),
     size: 1234,

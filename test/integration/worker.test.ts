@@ -3,16 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { workerHealthWorkflow } from '../../workflows';
 import { createWorker } from '../../worker/worker';
+import { testActivityDeps, type TestActivityDeps } from '../support/activity-deps';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startDevServer, workflowBundle } from '../support/temporal';
 
 let temporal: TestWorkflowEnvironment;
 let testStore: TestStore;
+let activityDeps: TestActivityDeps;
 
 beforeAll(async () => {
   [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
+  activityDeps = await testActivityDeps(testStore.store);
 });
 afterAll(async () => {
+  await activityDeps?.dispose();
   await testStore?.close();
   await temporal?.teardown();
 });
@@ -24,7 +28,7 @@ describe('the relguard worker on a Temporal dev server', () => {
       connection: temporal.nativeConnection,
       namespace: temporal.namespace ?? 'default',
       taskQueue,
-      activities: createActivities({ store: testStore.store }),
+      activities: createActivities(activityDeps.deps),
       workflowBundle: await workflowBundle(),
     });
     const report = await worker.runUntil(

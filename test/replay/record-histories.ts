@@ -1,50 +1,113 @@
 /**
  * Records the histories that test/replay/replay.test.ts replays. Run it when a workflow
- * changes on purpose (and its old histories may no longer replay), and commit the result:
+ * changes on purpose (so that its old histories no longer replay), and commit the result:
  *
  *   npx tsx test/replay/record-histories.ts
  *
- * Each scenario runs on a real dev server with the real worker and real storage.
+ * worker-health runs on a dev server with the real worker and storage; the releases run on
+ * the time-skipping server over the in-memory fleet of test/workflow/fleet.ts, so that their
+ * bakes and intervals take no time.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { workerHealthWorkflow } from '../../workflows';
+import { appSearchAttribute, statusSearchAttribute, versionSearchAttribute } from '../../domain';
+import { releaseWorkflow, workerHealthWorkflow } from '../../workflows';
+import { progressQuery, rollbackSignal } from '../../workflows/release/messages';
 import { createWorker } from '../../worker/worker';
+import { testActivityDeps } from '../support/activity-deps';
 import { startTestStore } from '../support/mongo';
-import { startDevServer, workflowBundle } from '../support/temporal';
+import { startDevServer, startTimeSkipping, workflowBundle } from '../support/temporal';
+import { fleet } from '../workflow/fleet';
 import { historiesDir } from './histories';
 
-const taskQueue = 'relguard-record';
+async function save(name: string, handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  const file = path.join(historiesDir, `${name}.json`);
+  await writeFile(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 2) + '\n');
+  console.log(`recorded ${file}`);
+}
 
-const [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
-try {
-  const worker = await createWorker({
-    connection: temporal.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    activities: createActivities({ store: testStore.store }),
-    workflowBundle: await workflowBundle(),
-  });
-  const scenarios: Record<string, () => Promise<unknown>> = {
-    'worker-health': () =>
-      temporal.client.workflow.execute(workerHealthWorkflow, {
+async function recordWorkerHealth(): Promise<void> {
+  const [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
+  const deps = await testActivityDeps(testStore.store);
+  try {
+    const taskQueue = 'relguard-record';
+    const worker = await createWorker({
+      connection: temporal.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activities: createActivities(deps.deps),
+      workflowBundle: await workflowBundle(),
+    });
+    await worker.runUntil(async () => {
+      const handle = await temporal.client.workflow.start(workerHealthWorkflow, {
         taskQueue,
         workflowId: 'worker-health',
-      }),
-  };
-  await mkdir(historiesDir, { recursive: true });
+      });
+      await handle.result();
+      await save('worker-health', handle);
+    });
+  } finally {
+    await deps.dispose();
+    await testStore.close();
+    await temporal.teardown();
+  }
+}
+
+async function recordRelease(
+  env: TestWorkflowEnvironment,
+  name: string,
+  drive: (handle: WorkflowHandle<typeof releaseWorkflow>) => Promise<void>,
+): Promise<void> {
+  const fake = fleet(
+    { machines: 5, batches: [['m1'], ['m2', 'm3'], ['m4', 'm5']], pacer: { max_parallel: 2 } },
+    (ms) => env.sleep(ms),
+  );
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: name,
+    workflowBundle: await workflowBundle(),
+    activities: fake.activities,
+  });
   await worker.runUntil(async () => {
-    for (const [name, run] of Object.entries(scenarios)) {
-      await run();
-      const history = await temporal.client.workflow.getHandle(name).fetchHistory();
-      const file = path.join(historiesDir, `${name}.json`);
-      await writeFile(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 2) + '\n');
-      console.log(`recorded ${file}`);
+    const handle = await env.client.workflow.start(releaseWorkflow, {
+      taskQueue: name,
+      workflowId: name,
+      args: [{ deploymentId: 'd1' }],
+      typedSearchAttributes: [
+        { key: appSearchAttribute, value: 'shop' },
+        { key: versionSearchAttribute, value: 'v2' },
+        { key: statusSearchAttribute, value: 'pending' },
+      ],
+    });
+    await drive(handle);
+    await handle.result();
+    await save(name, handle);
+  });
+}
+
+await mkdir(historiesDir, { recursive: true });
+await recordWorkerHealth();
+const env = await startTimeSkipping();
+try {
+  await recordRelease(env, 'release-succeeded', () => Promise.resolve());
+  await recordRelease(env, 'release-rolled-back', async (handle) => {
+    // Roll back in the interval after batch 1, as the metric guard would.
+    for (;;) {
+      const progress = await handle.query(progressQuery);
+      if (progress.batch === 1 && progress.waitingUntil !== undefined) break;
+      await env.sleep('5 seconds');
     }
+    await handle.signal(rollbackSignal, {
+      reason: 'error rate 0.31 > 0.05 on the new version',
+      requested_by: 'metric-guard',
+    });
   });
 } finally {
-  await testStore.close();
-  await temporal.teardown();
+  await env.teardown();
 }

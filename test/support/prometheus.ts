@@ -45,6 +45,7 @@ export async function startPrometheus(
       `  evaluation_interval: ${interval}`,
       'scrape_configs:',
       '  - job_name: relguard-nodes',
+      '    honor_labels: true',
       '    file_sd_configs:',
       `      - files: ['${targetsDir}/*.json']`,
       '        refresh_interval: 1s',

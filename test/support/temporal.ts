@@ -20,11 +20,21 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-/** The time-skipping test server, for workflow logic that waits on timers. */
+/**
+ * The time-skipping test server, for workflow logic that waits on timers, with relguard's
+ * search attributes registered (it takes them through the operator API, not flags).
+ */
 export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
-  return await TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: toolPaths().temporalTestServer } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      relguardSearchAttributes.map((attribute) => [attribute.name, 2 /* KEYWORD */]),
+    ),
+  });
+  return env;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

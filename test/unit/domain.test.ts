@@ -143,6 +143,7 @@ describe('Deployment', () => {
       platform: 'local',
       package: { url: 'http://x/p.tar.gz', md5: 'a'.repeat(32), size: 10, created_at: 1 },
       node_deployments: [{ machine_id: 'm1', batch: 0, status: 'pending', version: 'v1.0.0' }],
+      previous_version: 'v0.9.0',
       createdTime: 1,
       updatedTime: 1,
     };

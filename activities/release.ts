@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import {
+  FailureType,
+  RelguardError,
+  type Application,
+  type DeploymentPlatform as PlatformKind,
+  type DeploymentStatus,
+  type NodeDeployment,
+  type PackageInfo,
+  type PackageRecord,
+  type PacerConfig,
+} from '../domain';
+import type { Repositories } from './db';
+import { asActivity } from './failures';
+import type { Logger } from './logger';
+import { buildPackage, packageKey } from './package-build';
+import type { PackageStore } from './package-store/types';
+import type { DeployPlatform, DeployResult, MachineTarget, PackageRef } from './platform/types';
+
+export interface ReleaseDeps {
+  store: Repositories;
+  packageStore: PackageStore;
+  platforms: Record<PlatformKind, DeployPlatform>;
+  buildDir: string;
+  packageUrlTtlSeconds: number;
+  logger: Logger;
+}
+
+/** What the release workflow needs to know to drive a deployment; read once at its start. */
+export interface ReleasePlan {
+  deploymentId: string;
+  appId: string;
+  appName: string;
+  version: string;
+  /** The version to restore on rollback; empty on a first release. */
+  previousVersion: string;
+  pacer: PacerConfig;
+  nodes: Pick<NodeDeployment, 'machine_id' | 'batch' | 'status'>[];
+  packageReady: boolean;
+}
+
+export interface MachineRequest {
+  deploymentId: string;
+  machineId: string;
+}
+
+const heartbeatEveryMs = 5000;
+
+/**
+ * Runs `body` with the activity's cancellation signal and a heartbeat that carries the last
+ * step, every few seconds even while a step waits (a download, a health check): Temporal
+ * notices a dead worker within the heartbeat timeout and cancels reach the platform.
+ */
+async function withHeartbeat<T>(
+  body: (signal: AbortSignal, onProgress: (step: string) => void) => Promise<T>,
+): Promise<T> {
+  const context = Context.current();
+  let step = 'starting';
+  const timer = setInterval(() => context.heartbeat(step), heartbeatEveryMs);
+  try {
+    return await body(context.cancellationSignal, (next) => {
+      step = next;
+      context.heartbeat(step);
+    });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createReleaseActivities(deps: ReleaseDeps) {
+  const { store, packageStore, platforms, logger } = deps;
+
+  function targetOf(app: Application, machineId: string): MachineTarget {
+    const machine = app.machines.find((candidate) => candidate.id === machineId);
+    if (machine === undefined) {
+      throw new RelguardError(
+        FailureType.NotFound,
+        `machine ${machineId} is no longer a machine of ${app.name}`,
+      );
+    }
+    return { app, machine };
+  }
+
+  async function packageRef(appId: string, version: string): Promise<PackageRef> {
+    const record = await store.packages.findByVersion(appId, version);
+    if (record === undefined) {
+      throw new RelguardError(FailureType.NotFound, `no package of version ${version}`, {
+        version,
+      });
+    }
+    return {
+      version,
+      url: await packageStore.downloadUrl(record.key, deps.packageUrlTtlSeconds),
+      md5: record.md5,
+      size: record.size,
+    };
+  }
+
+  async function buildAndStore(app: Application, version: string): Promise<PackageRecord> {
+    const workDir = path.join(deps.buildDir, `${app.name}-${version}-${randomUUID().slice(0, 8)}`);
+    await mkdir(workDir, { recursive: true });
+    try {
+      const built = await withHeartbeat((signal, onProgress) =>
+        buildPackage(
+          {
+            appName: app.name,
+            repo: app.repo,
+            version,
+            workDir,
+            ...(app.build_cmd ? { buildCmd: app.build_cmd } : {}),
+            ...(app.artifact_path ? { artifactPath: app.artifact_path } : {}),
+          },
+          { signal, onProgress },
+        ),
+      );
+      const key = packageKey(app.name, version);
+      await packageStore.put(key, built.filePath);
+      logger.info({ app: app.name, version, key, md5: built.md5 }, 'package built and stored');
+      return await store.packages
+        .create({
+          app_id: app.id,
+          app_name: app.name,
+          version,
+          key,
+          url: packageStore.url(key),
+          md5: built.md5,
+          size: built.size,
+          created_at: Date.now(),
+        })
+        .catch(async (error: unknown) => {
+          // Another build of the same version won the race: use its package.
+          const winner = await store.packages.findByVersion(app.id, version);
+          if (winner === undefined) throw error;
+          return winner;
+        });
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    async loadRelease(deploymentId: string): Promise<ReleasePlan> {
+      return asActivity(async () => {
+        const deployment = await store.deployments.get(deploymentId);
+        const app = await store.applications.get(deployment.app_id);
+        const pkg = await store.packages.findByVersion(app.id, deployment.package_version);
+        return {
+          deploymentId,
+          appId: app.id,
+          appName: app.name,
+          version: deployment.package_version,
+          previousVersion: deployment.previous_version,
+          pacer: app.pacer,
+          nodes: deployment.node_deployments.map(({ machine_id, batch, status }) => ({
+            machine_id,
+            batch,
+            status,
+          })),
+          packageReady: pkg !== undefined,
+        };
+      });
+    },
+
+    /**
+     * The package of `version`: the one recorded if there is one, otherwise built from the
+     * application's repo at that tag and stored. Recorded on the deployment when given.
+     */
+    async ensurePackage(request: {
+      appId: string;
+      version: string;
+      deploymentId?: string;
+    }): Promise<PackageInfo> {
+      return asActivity(async () => {
+        const app = await store.applications.get(request.appId);
+        const record =
+          (await store.packages.findByVersion(app.id, request.version)) ??
+          (await buildAndStore(app, request.version));
+        const info: PackageInfo = {
+          url: record.url,
+          md5: record.md5,
+          size: record.size,
+          created_at: record.created_at,
+        };
+        if (request.deploymentId) await store.deployments.setPackage(request.deploymentId, info);
+        return info;
+      });
+    },
+
+    async recordDeploymentStatus(request: {
+      deploymentId: string;
+      status: DeploymentStatus;
+      reason?: string;
+    }): Promise<void> {
+      await asActivity(() =>
+        store.deployments.update(request.deploymentId, {
+          status: request.status,
+          ...(request.reason === undefined ? {} : { reason: request.reason }),
+        }),
+      );
+    },
+
+    /** Puts the deployment's version on one machine; a machine already on it is left alone. */
+    async deployMachine(request: MachineRequest): Promise<DeployResult> {
+      return asActivity(async () => {
+        const deployment = await store.deployments.get(request.deploymentId);
+        const app = await store.applications.get(deployment.app_id);
+        const target = targetOf(app, request.machineId);
+        const version = deployment.package_version;
+        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+          status: 'deploying',
+          started_at: Date.now(),
+        });
+        try {
+          const pkg = await packageRef(app.id, version);
+          const result = await withHeartbeat((signal, onProgress) =>
+            platforms[app.deployment_platform].deploy(target, pkg, { signal, onProgress }),
+          );
+          await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'deployed',
+            finished_at: Date.now(),
+          });
+          await store.applications.updateMachine(app.id, request.machineId, {
+            version,
+            status: 'healthy',
+          });
+          logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
+          return result;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'failed',
+            finished_at: Date.now(),
+            error: message,
+          });
+          await store.applications.updateMachine(app.id, request.machineId, { status: 'error' });
+          logger.warn(
+            { app: app.name, machine: request.machineId, version, error: message },
+            'deploy failed',
+          );
+          throw error;
+        }
+      });
+    },
+
+    /** Puts one machine back on the deployment's previous version (kept on disk when it can). */
+    async rollbackMachine(request: MachineRequest): Promise<DeployResult> {
+      return asActivity(async () => {
+        const deployment = await store.deployments.get(request.deploymentId);
+        const app = await store.applications.get(deployment.app_id);
+        const target = targetOf(app, request.machineId);
+        const version = deployment.previous_version;
+        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+          status: 'rolling_back',
+        });
+        const pkg = await packageRef(app.id, version);
+        const result = await withHeartbeat((signal, onProgress) =>
+          platforms[app.deployment_platform].rollback(target, pkg, { signal, onProgress }),
+        );
+        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+          status: 'rolled_back',
+          version,
+          finished_at: Date.now(),
+        });
+        await store.applications.updateMachine(app.id, request.machineId, {
+          version,
+          status: 'healthy',
+        });
+        logger.info({ app: app.name, machine: request.machineId, version }, 'rolled back');
+        return result;
+      });
+    },
+
+    /** Stops one machine: the rollback of a first release, which has nothing to go back to. */
+    async stopMachine(request: MachineRequest): Promise<void> {
+      await asActivity(async () => {
+        const deployment = await store.deployments.get(request.deploymentId);
+        const app = await store.applications.get(deployment.app_id);
+        await platforms[app.deployment_platform].stop(targetOf(app, request.machineId));
+        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+          status: 'rolled_back',
+          version: '',
+          finished_at: Date.now(),
+        });
+        await store.applications.updateMachine(app.id, request.machineId, {
+          version: '',
+          status: 'unknown',
+        });
+      });
+    },
+
+    /**
+     * The application's bookkeeping at the end of a release: a success makes the version
+     * current; every ending gives the release slot back.
+     */
+    async finishRelease(request: {
+      deploymentId: string;
+      status: DeploymentStatus;
+    }): Promise<void> {
+      await asActivity(async () => {
+        const deployment = await store.deployments.get(request.deploymentId);
+        if (request.status === 'succeeded') {
+          await store.applications.recordRelease(deployment.app_id, deployment.package_version);
+        }
+        await store.applications.releaseClaim(deployment.app_id, deployment.id);
+      });
+    },
+  };
+}
+
+export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;

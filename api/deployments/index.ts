@@ -1,0 +1,11 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { ApiEnv } from '../context';
+import { validationHook } from '../errors';
+import * as handlers from './handlers';
+import * as routes from './routes';
+
+export const deploymentsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook })
+  .openapi(routes.createDeployment, handlers.createDeployment)
+  .openapi(routes.listDeployments, handlers.listDeployments)
+  .openapi(routes.getDeployment, handlers.getDeployment)
+  .openapi(routes.deploymentAction, handlers.deploymentAction);

@@ -1,0 +1,53 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { PackageRecord } from '../../domain';
+import { errorResponses } from '../responses';
+
+const tags = ['packages'];
+const json = <T>(schema: T) => ({ 'application/json': { schema } });
+const PackageSchema = PackageRecord.openapi('Package');
+
+export const CreatePackage = z
+  .strictObject({
+    app_id: z.string().min(1),
+    /** A git tag of the application's repo. */
+    version: z.string().min(1).max(128),
+  })
+  .openapi('CreatePackage');
+
+export const createPackage = createRoute({
+  method: 'post',
+  path: '/api/v1/packages',
+  tags,
+  summary: 'Build and store the package of a version, unless it exists',
+  request: { body: { required: true, content: json(CreatePackage) } },
+  responses: {
+    200: { description: 'The package exists already', content: json(PackageSchema) },
+    202: {
+      description: 'The build started; the package appears in the application’s list when done',
+      content: json(z.object({ workflow_id: z.string(), workflow_url: z.string() })),
+    },
+    400: errorResponses[400],
+    404: errorResponses[404],
+    422: errorResponses[422],
+    503: errorResponses[503],
+  },
+});
+
+export const listPackages = createRoute({
+  method: 'get',
+  path: '/api/v1/applications/{id}/packages',
+  tags,
+  summary: 'The packages of an application, newest first',
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .min(1)
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
+  responses: {
+    200: { description: 'Packages', content: json(z.object({ items: z.array(PackageSchema) })) },
+    404: errorResponses[404],
+  },
+});

@@ -1,0 +1,153 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import {
+  appSearchAttribute,
+  FailureType,
+  releaseWorkflowId,
+  RelguardError,
+  statusSearchAttribute,
+  versionSearchAttribute,
+  type Deployment,
+} from '../domain';
+import type { packageWorkflow, releaseWorkflow } from '../workflows';
+import {
+  approveSignal,
+  cancelSignal,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  rollbackSignal,
+  type ReleaseProgress,
+} from '../workflows/release/messages';
+
+export const releaseSignals = {
+  pause: pauseSignal,
+  resume: resumeSignal,
+  approve: approveSignal,
+  cancel: cancelSignal,
+  rollback: rollbackSignal,
+} as const;
+export type ReleaseAction = keyof typeof releaseSignals;
+
+/** The api's view of Temporal: start releases and package builds, signal and query them. */
+export interface Releases {
+  start(deployment: Deployment): Promise<{ workflowId: string }>;
+  /** Whether the release's workflow is still running. */
+  isRunning(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<boolean>;
+  progress(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<ReleaseProgress | undefined>;
+  signal(
+    deployment: Pick<Deployment, 'id' | 'app_name'>,
+    action: ReleaseAction,
+    request: { requested_by: string; reason?: string },
+  ): Promise<void>;
+  buildPackage(app: { id: string; name: string }, version: string): Promise<{ workflowId: string }>;
+  workflowUrl(workflowId: string): string;
+}
+
+export function temporalReleases(options: {
+  client: Client;
+  taskQueue: string;
+  namespace: string;
+  uiUrl: string;
+}): Releases {
+  const { client, taskQueue } = options;
+  const handleOf = (deployment: Pick<Deployment, 'id' | 'app_name'>) =>
+    client.workflow.getHandle(releaseWorkflowId(deployment.app_name, deployment.id));
+  const unavailable = (error: unknown) =>
+    new RelguardError(
+      FailureType.Unavailable,
+      `Temporal is unavailable: ${error instanceof Error ? error.message : String(error)}`,
+    );
+
+  return {
+    async start(deployment) {
+      const workflowId = releaseWorkflowId(deployment.app_name, deployment.id);
+      try {
+        await client.workflow.start<typeof releaseWorkflow>('releaseWorkflow', {
+          taskQueue,
+          workflowId,
+          args: [{ deploymentId: deployment.id }],
+          workflowIdConflictPolicy: 'FAIL',
+          typedSearchAttributes: [
+            { key: appSearchAttribute, value: deployment.app_name },
+            { key: versionSearchAttribute, value: deployment.package_version },
+            { key: statusSearchAttribute, value: deployment.status },
+          ],
+        });
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId };
+        throw unavailable(error);
+      }
+      return { workflowId };
+    },
+
+    async isRunning(deployment) {
+      try {
+        const description = await handleOf(deployment).describe();
+        return description.status.name === 'RUNNING';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw unavailable(error);
+      }
+    },
+
+    async progress(deployment) {
+      try {
+        return await handleOf(deployment).query(progressQuery);
+      } catch {
+        // A finished or unreachable workflow has no live progress; the Deployment has the rest.
+        return undefined;
+      }
+    },
+
+    async signal(deployment, action, request) {
+      const handle = handleOf(deployment);
+      try {
+        if (action === 'rollback') {
+          await handle.signal(rollbackSignal, {
+            reason: request.reason ?? `rolled back by ${request.requested_by}`,
+            requested_by: request.requested_by,
+          });
+        } else if (action === 'cancel') {
+          await handle.signal(cancelSignal, {
+            reason: request.reason ?? `cancelled by ${request.requested_by}`,
+            requested_by: request.requested_by,
+          });
+        } else {
+          await handle.signal(releaseSignals[action], { requested_by: request.requested_by });
+        }
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) {
+          throw new RelguardError(
+            FailureType.Conflict,
+            `the release ${deployment.id} is not running`,
+          );
+        }
+        throw unavailable(error);
+      }
+    },
+
+    async buildPackage(app, version) {
+      const workflowId = `package-${app.name}-${version}`;
+      try {
+        await client.workflow.start<typeof packageWorkflow>('packageWorkflow', {
+          taskQueue,
+          workflowId,
+          args: [{ appId: app.id, version }],
+          // A build of the same version already running is the same request: join it.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+      } catch (error) {
+        throw unavailable(error);
+      }
+      return { workflowId };
+    },
+
+    workflowUrl(workflowId) {
+      return `${options.uiUrl}/namespaces/${encodeURIComponent(options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ActivityDeps } from '../../activities';
+import type { Store } from '../../activities/db';
+import { createLogger } from '../../activities/logger';
+import { LocalPackageStore } from '../../activities/package-store/local';
+import { createPlatform } from '../../activities/platform';
+
+export interface TestActivityDeps {
+  deps: ActivityDeps;
+  packageDir: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The real activity dependencies over temp folders: a local package store whose files are
+ * served at `packageBaseUrl`, the local and ssh platforms, a build folder.
+ */
+export async function testActivityDeps(
+  store: Store,
+  packageBaseUrl = 'http://127.0.0.1:1/packages',
+): Promise<TestActivityDeps> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'relguard-activities-'));
+  const logger = createLogger('worker', 'silent');
+  const packageDir = path.join(root, 'packages');
+  const platformOptions = { releasesKept: 3, logger };
+  return {
+    packageDir,
+    deps: {
+      store,
+      packageStore: new LocalPackageStore({ dir: packageDir, baseUrl: packageBaseUrl }),
+      platforms: {
+        local: createPlatform('local', platformOptions),
+        ssh: createPlatform('ssh', platformOptions),
+      },
+      buildDir: path.join(root, 'builds'),
+      packageUrlTtlSeconds: 600,
+      logger,
+    },
+    dispose: () => rm(root, { recursive: true, force: true }),
+  };
+}

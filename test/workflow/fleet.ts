@@ -1,0 +1,94 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities, ReleasePlan } from '../../activities';
+import { PacerConfig, type DeploymentStatus } from '../../domain';
+
+export interface FleetEvent {
+  at: number;
+  what: 'deploy' | 'rollback' | 'stop';
+  machine: string;
+}
+
+export interface FleetOptions {
+  machines: number;
+  batches: string[][];
+  pacer?: Partial<PacerConfig>;
+  previousVersion?: string;
+  /** Machines whose deploy fails for good. */
+  failing?: string[];
+  /** Machines whose first deploy attempt fails as a crashed worker's would. */
+  flaky?: string[];
+  deploySeconds?: number;
+}
+
+/**
+ * An in-memory fleet behind the release activities, for workflow logic on the time-skipping
+ * server. `sleep` moves server time (a deploy that takes `deploySeconds`).
+ */
+export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void>) {
+  const events: FleetEvent[] = [];
+  const statuses: DeploymentStatus[] = [];
+  const attempts = new Map<string, number>();
+  const installed = new Map<string, string>();
+  const finished: DeploymentStatus[] = [];
+  const machineIds = Array.from({ length: options.machines }, (_, i) => `m${i + 1}`);
+  const plan: ReleasePlan = {
+    deploymentId: 'd1',
+    appId: 'a1',
+    appName: 'shop',
+    version: 'v2',
+    previousVersion: options.previousVersion ?? 'v1',
+    pacer: PacerConfig.parse({
+      gray_bake_seconds: 300,
+      interval_seconds: 60,
+      ...options.pacer,
+    }),
+    nodes: options.batches.flatMap((ids, batch) =>
+      ids.map((machine_id) => ({ machine_id, batch, status: 'pending' as const })),
+    ),
+    packageReady: true,
+  };
+  // Server time at which the workflow asked for the activity: the clock the pacer runs on.
+  const now = () => Promise.resolve(Context.current().info.currentAttemptScheduledTimestampMs);
+  const activities: Partial<Activities> = {
+    loadRelease: () => Promise.resolve(plan),
+    ensurePackage: () =>
+      Promise.resolve({ url: 'http://x/p.tar.gz', md5: 'a'.repeat(32), size: 1, created_at: 1 }),
+    recordDeploymentStatus: ({ status }) => {
+      statuses.push(status);
+      return Promise.resolve();
+    },
+    deployMachine: async ({ machineId }) => {
+      const attempt = (attempts.get(machineId) ?? 0) + 1;
+      attempts.set(machineId, attempt);
+      if (options.failing?.includes(machineId)) {
+        throw ApplicationFailure.nonRetryable(`${machineId} never got healthy`, 'Unavailable');
+      }
+      if (options.flaky?.includes(machineId) && attempt === 1) {
+        throw new Error('worker lost');
+      }
+      if (options.deploySeconds) await sleep(options.deploySeconds * 1000);
+      const changed = installed.get(machineId) !== 'v2';
+      if (changed) events.push({ at: await now(), what: 'deploy', machine: machineId });
+      installed.set(machineId, 'v2');
+      return { machine_id: machineId, version: 'v2', changed };
+    },
+    rollbackMachine: async ({ machineId }) => {
+      events.push({ at: await now(), what: 'rollback', machine: machineId });
+      installed.set(machineId, 'v1');
+      return { machine_id: machineId, version: 'v1', changed: true };
+    },
+    stopMachine: async ({ machineId }) => {
+      events.push({ at: await now(), what: 'stop', machine: machineId });
+      installed.delete(machineId);
+    },
+    finishRelease: ({ status }) => {
+      finished.push(status);
+      return Promise.resolve();
+    },
+  };
+  return { activities, events, statuses, attempts, installed, finished, machineIds, plan };
+}
+
+export const deployed = (events: FleetEvent[]) =>
+  events.filter((event) => event.what === 'deploy').map((event) => event.machine);

@@ -1,0 +1,23 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PackageInfo } from '../domain/deployment';
+import { FailureType } from '../domain/errors';
+
+const { ensurePackage } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [FailureType.BadConfig, FailureType.NotFound],
+  },
+});
+
+export interface PackageInput {
+  appId: string;
+  version: string;
+}
+
+/** Builds and stores the package of one version (a git tag) unless it exists already. */
+export async function packageWorkflow(input: PackageInput): Promise<PackageInfo> {
+  return await ensurePackage(input);
+}

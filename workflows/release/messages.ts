@@ -1,0 +1,56 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { DeploymentStatus, NodeDeploymentStatus } from '../../domain/deployment';
+
+export interface ReleaseInput {
+  deploymentId: string;
+}
+
+/** Who asks, for the record (a user name, `metric-guard`, `relguard`). */
+export interface Requester {
+  requested_by?: string;
+}
+
+export interface RollbackRequest extends Requester {
+  reason: string;
+  /** What the metric guard saw (queries, values, thresholds), when it asks. */
+  evidence?: unknown;
+}
+
+export interface CancelRequest extends Requester {
+  reason?: string;
+}
+
+export const pauseSignal = defineSignal<[Requester?]>('pause');
+export const resumeSignal = defineSignal<[Requester?]>('resume');
+export const approveSignal = defineSignal<[Requester?]>('approve');
+export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
+export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
+
+/** Where a release is; what the progress query answers. */
+export interface ReleaseProgress {
+  deploymentId: string;
+  app: string;
+  version: string;
+  previousVersion: string;
+  status: DeploymentStatus;
+  /** In words: `deploying batch 2 of 3`, `baking the gray machine`, `waiting for approval`. */
+  phase: string;
+  paused: boolean;
+  awaitingApproval: boolean;
+  /** The batch being deployed or waited after; 0 is the gray machine. */
+  batch: number;
+  batches: number;
+  machines: { machine_id: string; batch: number; status: NodeDeploymentStatus }[];
+  /** When the current bake or interval ends (epoch ms), while the release waits. */
+  waitingUntil?: number;
+  rollback?: RollbackRequest;
+  reason?: string;
+}
+
+export const progressQuery = defineQuery<ReleaseProgress>('progress');
+
+/** What a release ends with. */
+export interface ReleaseResult {
+  status: Extract<DeploymentStatus, 'succeeded' | 'rolled_back' | 'cancelled' | 'failed'>;
+  reason?: string;
+}

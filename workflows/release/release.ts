@@ -1,0 +1,394 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities, ReleasePlan } from '../../activities';
+import {
+  isTerminal,
+  type DeploymentStatus,
+  type NodeDeploymentStatus,
+} from '../../domain/deployment';
+import { FailureType } from '../../domain/errors';
+import { statusSearchAttribute } from '../../domain/search-attributes';
+import {
+  approveSignal,
+  cancelSignal,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  rollbackSignal,
+  type ReleaseInput,
+  type ReleaseProgress,
+  type ReleaseResult,
+  type RollbackRequest,
+} from './messages';
+
+const nonRetryable = [
+  FailureType.BadConfig,
+  FailureType.BadPackage,
+  FailureType.NotFound,
+  FailureType.Conflict,
+];
+
+const { loadRelease, ensurePackage, recordDeploymentStatus, finishRelease } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 10, nonRetryableErrorTypes: nonRetryable },
+  });
+
+const { ensurePackage: buildPackage } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: nonRetryable },
+});
+
+// A machine gets three tries: a deploy that fails its health check three times is a failure
+// of the release, not of the worker. A rollback cancels deploys in flight and waits until they
+// have stopped, so that a machine is never deployed and rolled back at the same time.
+const machineActivities = proxyActivities<Activities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: nonRetryable },
+});
+
+/** Machines rolled back at once: every touched machine in parallel, up to this many. */
+const maxParallelRollback = 50;
+
+/** The release's state: what the handlers change and the progress query reads. */
+class Release {
+  status: DeploymentStatus = 'pending';
+  phase = 'starting';
+  paused = false;
+  /** The status to go back to on resume. */
+  private resumeStatus: DeploymentStatus = 'pending';
+  approved = false;
+  awaitingApproval = false;
+  cancelRequest?: { reason: string };
+  rollbackRequest?: RollbackRequest;
+  batch = 0;
+  waitingUntil?: number;
+  reason?: string;
+  readonly machines = new Map<string, { batch: number; status: NodeDeploymentStatus }>();
+  /** Deploys in flight; a rollback cancels them. */
+  forwardScope?: CancellationScope;
+
+  private loadedPlan?: ReleasePlan;
+
+  constructor(readonly deploymentId: string) {}
+
+  /** The plan arrives from an activity after the handlers are set, so signals are never lost. */
+  load(plan: ReleasePlan): void {
+    this.loadedPlan = plan;
+    for (const node of plan.nodes) {
+      this.machines.set(node.machine_id, { batch: node.batch, status: node.status });
+    }
+  }
+
+  get plan(): ReleasePlan {
+    if (this.loadedPlan === undefined) throw new Error('the release plan is not loaded yet');
+    return this.loadedPlan;
+  }
+
+  get batches(): number {
+    return Math.max(0, ...[...this.machines.values()].map((machine) => machine.batch)) + 1;
+  }
+
+  /** Rolling forward has to stop: a rollback or a cancel was asked for. */
+  get stopping(): boolean {
+    return this.rollbackRequest !== undefined || this.cancelRequest !== undefined;
+  }
+
+  setStatus(status: DeploymentStatus): void {
+    if (this.paused && !this.stopping) {
+      this.resumeStatus = status;
+      return;
+    }
+    this.status = status;
+    upsertSearchAttributes([{ key: statusSearchAttribute, value: status }]);
+  }
+
+  pause(): void {
+    if (this.paused || this.stopping || isTerminal(this.status)) return;
+    this.resumeStatus = this.status;
+    this.setStatus('paused');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.setStatus(this.resumeStatus);
+  }
+
+  requestRollback(request: RollbackRequest): void {
+    if (this.rollbackRequest !== undefined || isTerminal(this.status)) return;
+    this.rollbackRequest = request;
+    this.paused = false;
+    this.forwardScope?.cancel();
+  }
+
+  requestCancel(reason: string): void {
+    if (this.stopping || isTerminal(this.status)) return;
+    this.cancelRequest = { reason };
+    this.paused = false;
+  }
+
+  setMachine(machineId: string, status: NodeDeploymentStatus): void {
+    const machine = this.machines.get(machineId);
+    if (machine) machine.status = status;
+  }
+
+  progress(): ReleaseProgress {
+    return {
+      deploymentId: this.deploymentId,
+      app: this.loadedPlan?.appName ?? '',
+      version: this.loadedPlan?.version ?? '',
+      previousVersion: this.loadedPlan?.previousVersion ?? '',
+      status: this.status,
+      phase: this.paused ? `paused while ${this.phase}` : this.phase,
+      paused: this.paused,
+      awaitingApproval: this.awaitingApproval,
+      batch: this.batch,
+      batches: this.batches,
+      machines: [...this.machines].map(([machine_id, { batch, status }]) => ({
+        machine_id,
+        batch,
+        status,
+      })),
+      ...(this.waitingUntil === undefined ? {} : { waitingUntil: this.waitingUntil }),
+      ...(this.rollbackRequest === undefined ? {} : { rollback: this.rollbackRequest }),
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+    };
+  }
+}
+
+/**
+ * Keeps the Deployment's status in MongoDB equal to the workflow's: status changes happen in
+ * signal handlers too (pause, resume), which cannot wait for an activity, so one loop writes
+ * every change in order. `flush` waits until the last change is written.
+ */
+function statusRecorder(release: Release) {
+  // The api creates the deployment pending.
+  let recorded: DeploymentStatus = 'pending';
+  let recordedReason: string | undefined;
+  let finished = false;
+  const changed = () => release.status !== recorded || release.reason !== recordedReason;
+  // Not cancellable: the final status must be written even when the workflow is cancelled.
+  const loop = CancellationScope.nonCancellable(async () => {
+    for (;;) {
+      await condition(() => changed() || finished);
+      if (!changed()) return;
+      const status = release.status;
+      const reason = release.reason;
+      await recordDeploymentStatus({
+        deploymentId: release.deploymentId,
+        status,
+        ...(reason === undefined ? {} : { reason }),
+      });
+      recorded = status;
+      recordedReason = reason;
+    }
+  });
+  return {
+    async flush() {
+      finished = true;
+      await loop;
+    },
+  };
+}
+
+/**
+ * Waits `seconds` of unpaused time: pausing stops the clock (as Argo Rollouts' pause does), a
+ * rollback or cancel ends the wait at once.
+ */
+async function waitUnpaused(release: Release, seconds: number, phase: string): Promise<void> {
+  let remainingMs = seconds * 1000;
+  release.phase = phase;
+  while (remainingMs > 0 && !release.stopping) {
+    if (release.paused) {
+      release.waitingUntil = undefined;
+      await condition(() => !release.paused || release.stopping);
+      continue;
+    }
+    const started = Date.now();
+    release.waitingUntil = started + remainingMs;
+    await condition(() => release.paused || release.stopping, remainingMs);
+    remainingMs -= Date.now() - started;
+  }
+  release.waitingUntil = undefined;
+}
+
+/** Deploys the machines of one batch, at most `maxParallel` at once, pausing between machines. */
+async function deployBatch(release: Release, machineIds: string[]): Promise<void> {
+  const queue = machineIds.filter((id) => release.machines.get(id)?.status !== 'deployed');
+  const parallel = Math.min(release.plan.pacer.max_parallel ?? queue.length, queue.length);
+  const deployNext = async (): Promise<void> => {
+    for (;;) {
+      await condition(() => !release.paused || release.stopping);
+      if (release.stopping) return;
+      const machineId = queue.shift();
+      if (machineId === undefined) return;
+      release.setMachine(machineId, 'deploying');
+      try {
+        await machineActivities.deployMachine({
+          deploymentId: release.plan.deploymentId,
+          machineId,
+        });
+        release.setMachine(machineId, 'deployed');
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        release.setMachine(machineId, 'failed');
+        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+        const message = cause instanceof Error ? cause.message : String(cause);
+        release.requestRollback({
+          reason: `machine ${machineId} failed to deploy ${release.plan.version}: ${message}`,
+          requested_by: 'relguard',
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, () => deployNext()));
+}
+
+/** Runs `body` so that a rollback request cancels it; a cancellation is not an error here. */
+async function rollingForward(release: Release, body: () => Promise<void>): Promise<void> {
+  const scope = new CancellationScope();
+  release.forwardScope = scope;
+  try {
+    await scope.run(body);
+  } catch (error) {
+    if (!(isCancellation(error) && release.rollbackRequest !== undefined)) throw error;
+  } finally {
+    release.forwardScope = undefined;
+  }
+}
+
+/** Puts every machine this release touched back on the previous version, in parallel. */
+async function rollBack(release: Release): Promise<void> {
+  const touched = [...release.machines]
+    .filter(([, machine]) => !['pending', 'skipped', 'rolled_back'].includes(machine.status))
+    .map(([machineId]) => machineId);
+  release.phase = `rolling back ${touched.length} machine(s) to ${release.plan.previousVersion || 'nothing'}`;
+  const queue = [...touched];
+  const rollBackNext = async (): Promise<void> => {
+    for (let machineId = queue.shift(); machineId !== undefined; machineId = queue.shift()) {
+      release.setMachine(machineId, 'rolling_back');
+      const request = { deploymentId: release.plan.deploymentId, machineId };
+      // A first release has nothing to go back to: its machines are stopped instead.
+      if (release.plan.previousVersion) await machineActivities.rollbackMachine(request);
+      else await machineActivities.stopMachine(request);
+      release.setMachine(machineId, 'rolled_back');
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(maxParallelRollback, queue.length) }, () => rollBackNext()),
+  );
+}
+
+/** Gray machine, bake, approval, then the batches with their intervals. */
+async function rollForward(release: Release): Promise<void> {
+  const { pacer } = release.plan;
+  const batchMachines = (batch: number) =>
+    release.plan.nodes.filter((node) => node.batch === batch).map((node) => node.machine_id);
+
+  for (let batch = 0; batch < release.batches && !release.stopping; batch++) {
+    await condition(() => !release.paused || release.stopping);
+    if (release.stopping) return;
+    release.batch = batch;
+    release.phase =
+      batch === 0
+        ? 'deploying the gray machine'
+        : `deploying batch ${batch} of ${release.batches - 1}`;
+    release.setStatus('deploying');
+    await deployBatch(release, batchMachines(batch));
+    if (release.stopping) return;
+
+    if (batch === 0) {
+      release.setStatus('verifying');
+      await waitUnpaused(release, pacer.gray_bake_seconds, 'baking the gray machine');
+      if (pacer.manual_approval && !release.stopping) {
+        release.phase = 'waiting for approval';
+        release.awaitingApproval = true;
+        await condition(() => release.approved || release.stopping);
+        release.awaitingApproval = false;
+      }
+    } else if (batch < release.batches - 1) {
+      await waitUnpaused(release, pacer.interval_seconds, `waiting before batch ${batch + 1}`);
+    }
+  }
+}
+
+/**
+ * A release of one application version: build and store the package when there is none, the
+ * gray machine, a bake, optional approval, then the remaining batches at the pacer's pace.
+ * A rollback (from a person or the metric guard) or a failed machine restores the previous
+ * version on every machine this release touched.
+ */
+export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<ReleaseResult> {
+  const release = new Release(deploymentId);
+  setHandler(progressQuery, () => release.progress());
+  setHandler(pauseSignal, () => release.pause());
+  setHandler(resumeSignal, () => release.resume());
+  setHandler(approveSignal, () => {
+    release.approved = true;
+  });
+  setHandler(cancelSignal, (request) => release.requestCancel(request?.reason ?? 'cancelled'));
+  setHandler(rollbackSignal, (request) => release.requestRollback(request));
+
+  const recorder = statusRecorder(release);
+  let result: ReleaseResult;
+  try {
+    const plan = await loadRelease(deploymentId);
+    release.load(plan);
+    if (!plan.packageReady) {
+      release.setStatus('building');
+      release.phase = `building the package of ${plan.version}`;
+    }
+    await rollingForward(release, async () => {
+      await (plan.packageReady ? ensurePackage : buildPackage)({
+        appId: plan.appId,
+        version: plan.version,
+        deploymentId,
+      });
+      await rollForward(release);
+    });
+
+    if (release.rollbackRequest !== undefined) {
+      release.reason = release.rollbackRequest.reason;
+      release.setStatus('rolling_back');
+      await CancellationScope.nonCancellable(() => rollBack(release));
+      result = { status: 'rolled_back', reason: release.reason };
+    } else if (release.cancelRequest !== undefined) {
+      result = { status: 'cancelled', reason: release.cancelRequest.reason };
+    } else {
+      result = { status: 'succeeded' };
+    }
+  } catch (error) {
+    if (isCancellation(error)) {
+      result = { status: 'cancelled', reason: 'the workflow was cancelled' };
+    } else {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      result = { status: 'failed', reason: cause instanceof Error ? cause.message : String(cause) };
+    }
+  }
+
+  release.phase = result.status.replace('_', ' ');
+  if (result.reason !== undefined) release.reason = result.reason;
+  release.paused = false;
+  release.setStatus(result.status);
+  await CancellationScope.nonCancellable(async () => {
+    await recorder.flush();
+    await finishRelease({ deploymentId, status: result.status });
+  });
+  if (result.status === 'failed') {
+    throw ApplicationFailure.nonRetryable(result.reason ?? 'release failed', 'ReleaseFailed');
+  }
+  return result;
+}
