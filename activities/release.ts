@@ -292,12 +292,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     },
 
     /**
-     * The application's bookkeeping at the end of a release: a success makes the version
-     * current; every ending gives the release slot back.
+     * Ends a release in MongoDB: a success makes the version the application's current one,
+     * every ending gives the release slot back, and only then is the deployment's final status
+     * written, so that a reader who sees it ended sees the application as it left it.
      */
     async finishRelease(request: {
       deploymentId: string;
       status: DeploymentStatus;
+      reason?: string;
     }): Promise<void> {
       await asActivity(async () => {
         const deployment = await store.deployments.get(request.deploymentId);
@@ -305,6 +307,10 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           await store.applications.recordRelease(deployment.app_id, deployment.package_version);
         }
         await store.applications.releaseClaim(deployment.app_id, deployment.id);
+        await store.deployments.update(deployment.id, {
+          status: request.status,
+          ...(request.reason === undefined ? {} : { reason: request.reason }),
+        });
       });
     },
   };

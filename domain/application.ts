@@ -164,7 +164,11 @@ export type HealthCheck = z.infer<typeof HealthCheck>;
 /** What a person gives to create an application; relguard fills in the rest. */
 const applicationFields = {
   name: slug,
-  repo: z.string().min(1),
+  /**
+   * Where packages are built from (any git URL, a local path or file://). Empty for an
+   * application whose packages are only uploaded (by CI, say).
+   */
+  repo: z.string().default(''),
   deployment_platform: DeploymentPlatform.default('local'),
   deploy_path: z.string().startsWith('/', 'must be an absolute path'),
   config_path: z.string().default(''),
@@ -215,7 +219,7 @@ export type ApplicationInput = z.infer<typeof ApplicationInput>;
 export const ApplicationUpdate = z
   .strictObject({
     name: slug.optional(),
-    repo: z.string().min(1).optional(),
+    repo: z.string().optional(),
     deployment_platform: DeploymentPlatform.optional(),
     deploy_path: z.string().startsWith('/', 'must be an absolute path').optional(),
     config_path: z.string().optional(),

@@ -99,7 +99,7 @@ describe('applications API', () => {
       'machines.0.port',
     ],
     ['POST', () => base, { ...shop, name: 'other', deploy_path: 'relative' }, 'deploy_path'],
-    ['POST', () => base, { name: 'other' }, 'repo'],
+    ['POST', () => base, { name: 'other' }, 'deploy_path'],
     ['PUT', () => `${base}/${id}`, { pacer: { batches: [50, 25] } }, 'pacer.batches.1'],
     ['PUT', () => `${base}/${id}`, { unknown_field: true }, 'unknown_field'],
   ])('%s with a bad body is 422 and names %s', async (method, path, body, field) => {

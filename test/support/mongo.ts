@@ -61,6 +61,9 @@ export async function startFerretDB(): Promise<FerretDB> {
 
 export interface TestStore {
   store: Store;
+  /** Where another process (a worker under test) reaches the same database. */
+  uri: string;
+  dbName: string;
   /** Stops the store and whatever server the test started for it. */
   close(): Promise<void>;
 }
@@ -77,6 +80,8 @@ export async function startTestStore(): Promise<TestStore> {
   await ensureIndexes(store);
   return {
     store,
+    uri: external ?? ferret!.uri,
+    dbName,
     async close() {
       if (external) await store.db.dropDatabase();
       await store.close();

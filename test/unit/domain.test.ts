@@ -104,7 +104,7 @@ describe('ApplicationInput', () => {
   });
 
   it('names every missing required field', () => {
-    expect(failingFields({})).toEqual(['name', 'repo', 'deploy_path', 'start_cmd']);
+    expect(failingFields({})).toEqual(['name', 'deploy_path', 'start_cmd']);
   });
 });
 

@@ -83,6 +83,8 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
       installed.delete(machineId);
     },
     finishRelease: ({ status }) => {
+      // The final status is written here, after the bookkeeping.
+      statuses.push(status);
       finished.push(status);
       return Promise.resolve();
     },

@@ -379,13 +379,19 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     }
   }
 
-  release.phase = result.status.replace('_', ' ');
-  if (result.reason !== undefined) release.reason = result.reason;
-  release.paused = false;
-  release.setStatus(result.status);
   await CancellationScope.nonCancellable(async () => {
     await recorder.flush();
-    await finishRelease({ deploymentId, status: result.status });
+    release.phase = result.status.replace('_', ' ');
+    if (result.reason !== undefined) release.reason = result.reason;
+    release.paused = false;
+    release.setStatus(result.status);
+    // The final status is written by finishRelease, after the application's bookkeeping, so
+    // that whoever sees the release ended sees the application as it ends it.
+    await finishRelease({
+      deploymentId,
+      status: result.status,
+      ...(result.reason === undefined ? {} : { reason: result.reason }),
+    });
   });
   if (result.status === 'failed') {
     throw ApplicationFailure.nonRetryable(result.reason ?? 'release failed', 'ReleaseFailed');

@@ -1,0 +1,263 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Application, Deployment, DeploymentStatus } from '../../domain';
+import { createDemoRepo } from '../support/demo-repo';
+import { freePort } from '../support/free-port';
+import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
+
+/**
+ * A release for real: the demo application (the mockserver, built from the tags of a git
+ * repository) onto three machines that are processes on this host, through the api, the
+ * release workflow on a Temporal dev server, the local package store and platform.
+ */
+const execFileAsync = promisify(execFile);
+let stack: ReleaseStack;
+let repo: string;
+let deployPath: string;
+let app: Application;
+const ports: number[] = [];
+
+async function api<T = unknown>(method: string, url: string, body?: unknown) {
+  const response = await stack.app.request(url, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+async function waitForStatus(id: string, wanted: DeploymentStatus[]): Promise<Deployment> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { body } = await api<Deployment>('GET', `/api/v1/deployments/${id}`);
+    if (wanted.includes(body.status)) return body;
+    if (Date.now() > deadline) {
+      throw new Error(`deployment ${id} is ${body.status}, not ${wanted.join('|')}`);
+    }
+    await delay(250);
+  }
+}
+
+/** What each machine says it runs, asked over HTTP. */
+async function runningVersions(): Promise<(string | undefined)[]> {
+  return await Promise.all(
+    ports.map(async (port) => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/version`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        return ((await response.json()) as { version: string }).version;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+}
+
+async function startRelease(version: string, extra: Record<string, unknown> = {}) {
+  return await api<Deployment & { workflow_id: string; error?: { message: string } }>(
+    'POST',
+    '/api/v1/deployments',
+    { app_id: app.id, package_version: version, requested_by: 'test', ...extra },
+  );
+}
+
+beforeAll(async () => {
+  [stack, repo, deployPath] = await Promise.all([
+    startReleaseStack(),
+    createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v1.1.0' }]),
+    mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),
+  ]);
+  for (let i = 0; i < 3; i++) ports.push(await freePort());
+  const created = await api<Application>('POST', '/api/v1/applications', {
+    name: 'shop',
+    repo,
+    deploy_path: deployPath,
+    start_cmd: 'node main.js',
+    health_check: { path: '/healthz', timeout_seconds: 20 },
+    machines: ports.map((port, i) => ({ id: `m${i + 1}`, host: '127.0.0.1', port })),
+    pacer: { batch_size: 1, gray_bake_seconds: 1, interval_seconds: 1 },
+  });
+  expect(created.status).toBe(201);
+  app = created.body;
+}, 240_000);
+
+afterAll(async () => {
+  const platform = stack?.activityDeps.deps.platforms.local;
+  const current = app && (await stack.testStore.store.applications.find(app.id));
+  for (const machine of current?.machines ?? []) {
+    await platform?.stop({ app: current!, machine });
+  }
+  await stack?.stop();
+  await rm(repo, { recursive: true, force: true });
+  await rm(deployPath, { recursive: true, force: true });
+});
+
+describe('a release on three local machines', () => {
+  it('builds v1.0.0 from its tag and puts it on every machine', async () => {
+    const started = await startRelease('v1.0.0');
+    expect(started.status).toBe(202);
+    expect(started.body.workflow_id).toBe(`release-shop-${started.body.id}`);
+    expect(started.body.node_deployments.map((node) => [node.machine_id, node.batch])).toEqual([
+      ['m1', 0],
+      ['m2', 1],
+      ['m3', 2],
+    ]);
+
+    const done = await waitForStatus(started.body.id, ['succeeded', 'failed', 'rolled_back']);
+    expect(done.status).toBe('succeeded');
+    expect(done.node_deployments.map((node) => node.status)).toEqual([
+      'deployed',
+      'deployed',
+      'deployed',
+    ]);
+    expect(done.package?.md5).toMatch(/^[a-f0-9]{32}$/);
+    expect(await runningVersions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
+
+    const after = await api<Application>('GET', `/api/v1/applications/${app.id}`);
+    expect(after.body).toMatchObject({
+      currentVersion: 'v1.0.0',
+      prev_version: '',
+      health_count: 3,
+    });
+    expect(after.body.active_deployment_id).toBeUndefined();
+    expect(after.body.machines.map((machine) => machine.version)).toEqual([
+      'v1.0.0',
+      'v1.0.0',
+      'v1.0.0',
+    ]);
+    const packages = await api<{ items: { version: string; url: string }[] }>(
+      'GET',
+      `/api/v1/applications/${app.id}/packages`,
+    );
+    expect(packages.body.items.map((pkg) => pkg.version)).toEqual(['v1.0.0']);
+    const download = await fetch(packages.body.items[0]!.url);
+    expect(download.status).toBe(200);
+    expect(Number(download.headers.get('content-length'))).toBe(done.package?.size);
+  });
+
+  it('refuses a second release while one runs, and rolls v1.1.0 back mid-release', async () => {
+    const updated = await api('PUT', `/api/v1/applications/${app.id}`, {
+      pacer: { batch_size: 1, gray_bake_seconds: 600, interval_seconds: 1 },
+    });
+    expect(updated.status).toBe(200);
+
+    const started = await startRelease('v1.1.0');
+    expect(started.status).toBe(202);
+    const second = await startRelease('v1.1.0');
+    expect(second.status).toBe(409);
+    expect(second.body.error?.message).toContain(started.body.id);
+
+    // The gray machine runs v1.1.0 and bakes; the others still run v1.0.0.
+    await waitForStatus(started.body.id, ['verifying']);
+    expect(await runningVersions()).toEqual(['v1.1.0', 'v1.0.0', 'v1.0.0']);
+    const resume = await api('POST', `/api/v1/deployments/${started.body.id}/resume`, {});
+    expect(resume.status).toBe(409);
+
+    const rollback = await api('POST', `/api/v1/deployments/${started.body.id}/rollback`, {
+      reason: 'error rate on /api/pay',
+      requested_by: 'alice',
+    });
+    expect(rollback.status).toBe(202);
+    const done = await waitForStatus(started.body.id, ['rolled_back', 'failed', 'succeeded']);
+    expect(done.status).toBe('rolled_back');
+    expect(done.reason).toBe('error rate on /api/pay');
+    expect(done.node_deployments.map((node) => node.status)).toEqual([
+      'rolled_back',
+      'pending',
+      'pending',
+    ]);
+    expect(await runningVersions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
+    const after = await api<Application>('GET', `/api/v1/applications/${app.id}`);
+    expect(after.body.currentVersion).toBe('v1.0.0');
+
+    const late = await api('POST', `/api/v1/deployments/${started.body.id}/pause`, {});
+    expect(late.status).toBe(409);
+  });
+
+  it('fails a release of a tag that does not exist, and no machine changes', async () => {
+    const started = await startRelease('v9.9.9');
+    expect(started.status).toBe(202);
+    const done = await waitForStatus(started.body.id, ['failed', 'rolled_back', 'succeeded']);
+    expect(done.status).toBe('failed');
+    expect(done.reason).toMatch(/v9\.9\.9/);
+    expect(await runningVersions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
+    // The slot is free again: the next release may start.
+    const after = await api<Application>('GET', `/api/v1/applications/${app.id}`);
+    expect(after.body.active_deployment_id).toBeUndefined();
+  });
+
+  it('builds a package on request, once per version', async () => {
+    const build = await api<{ workflow_id: string }>('POST', '/api/v1/packages', {
+      app_id: app.id,
+      version: 'v1.1.0',
+    });
+    // v1.1.0 was built by the release that was rolled back: it exists already.
+    expect(build.status).toBe(200);
+    expect(build.body).toMatchObject({ version: 'v1.1.0', app_name: 'shop' });
+
+    await execFileAsync('git', ['-C', repo, 'tag', 'v1.2.0']);
+    const started = await api<{ workflow_id: string }>('POST', '/api/v1/packages', {
+      app_id: app.id,
+      version: 'v1.2.0',
+    });
+    expect(started.status).toBe(202);
+    expect(started.body.workflow_id).toBe('package-shop-v1.2.0');
+    await stack.temporal.client.workflow.getHandle(started.body.workflow_id).result();
+    const packages = await api<{ items: { version: string }[] }>(
+      'GET',
+      `/api/v1/applications/${app.id}/packages`,
+    );
+    expect(packages.body.items.map((pkg) => pkg.version).sort()).toEqual([
+      'v1.0.0',
+      'v1.1.0',
+      'v1.2.0',
+    ]);
+  });
+
+  it('answers bad release requests with the field or the thing named', async () => {
+    const unknownApp = await api<{ error: { code: string } }>('POST', '/api/v1/deployments', {
+      app_id: '0'.repeat(24),
+      package_version: 'v1.0.0',
+    });
+    expect(unknownApp.status).toBe(404);
+    const unknownGray = await startRelease('v1.0.0', { gray_machine_id: 'm9' });
+    expect(unknownGray.status).toBe(422);
+    expect(unknownGray.body.error?.message).toContain('m9');
+    const noVersion = await api<{ error: { details: { field: string }[] } }>(
+      'POST',
+      '/api/v1/deployments',
+      { app_id: app.id },
+    );
+    expect(noVersion.status).toBe(422);
+    expect(noVersion.body.error.details.map((d) => d.field)).toEqual(['package_version']);
+    const unknownDeployment = await api('POST', `/api/v1/deployments/${'0'.repeat(24)}/pause`, {});
+    expect(unknownDeployment.status).toBe(404);
+
+    // An application without a repo can only release versions whose package was uploaded.
+    const uploadOnly = await api<Application>('POST', '/api/v1/applications', {
+      name: 'upload-only',
+      deploy_path: deployPath,
+      start_cmd: 'node main.js',
+      machines: [{ id: 'u1', host: '127.0.0.1', port: await freePort() }],
+    });
+    expect(uploadOnly.status).toBe(201);
+    const noPackage = await api<{ error: { message: string } }>('POST', '/api/v1/deployments', {
+      app_id: uploadOnly.body.id,
+      package_version: 'v1.0.0',
+    });
+    expect(noPackage.status).toBe(422);
+    expect(noPackage.body.error.message).toMatch(/no package of v1\.0\.0 and no repo/);
+    const uploadOnlyAfter = await api<Application>(
+      'GET',
+      `/api/v1/applications/${uploadOnly.body.id}`,
+    );
+    expect(uploadOnlyAfter.body.active_deployment_id).toBeUndefined();
+  });
+});

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationInput, type Application, type Deployment } from '../../domain';
+import { createDemoRepo } from '../support/demo-repo';
+import { freePort } from '../support/free-port';
+import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
+import { projectRoot } from '../support/tools';
+
+/**
+ * The worker process dies (SIGKILL, as a crashed host would) in the middle of a release; a
+ * new one takes over. The release must complete and no machine may be deployed twice.
+ */
+let stack: ReleaseStack;
+let repo: string;
+let deployPath: string;
+let app: Application;
+const ports: number[] = [];
+const workers: ChildProcess[] = [];
+
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const worker = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['worker/main.ts'], {
+    cwd: projectRoot,
+    env: { ...process.env, ...stack.workerEnv },
+    // Its own process group, so that the kill takes tsx and the node process it runs.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  workers.push(worker);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
+    worker.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"msg":"worker started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    worker.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output}`)));
+  });
+  return worker;
+}
+
+function kill(worker: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (worker.exitCode !== null || worker.signalCode !== null) return resolve();
+    worker.once('exit', () => resolve());
+    process.kill(-worker.pid!, signal);
+  });
+}
+
+async function deployment(id: string): Promise<Deployment> {
+  const response = await stack.app.request(`/api/v1/deployments/${id}`);
+  return (await response.json()) as Deployment;
+}
+
+async function machinePid(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/version`);
+  return ((await response.json()) as { pid: number }).pid;
+}
+
+beforeAll(async () => {
+  [stack, repo, deployPath] = await Promise.all([
+    startReleaseStack({ worker: false }),
+    createDemoRepo([{ tag: 'v1.0.0' }]),
+    mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),
+  ]);
+  for (let i = 0; i < 3; i++) ports.push(await freePort());
+  app = await stack.testStore.store.applications.create({
+    ...ApplicationInput.parse({
+      name: 'crash',
+      repo,
+      deploy_path: deployPath,
+      start_cmd: 'node main.js',
+      health_check: { path: '/healthz', timeout_seconds: 20 },
+      machines: ports.map((port, i) => ({ id: `m${i + 1}`, host: '127.0.0.1', port })),
+      pacer: { batch_size: 1, gray_bake_seconds: 1, interval_seconds: 1 },
+    }),
+  });
+}, 240_000);
+
+afterAll(async () => {
+  for (const worker of workers) await kill(worker, 'SIGKILL');
+  const current = await stack?.testStore.store.applications.find(app?.id ?? '');
+  for (const machine of current?.machines ?? []) {
+    await stack.activityDeps.deps.platforms.local.stop({ app: current!, machine });
+  }
+  await stack?.stop();
+  await rm(repo, { recursive: true, force: true });
+  await rm(deployPath, { recursive: true, force: true });
+});
+
+describe('a worker killed in the middle of a release', () => {
+  it('is replaced by another and the release completes, each machine deployed once', async () => {
+    const first = await startWorkerProcess();
+    const started = await stack.app.request('/api/v1/deployments', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ app_id: app.id, package_version: 'v1.0.0' }),
+    });
+    expect(started.status).toBe(202);
+    const { id } = (await started.json()) as Deployment;
+
+    // Kill it while the second machine deploys (or just after the gray one, if that is missed).
+    let grayPid: number | undefined;
+    for (;;) {
+      const current = await deployment(id);
+      const [gray, second] = current.node_deployments;
+      if (gray?.status === 'deployed') {
+        grayPid ??= await machinePid(ports[0]!);
+        if (second?.status !== 'pending') break;
+      }
+      await delay(20);
+    }
+    await kill(first, 'SIGKILL');
+
+    await startWorkerProcess();
+    const deadline = Date.now() + 150_000;
+    let done = await deployment(id);
+    while (!['succeeded', 'failed', 'rolled_back'].includes(done.status) && Date.now() < deadline) {
+      await delay(500);
+      done = await deployment(id);
+    }
+    expect(done.status).toBe('succeeded');
+
+    // The gray machine still runs the process of its one deploy.
+    expect(await machinePid(ports[0]!)).toBe(grayPid);
+    for (const machine of ['m1', 'm2', 'm3']) {
+      const log = await readFile(path.join(deployPath, machine, 'logs', 'v1.0.0.log'), 'utf8');
+      const starts = log.split('\n').filter((line) => line.includes('mockserver listening'));
+      expect(starts, machine).toHaveLength(1);
+    }
+  }, 240_000);
+});

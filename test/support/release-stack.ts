@@ -1,0 +1,108 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createLogger } from '../../activities/logger';
+import { createApp, type RelguardApp } from '../../api/app';
+import { temporalReleases } from '../../api/releases';
+import { connectTemporal } from '../../api/temporal';
+import { createWorker } from '../../worker/worker';
+import { testActivityDeps, type TestActivityDeps } from './activity-deps';
+import { freePort } from './free-port';
+import { startTestStore, type TestStore } from './mongo';
+import { startDevServer, workflowBundle } from './temporal';
+
+export interface ReleaseStack {
+  temporal: TestWorkflowEnvironment;
+  testStore: TestStore;
+  activityDeps: TestActivityDeps;
+  app: RelguardApp;
+  /** The api, served for real: machines download packages from it. */
+  apiUrl: string;
+  /** The settings a worker process needs to join this stack (see worker/main.ts). */
+  workerEnv: Record<string, string>;
+  taskQueue: string;
+  /** Starts the in-process worker (again, after stopWorker). */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything a release needs, for real, on loopback: a Temporal dev server, MongoDB storage,
+ * the api (serving the local package store) and a worker with the real activities.
+ */
+export async function startReleaseStack(options: { worker?: boolean } = {}): Promise<ReleaseStack> {
+  const [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
+  const port = await freePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const activityDeps = await testActivityDeps(testStore.store, `${apiUrl}/packages`);
+  const taskQueue = 'relguard-test';
+  const health = connectTemporal(temporal.address, 2000);
+  const app = createApp({
+    store: testStore.store,
+    temporal: health.health,
+    releases: temporalReleases({
+      client: temporal.client,
+      taskQueue,
+      namespace: 'default',
+      uiUrl: 'http://127.0.0.1:8233',
+    }),
+    logger: createLogger('api', 'silent'),
+    packageDir: activityDeps.packageDir,
+  });
+  const server: ServerType = await new Promise((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () =>
+      resolve(started),
+    );
+  });
+  if ((server.address() as AddressInfo).port !== port) throw new Error('api not on its port');
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const stack: ReleaseStack = {
+    temporal,
+    testStore,
+    activityDeps,
+    app,
+    apiUrl,
+    taskQueue,
+    workerEnv: {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      MONGODB_URI: testStore.uri,
+      MONGODB_DB: testStore.dbName,
+      PACKAGE_STORE: 'local',
+      PACKAGE_DIR: activityDeps.packageDir,
+      PACKAGE_BASE_URL: `${apiUrl}/packages`,
+      BUILD_DIR: activityDeps.deps.buildDir,
+      LOG_LEVEL: 'info',
+    },
+    async startWorker() {
+      worker = await createWorker({
+        connection: temporal.nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        activities: createActivities(activityDeps.deps),
+        workflowBundle: await workflowBundle(),
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      worker?.shutdown();
+      await running;
+      worker = undefined;
+    },
+    async stop() {
+      await stack.stopWorker();
+      await new Promise((resolve) => server.close(resolve));
+      await health.connection.close();
+      await activityDeps.dispose();
+      await testStore.close();
+      await temporal.teardown();
+    },
+  };
+  if (options.worker !== false) await stack.startWorker();
+  return stack;
+}
