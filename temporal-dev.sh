@@ -279,7 +279,9 @@ cmd_up() {
   export MONGODB_URI
   MONGODB_URI=$(mongo_uri)
   export PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT" ALERTMANAGER_URL="http://127.0.0.1:$ALERTMANAGER_PORT"
-  export API_HOST=127.0.0.1 API_PORT
+  export API_HOST=127.0.0.1 API_PORT API_PUBLIC_URL="http://127.0.0.1:$API_PORT"
+  export PROMETHEUS_TARGETS_DIR="$STATE/prometheus/targets" PACKAGE_DIR="$STATE/packages"
+  export PACKAGE_BASE_URL="http://127.0.0.1:$API_PORT/packages" BUILD_DIR="$STATE/builds"
 
   say "starting the worker and the api"
   start worker node_modules/.bin/tsx worker/main.ts

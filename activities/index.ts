@@ -1,17 +1,33 @@
-import { createHealthActivities } from './health';
-import { createReleaseActivities, type ReleaseDeps } from './release';
+import type { NotifyChannel } from '../domain';
 import type { Store } from './db';
+import { createGuardActivities } from './guard';
+import { createHealthActivities } from './health';
+import type { MetricSource } from './metrics';
+import { createNotifyActivities } from './notifier';
+import { createReleaseActivities, type ReleaseDeps } from './release';
+import { createReleaseAlertActivities, type ReleaseAlertDeps } from './release-alerts';
 
 /** What the activities need from the process that runs them. */
 export interface ActivityDeps extends Omit<ReleaseDeps, 'store'> {
   store: Store;
+  metrics: MetricSource;
+  notifyChannels: Record<string, NotifyChannel>;
+  links: ReleaseAlertDeps['links'];
 }
 
 /** Every activity relguard registers, built over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const notify = createNotifyActivities({ channels: deps.notifyChannels, logger: deps.logger });
   return {
     ...createHealthActivities({ pingMongo: () => deps.store.ping() }),
     ...createReleaseActivities(deps),
+    ...createGuardActivities({ store: deps.store, metrics: deps.metrics, logger: deps.logger }),
+    ...createReleaseAlertActivities({
+      store: deps.store,
+      sendAlert: (request) => notify.sendAlert(request),
+      links: deps.links,
+      logger: deps.logger,
+    }),
   };
 }
 

@@ -12,6 +12,8 @@ import {
   type PackageInfo,
   type PackageRecord,
   type PacerConfig,
+  type RollbackPolicy,
+  type RollbackRecord,
 } from '../domain';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
@@ -19,6 +21,7 @@ import type { Logger } from './logger';
 import { buildPackage, packageKey } from './package-build';
 import type { PackageStore } from './package-store/types';
 import type { DeployPlatform, DeployResult, MachineTarget, PackageRef } from './platform/types';
+import { writeTargets } from './prometheus-targets';
 
 export interface ReleaseDeps {
   store: Repositories;
@@ -26,6 +29,8 @@ export interface ReleaseDeps {
   platforms: Record<PlatformKind, DeployPlatform>;
   buildDir: string;
   packageUrlTtlSeconds: number;
+  /** Prometheus file-SD folder: every machine's version is written there as it changes. */
+  targetsDir: string;
   logger: Logger;
 }
 
@@ -38,6 +43,7 @@ export interface ReleasePlan {
   /** The version to restore on rollback; empty on a first release. */
   previousVersion: string;
   pacer: PacerConfig;
+  rollbackPolicy: RollbackPolicy;
   nodes: Pick<NodeDeployment, 'machine_id' | 'batch' | 'status'>[];
   packageReady: boolean;
 }
@@ -154,6 +160,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           version: deployment.package_version,
           previousVersion: deployment.previous_version,
           pacer: app.pacer,
+          rollbackPolicy: app.rollback_policy,
           nodes: deployment.node_deployments.map(({ machine_id, batch, status }) => ({
             machine_id,
             batch,
@@ -222,10 +229,13 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             status: 'deployed',
             finished_at: Date.now(),
           });
-          await store.applications.updateMachine(app.id, request.machineId, {
-            version,
-            status: 'healthy',
-          });
+          await writeTargets(
+            deps.targetsDir,
+            await store.applications.updateMachine(app.id, request.machineId, {
+              version,
+              status: 'healthy',
+            }),
+          );
           logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
           return result;
         } catch (error) {
@@ -264,10 +274,13 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           version,
           finished_at: Date.now(),
         });
-        await store.applications.updateMachine(app.id, request.machineId, {
-          version,
-          status: 'healthy',
-        });
+        await writeTargets(
+          deps.targetsDir,
+          await store.applications.updateMachine(app.id, request.machineId, {
+            version,
+            status: 'healthy',
+          }),
+        );
         logger.info({ app: app.name, machine: request.machineId, version }, 'rolled back');
         return result;
       });
@@ -284,10 +297,13 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           version: '',
           finished_at: Date.now(),
         });
-        await store.applications.updateMachine(app.id, request.machineId, {
-          version: '',
-          status: 'unknown',
-        });
+        await writeTargets(
+          deps.targetsDir,
+          await store.applications.updateMachine(app.id, request.machineId, {
+            version: '',
+            status: 'unknown',
+          }),
+        );
       });
     },
 
@@ -300,6 +316,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       deploymentId: string;
       status: DeploymentStatus;
       reason?: string;
+      rollback?: RollbackRecord;
     }): Promise<void> {
       await asActivity(async () => {
         const deployment = await store.deployments.get(request.deploymentId);
@@ -310,6 +327,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         await store.deployments.update(deployment.id, {
           status: request.status,
           ...(request.reason === undefined ? {} : { reason: request.reason }),
+          ...(request.rollback === undefined ? {} : { rollback: request.rollback }),
         });
       });
     },

@@ -91,6 +91,13 @@ export const RollbackRule = z
     threshold: z.number(),
     /** Compare the new-version machines with the old-version machines over the same window. */
     relative_to_baseline: z.boolean().default(false),
+    /**
+     * For a relative rule: the new version's value must also pass this absolute floor to fail
+     * (a 3x rise of an error rate of 0.0001 is noise).
+     */
+    floor: z.number().min(0).optional(),
+    /** Requests per second the new version must serve for the rule to be judged at all. */
+    min_request_rate: z.number().min(0).optional(),
   })
   .superRefine((rule, ctx) => {
     if (rule.metric === 'custom' && rule.promql === undefined) {

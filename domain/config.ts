@@ -1,3 +1,4 @@
+import { NotifyChannel } from './alert';
 import { z } from './zod';
 
 /**
@@ -47,6 +48,26 @@ export const configSchema = z.object({
   KODO_RESUMABLE_MB: z.coerce.number().min(1).default(8),
   /** Releases kept on each machine for instant rollback. */
   DEPLOY_RELEASES_KEPT: z.coerce.number().int().min(2).default(3),
+  /** Where relguard writes the Prometheus file-SD targets of the machines it deploys. */
+  PROMETHEUS_TARGETS_DIR: z.string().min(1).default('.relguard/prometheus/targets'),
+  /**
+   * Notification channels by name, as JSON: {"oncall": {"type": "slack", "url": "..."}}.
+   * Applications name theirs in rollback_policy.notify.
+   */
+  NOTIFY_CHANNELS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of channels by name' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1), NotifyChannel)),
+  /** The api's URL as people reach it, for the links in alerts. */
+  API_PUBLIC_URL: url.default('http://127.0.0.1:3000'),
 });
 
 /** Settings that only matter together with another one. */

@@ -70,6 +70,30 @@ export const NodeDeployment = z.object({
 });
 export type NodeDeployment = z.infer<typeof NodeDeployment>;
 
+/** One rule's verdict as the Deployment keeps it (see domain/guard.ts RuleResult). */
+export const RuleResultRecord = z.object({
+  rule: z.string(),
+  metric: z.string(),
+  promql: z.string(),
+  baseline_promql: z.string().optional(),
+  value: z.number().optional(),
+  baseline: z.number().optional(),
+  operator: z.string(),
+  threshold: z.number(),
+  verdict: z.enum(['pass', 'fail', 'no_data', 'error']),
+  message: z.string(),
+});
+
+/** Why a release was rolled back (or paused by the guard), as the api explains it. */
+export const RollbackRecord = z.object({
+  reason: z.string(),
+  requested_by: z.string(),
+  /** When the metric guard detected the breach (epoch ms). */
+  detected_at: z.number().optional(),
+  failing: z.array(RuleResultRecord).optional(),
+});
+export type RollbackRecord = z.infer<typeof RollbackRecord>;
+
 export const Deployment = z.object({
   id: z.string(),
   app_name: slug,
@@ -84,6 +108,7 @@ export const Deployment = z.object({
   previous_version: z.string().default(''),
   /** Why the release ended as it did (rollback, cancel, failure), in words. */
   reason: z.string().optional(),
+  rollback: RollbackRecord.optional(),
   createdTime: z.number().int(),
   updatedTime: z.number().int(),
 });

@@ -5,3 +5,6 @@ export * from './errors';
 export * from './search-attributes';
 export * from './batch-plan';
 export * from './release';
+export * from './guard';
+export * from './alert';
+export * from './policy';

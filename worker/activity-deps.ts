@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ActivityDeps } from '../activities';
 import type { Store } from '../activities/db';
 import type { Logger } from '../activities/logger';
+import { PrometheusClient } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createPlatform } from '../activities/platform';
 import type { Config } from '../domain/config';
@@ -21,6 +22,14 @@ export function activityDeps(config: Config, store: Store, logger: Logger): Acti
     },
     buildDir: path.resolve(config.BUILD_DIR),
     packageUrlTtlSeconds: config.PACKAGE_URL_TTL_SECONDS,
+    targetsDir: path.resolve(config.PROMETHEUS_TARGETS_DIR),
+    metrics: new PrometheusClient({ url: config.PROMETHEUS_URL }),
+    notifyChannels: config.NOTIFY_CHANNELS,
+    links: {
+      temporalUiUrl: config.TEMPORAL_UI_URL,
+      namespace: config.TEMPORAL_NAMESPACE,
+      apiUrl: config.API_PUBLIC_URL,
+    },
     logger,
   };
 }

@@ -83,6 +83,8 @@ beforeAll(async () => {
     health_check: { path: '/healthz', timeout_seconds: 20 },
     machines: ports.map((port, i) => ({ id: `m${i + 1}`, host: '127.0.0.1', port })),
     pacer: { batch_size: 1, gray_bake_seconds: 1, interval_seconds: 1 },
+    // The metric guard has tests of its own (test/integration/guard.test.ts).
+    rollback_policy: { enabled: false },
   });
   expect(created.status).toBe(201);
   app = created.body;

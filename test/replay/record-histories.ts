@@ -6,7 +6,7 @@
  *
  * worker-health runs on a dev server with the real worker and storage; the releases run on
  * the time-skipping server over the in-memory fleet of test/workflow/fleet.ts, so that their
- * bakes and intervals take no time.
+ * bakes and intervals take no time. The guard's own history is the child's, recorded with it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import { createWorker } from '../../worker/worker';
 import { testActivityDeps } from '../support/activity-deps';
 import { startTestStore } from '../support/mongo';
 import { startDevServer, startTimeSkipping, workflowBundle } from '../support/temporal';
-import { fleet } from '../workflow/fleet';
+import { fleet, type FleetOptions } from '../workflow/fleet';
 import { historiesDir } from './histories';
 
 async function save(name: string, handle: WorkflowHandle): Promise<void> {
@@ -63,9 +63,15 @@ async function recordRelease(
   env: TestWorkflowEnvironment,
   name: string,
   drive: (handle: WorkflowHandle<typeof releaseWorkflow>) => Promise<void>,
+  guard?: FleetOptions['guard'],
 ): Promise<void> {
   const fake = fleet(
-    { machines: 5, batches: [['m1'], ['m2', 'm3'], ['m4', 'm5']], pacer: { max_parallel: 2 } },
+    {
+      machines: 5,
+      batches: [['m1'], ['m2', 'm3'], ['m4', 'm5']],
+      pacer: { max_parallel: 2 },
+      ...(guard ? { guard } : {}),
+    },
     (ms) => env.sleep(ms),
   );
   const worker = await Worker.create({
@@ -88,6 +94,7 @@ async function recordRelease(
     await drive(handle);
     await handle.result();
     await save(name, handle);
+    if (guard) await save(`${name}-guard`, env.client.workflow.getHandle(`${name}-guard`));
   });
 }
 
@@ -107,6 +114,11 @@ try {
       reason: 'error rate 0.31 > 0.05 on the new version',
       requested_by: 'metric-guard',
     });
+  });
+  // The metric guard, as the release's child, sees three failing evaluations in the bake.
+  await recordRelease(env, 'release-guard-rolled-back', () => Promise.resolve(), {
+    policy: { interval_seconds: 15, consecutive_breaches: 3 },
+    verdict: (n) => (n >= 2 ? 'fail' : 'pass'),
   });
 } finally {
   await env.teardown();

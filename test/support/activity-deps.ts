@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { ActivityDeps } from '../../activities';
 import type { Store } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
+import { PrometheusClient } from '../../activities/metrics';
 import { LocalPackageStore } from '../../activities/package-store/local';
+import type { NotifyChannel } from '../../domain';
 import { createPlatform } from '../../activities/platform';
 
 export interface TestActivityDeps {
@@ -20,6 +22,11 @@ export interface TestActivityDeps {
 export async function testActivityDeps(
   store: Store,
   packageBaseUrl = 'http://127.0.0.1:1/packages',
+  options: {
+    prometheusUrl?: string;
+    targetsDir?: string;
+    notifyChannels?: Record<string, NotifyChannel>;
+  } = {},
 ): Promise<TestActivityDeps> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'relguard-activities-'));
   const logger = createLogger('worker', 'silent');
@@ -36,6 +43,15 @@ export async function testActivityDeps(
       },
       buildDir: path.join(root, 'builds'),
       packageUrlTtlSeconds: 600,
+      targetsDir: options.targetsDir ?? path.join(root, 'targets'),
+      // Without a Prometheus of the test's own, nothing answers here: evaluations are errors.
+      metrics: new PrometheusClient({ url: options.prometheusUrl ?? 'http://127.0.0.1:1' }),
+      notifyChannels: options.notifyChannels ?? {},
+      links: {
+        temporalUiUrl: 'http://127.0.0.1:8233',
+        namespace: 'default',
+        apiUrl: packageBaseUrl.replace(/\/packages$/, ''),
+      },
       logger,
     },
     dispose: () => rm(root, { recursive: true, force: true }),

@@ -1,7 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities, ReleasePlan } from '../../activities';
-import { PacerConfig, type DeploymentStatus } from '../../domain';
+import {
+  PacerConfig,
+  RollbackPolicy,
+  type DeploymentStatus,
+  type PolicyEvaluation,
+  type RollbackRecord,
+  type Verdict,
+} from '../../domain';
 
 export interface FleetEvent {
   at: number;
@@ -19,6 +26,8 @@ export interface FleetOptions {
   /** Machines whose first deploy attempt fails as a crashed worker's would. */
   flaky?: string[];
   deploySeconds?: number;
+  /** With a rollback policy, the metric guard runs; `verdict(n)` answers its n-th evaluation. */
+  guard?: { policy: Partial<RollbackPolicy>; verdict: (evaluation: number) => Verdict };
 }
 
 /**
@@ -31,6 +40,9 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
   const attempts = new Map<string, number>();
   const installed = new Map<string, string>();
   const finished: DeploymentStatus[] = [];
+  const alerts: string[] = [];
+  const evaluations: PolicyEvaluation[] = [];
+  const rollbacks: RollbackRecord[] = [];
   const machineIds = Array.from({ length: options.machines }, (_, i) => `m${i + 1}`);
   const plan: ReleasePlan = {
     deploymentId: 'd1',
@@ -43,6 +55,7 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
       interval_seconds: 60,
       ...options.pacer,
     }),
+    rollbackPolicy: RollbackPolicy.parse(options.guard?.policy ?? { enabled: false }),
     nodes: options.batches.flatMap((ids, batch) =>
       ids.map((machine_id) => ({ machine_id, batch, status: 'pending' as const })),
     ),
@@ -82,14 +95,57 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
       events.push({ at: await now(), what: 'stop', machine: machineId });
       installed.delete(machineId);
     },
-    finishRelease: ({ status }) => {
+    evaluateRelease: async () => {
+      const verdict = options.guard?.verdict(evaluations.length + 1) ?? 'pass';
+      const evaluation: PolicyEvaluation = {
+        at: await now(),
+        app: 'shop',
+        version: 'v2',
+        baseline_version: 'v1',
+        instances: [...installed.keys()],
+        results: [
+          {
+            rule: 'error rate above 5%',
+            metric: 'error_rate',
+            promql:
+              'sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))',
+            ...(verdict === 'fail' ? { value: 0.31 } : verdict === 'pass' ? { value: 0.01 } : {}),
+            operator: '>',
+            threshold: 0.05,
+            verdict,
+            message: `error rate: ${verdict}`,
+          },
+        ],
+        verdict,
+      };
+      evaluations.push(evaluation);
+      return evaluation;
+    },
+    sendReleaseAlert: ({ kind }) => {
+      alerts.push(kind);
+      return Promise.resolve({ delivered: [] });
+    },
+    finishRelease: ({ status, rollback }) => {
+      if (rollback) rollbacks.push(rollback);
       // The final status is written here, after the bookkeeping.
       statuses.push(status);
       finished.push(status);
       return Promise.resolve();
     },
   };
-  return { activities, events, statuses, attempts, installed, finished, machineIds, plan };
+  return {
+    activities,
+    events,
+    statuses,
+    attempts,
+    installed,
+    finished,
+    alerts,
+    evaluations,
+    rollbacks,
+    machineIds,
+    plan,
+  };
 }
 
 export const deployed = (events: FleetEvent[]) =>

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeploymentStatus, NodeDeploymentStatus } from '../../domain/deployment';
+import type { GuardEvidence } from '../../domain/guard';
 
 export interface ReleaseInput {
   deploymentId: string;
@@ -13,7 +14,13 @@ export interface Requester {
 export interface RollbackRequest extends Requester {
   reason: string;
   /** What the metric guard saw (queries, values, thresholds), when it asks. */
-  evidence?: unknown;
+  evidence?: GuardEvidence;
+}
+
+/** The metric guard pauses a release whose policy does not roll back by itself. */
+export interface GuardPauseRequest {
+  reason: string;
+  evidence: GuardEvidence;
 }
 
 export interface CancelRequest extends Requester {
@@ -25,6 +32,7 @@ export const resumeSignal = defineSignal<[Requester?]>('resume');
 export const approveSignal = defineSignal<[Requester?]>('approve');
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
+export const guardPauseSignal = defineSignal<[GuardPauseRequest]>('guardPause');
 
 /** Where a release is; what the progress query answers. */
 export interface ReleaseProgress {

@@ -6,8 +6,11 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type { AlertKind } from '../../domain/alert';
 import type { Activities, ReleasePlan } from '../../activities';
 import {
   isTerminal,
@@ -16,15 +19,18 @@ import {
 } from '../../domain/deployment';
 import { FailureType } from '../../domain/errors';
 import { statusSearchAttribute } from '../../domain/search-attributes';
+import { metricGuardWorkflow } from '../metric-guard';
 import {
   approveSignal,
   cancelSignal,
+  guardPauseSignal,
   pauseSignal,
   progressQuery,
   resumeSignal,
   rollbackSignal,
   type ReleaseInput,
   type ReleaseProgress,
+  type GuardPauseRequest,
   type ReleaseResult,
   type RollbackRequest,
 } from './messages';
@@ -41,6 +47,13 @@ const { loadRelease, ensurePackage, recordDeploymentStatus, finishRelease } =
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 10, nonRetryableErrorTypes: nonRetryable },
   });
+
+// Alerts are retried for a while, then given up on: a channel that is down must never hold a
+// release or its rollback.
+const { sendReleaseAlert } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: nonRetryable },
+});
 
 const { ensurePackage: buildPackage } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
@@ -72,6 +85,12 @@ class Release {
   awaitingApproval = false;
   cancelRequest?: { reason: string };
   rollbackRequest?: RollbackRequest;
+  /** Alerts to send, in order; one per event. */
+  readonly alerts: {
+    kind: AlertKind;
+    reason: string;
+    request?: RollbackRequest | GuardPauseRequest;
+  }[] = [];
   batch = 0;
   waitingUntil?: number;
   reason?: string;
@@ -125,6 +144,14 @@ class Release {
     if (!this.paused) return;
     this.paused = false;
     this.setStatus(this.resumeStatus);
+  }
+
+  /** The metric guard saw a breach but the policy wants a person to decide. */
+  guardPause(request: GuardPauseRequest): void {
+    if (this.stopping || isTerminal(this.status)) return;
+    this.reason = request.reason;
+    this.alerts.push({ kind: 'paused', reason: request.reason, request });
+    this.pause();
   }
 
   requestRollback(request: RollbackRequest): void {
@@ -194,6 +221,33 @@ function statusRecorder(release: Release) {
       });
       recorded = status;
       recordedReason = reason;
+    }
+  });
+  return {
+    async flush() {
+      finished = true;
+      await loop;
+    },
+  };
+}
+
+/** Sends the release's alerts one at a time, in order, without ever holding the release. */
+function alertSender(release: Release) {
+  let finished = false;
+  const loop = CancellationScope.nonCancellable(async () => {
+    for (;;) {
+      await condition(() => release.alerts.length > 0 || finished);
+      const alert = release.alerts.shift();
+      if (alert === undefined) return;
+      const evidence = alert.request?.evidence;
+      await sendReleaseAlert({
+        deploymentId: release.deploymentId,
+        kind: alert.kind,
+        reason: alert.reason,
+        failing: evidence?.failing ?? [],
+      }).catch(() => {
+        // Logged by the activity; an alert that cannot be delivered must not fail the release.
+      });
     }
   });
   return {
@@ -342,7 +396,11 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
   setHandler(cancelSignal, (request) => release.requestCancel(request?.reason ?? 'cancelled'));
   setHandler(rollbackSignal, (request) => release.requestRollback(request));
 
+  setHandler(guardPauseSignal, (request) => release.guardPause(request));
+
   const recorder = statusRecorder(release);
+  const alerts = alertSender(release);
+  const guardScope = new CancellationScope();
   let result: ReleaseResult;
   try {
     const plan = await loadRelease(deploymentId);
@@ -357,14 +415,30 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
         version: plan.version,
         deploymentId,
       });
+      if (plan.rollbackPolicy.enabled) {
+        // The guard watches from before the gray machine is deployed until rolling forward ends.
+        await guardScope.run(() =>
+          startChild(metricGuardWorkflow, {
+            workflowId: `${workflowInfo().workflowId}-guard`,
+            args: [{ deploymentId, policy: plan.rollbackPolicy }],
+          }),
+        );
+      }
       await rollForward(release);
     });
+    // Rolling forward is over: what happens next is relguard's own doing, not the guard's.
+    guardScope.cancel();
 
     if (release.rollbackRequest !== undefined) {
       release.reason = release.rollbackRequest.reason;
       release.setStatus('rolling_back');
       await CancellationScope.nonCancellable(() => rollBack(release));
       result = { status: 'rolled_back', reason: release.reason };
+      release.alerts.push({
+        kind: 'rolled_back',
+        reason: release.reason,
+        request: release.rollbackRequest,
+      });
     } else if (release.cancelRequest !== undefined) {
       result = { status: 'cancelled', reason: release.cancelRequest.reason };
     } else {
@@ -379,6 +453,7 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     }
   }
 
+  guardScope.cancel();
   await CancellationScope.nonCancellable(async () => {
     await recorder.flush();
     release.phase = result.status.replace('_', ' ');
@@ -387,11 +462,30 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     release.setStatus(result.status);
     // The final status is written by finishRelease, after the application's bookkeeping, so
     // that whoever sees the release ended sees the application as it ends it.
+    const rollback = release.rollbackRequest;
     await finishRelease({
       deploymentId,
       status: result.status,
       ...(result.reason === undefined ? {} : { reason: result.reason }),
+      ...(rollback === undefined || result.status !== 'rolled_back'
+        ? {}
+        : {
+            rollback: {
+              reason: rollback.reason,
+              requested_by: rollback.requested_by ?? 'unknown',
+              ...(rollback.evidence === undefined
+                ? {}
+                : {
+                    detected_at: rollback.evidence.detected_at,
+                    failing: rollback.evidence.failing,
+                  }),
+            },
+          }),
     });
+    if (result.status === 'failed') {
+      release.alerts.push({ kind: 'release_failed', reason: result.reason ?? 'release failed' });
+    }
+    await alerts.flush();
   });
   if (result.status === 'failed') {
     throw ApplicationFailure.nonRetryable(result.reason ?? 'release failed', 'ReleaseFailed');

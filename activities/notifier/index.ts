@@ -1,0 +1,200 @@
+import { Context } from '@temporalio/activity';
+import type { Alert, NotifyChannel } from '../../domain/alert';
+import { FailureType, RelguardError } from '../../domain/errors';
+import { asActivity } from '../failures';
+import type { Logger } from '../logger';
+import { redactUrls, type NotifierDeps } from './delivery';
+import { DingtalkNotifier } from './dingtalk';
+import { FeishuNotifier } from './feishu';
+import { SlackNotifier } from './slack';
+import type { Notifier } from './types';
+import { WebhookNotifier } from './webhook';
+import { WecomNotifier } from './wecom';
+
+export type { Notifier } from './types';
+export type { NotifierDeps } from './delivery';
+export { WebhookNotifier } from './webhook';
+export { SlackNotifier } from './slack';
+export { FeishuNotifier } from './feishu';
+export { DingtalkNotifier } from './dingtalk';
+export { WecomNotifier } from './wecom';
+export { formatAlert } from './format';
+
+/** The notifier a channel's type names; any other type is refused. */
+export function createNotifier(channel: NotifyChannel, deps: NotifierDeps = {}): Notifier {
+  switch (channel.type) {
+    case 'webhook':
+      return new WebhookNotifier(channel, deps);
+    case 'slack':
+      return new SlackNotifier(channel, deps);
+    case 'feishu':
+      return new FeishuNotifier(channel, deps);
+    case 'dingtalk':
+      return new DingtalkNotifier(channel, deps);
+    case 'wecom':
+      return new WecomNotifier(channel, deps);
+    default: {
+      // Reachable from configuration the schema did not check, such as a test's or a script's.
+      const type: unknown = (channel as { type: unknown }).type;
+      throw new RelguardError(
+        FailureType.BadConfig,
+        `unknown notification channel type ${JSON.stringify(type)}: the type must be webhook, slack, feishu, dingtalk or wecom`,
+        { type },
+      );
+    }
+  }
+}
+
+export interface NotifyResult {
+  delivered: string[];
+  failed: { channel: string; error: RelguardError }[];
+}
+
+export interface NotifyAllDeps extends NotifierDeps {
+  signal?: AbortSignal;
+  /** Called as each channel takes the alert, before the others are done. */
+  onDelivered?: (channel: string) => void;
+}
+
+/**
+ * Sends the alert to each named channel at once. A channel that fails, or a name that is not a
+ * channel, is reported in `failed` and never stops the others: whether one failure matters is
+ * the caller's decision. Only a cancellation throws.
+ */
+export async function notifyAll(
+  channels: Record<string, NotifyChannel>,
+  names: string[],
+  alert: Alert,
+  deps: NotifyAllDeps = {},
+): Promise<NotifyResult> {
+  const { signal, onDelivered, ...notifierDeps } = deps;
+  const outcomes = await Promise.all(
+    [...new Set(names)].map(async (name) => {
+      try {
+        await createNotifier(channelNamed(channels, name), notifierDeps).send(alert, {
+          ...(signal === undefined ? {} : { signal }),
+        });
+        onDelivered?.(name);
+        return { name, error: undefined };
+      } catch (error) {
+        if (signal?.aborted === true) throw error;
+        return { name, error: asRelguardError(error) };
+      }
+    }),
+  );
+  return {
+    delivered: outcomes.filter((outcome) => outcome.error === undefined).map(({ name }) => name),
+    failed: outcomes.flatMap(({ name, error }) =>
+      error === undefined ? [] : [{ channel: name, error }],
+    ),
+  };
+}
+
+function channelNamed(channels: Record<string, NotifyChannel>, name: string): NotifyChannel {
+  // Own properties only: a channel named "constructor" must not find Object's.
+  const channel = Object.hasOwn(channels, name) ? channels[name] : undefined;
+  if (channel !== undefined) return channel;
+  const known = Object.keys(channels);
+  throw new RelguardError(
+    FailureType.BadConfig,
+    `unknown notification channel ${JSON.stringify(name)}: NOTIFY_CHANNELS ${
+      known.length === 0 ? 'has none' : `has ${known.map((key) => JSON.stringify(key)).join(', ')}`
+    }`,
+    { channel: name, known },
+  );
+}
+
+/** A failure that is not relguard's own is a bug or a network oddity: worth a retry. */
+function asRelguardError(error: unknown): RelguardError {
+  if (error instanceof RelguardError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RelguardError(FailureType.Unavailable, redactUrls(message));
+}
+
+export interface NotifyActivityDeps extends NotifierDeps {
+  channels: Record<string, NotifyChannel>;
+  logger: Logger;
+}
+
+export interface SendAlertRequest {
+  channels: string[];
+  alert: Alert;
+}
+
+/** What a failed attempt leaves for the next one: the channels that already have the alert. */
+interface SendAlertProgress {
+  delivered: string[];
+}
+
+export function createNotifyActivities(deps: NotifyActivityDeps) {
+  const { channels, logger, ...notifierDeps } = deps;
+
+  return {
+    /**
+     * Sends the alert to each named channel and fails, after trying them all, if any failed.
+     * A channel is sent the alert once: each delivery is recorded in the heartbeat, and a retry
+     * skips the channels the failed attempt reached. The failure is BadConfig (no retry) when
+     * every failure is one, such as an unknown channel name; otherwise Unavailable.
+     */
+    async sendAlert(request: SendAlertRequest): Promise<{ delivered: string[] }> {
+      return asActivity(async () => {
+        const context = Context.current();
+        const names = [...new Set(request.channels)];
+        const delivered = deliveredBefore(context.info.heartbeatDetails).filter((name) =>
+          names.includes(name),
+        );
+        const log = logger.child({
+          deployment_id: request.alert.deployment_id,
+          alert: request.alert.kind,
+          attempt: context.info.attempt,
+        });
+        if (delivered.length > 0) {
+          log.info({ delivered }, 'resuming the alert: skipping the channels that have it');
+        }
+        const pending = names.filter((name) => !delivered.includes(name));
+        const result = await notifyAll(channels, pending, request.alert, {
+          ...notifierDeps,
+          signal: context.cancellationSignal,
+          onDelivered: (name) => {
+            delivered.push(name);
+            const progress: SendAlertProgress = { delivered: [...delivered] };
+            context.heartbeat(progress);
+          },
+        });
+        for (const name of result.delivered) log.info({ channel: name }, 'alert delivered');
+        for (const { channel, error } of result.failed) {
+          log.warn({ channel, failure: error.type, error: error.message }, 'alert not delivered');
+        }
+        if (result.failed.length === 0) return { delivered };
+
+        const type = result.failed.every(({ error }) => error.type === FailureType.BadConfig)
+          ? FailureType.BadConfig
+          : FailureType.Unavailable;
+        throw new RelguardError(
+          type,
+          `the alert reached ${delivered.length} of ${names.length} channels; ` +
+            result.failed.map(({ channel, error }) => `${channel}: ${error.message}`).join('; '),
+          {
+            delivered,
+            failed: result.failed.map(({ channel, error }) => ({
+              channel,
+              type: error.type,
+              message: error.message,
+            })),
+          },
+        );
+      });
+    },
+  };
+}
+
+/** The previous attempt's heartbeat, if it has the expected shape; anything else counts as none. */
+function deliveredBefore(details: unknown): string[] {
+  if (typeof details !== 'object' || details === null) return [];
+  const { delivered } = details as Partial<Record<keyof SendAlertProgress, unknown>>;
+  return Array.isArray(delivered)
+    ? delivered.filter((name): name is string => typeof name === 'string')
+    : [];
+}
+
+export type NotifyActivities = ReturnType<typeof createNotifyActivities>;

@@ -1,0 +1,58 @@
+import type { Alert, NotifyChannel } from '../../domain/alert';
+import { FailureType } from '../../domain/errors';
+import { Endpoint, parseObject, type NotifierDeps } from './delivery';
+import { formatAlert, wecomMarkdown } from './format';
+import type { Notifier } from './types';
+
+/** WeCom refuses markdown content over 4096 bytes of UTF-8. */
+const contentLimitBytes = 4096;
+
+/**
+ * Codes no retry fixes: the webhook key is invalid (93000). Others, such as the rate limit
+ * (45009), may pass on a retry.
+ */
+const configCodes = new Set([93000]);
+
+/**
+ * A WeCom (WeChat Work) group robot: a markdown message with the breaking numbers in WeCom's
+ * warning colour. WeCom robots are not signed: the key in the URL is the credential. WeCom
+ * answers 200 with `{errcode: 0, errmsg: "ok"}`, and its refusals with another errcode.
+ */
+export class WecomNotifier implements Notifier {
+  readonly type = 'wecom';
+  private readonly endpoint: Endpoint;
+
+  constructor(channel: NotifyChannel, deps: NotifierDeps = {}) {
+    this.endpoint = new Endpoint('wecom', channel, deps);
+  }
+
+  async send(alert: Alert, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const message = {
+      msgtype: 'markdown',
+      markdown: {
+        content: formatAlert(alert, {
+          markup: wecomMarkdown,
+          limit: contentLimitBytes,
+          title: true,
+          links: true,
+        }),
+      },
+    };
+    const answer = await this.endpoint.post(JSON.stringify(message), options);
+    this.endpoint.expectSuccess(answer);
+    const body = parseObject(answer.text);
+    if (body?.errcode === 0) return;
+    const code = body?.errcode;
+    throw this.endpoint.refused(
+      typeof code === 'number' && configCodes.has(code)
+        ? FailureType.BadConfig
+        : FailureType.Unavailable,
+      {
+        status: answer.status,
+        ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}),
+        message:
+          typeof body?.errmsg === 'string' ? body.errmsg : `unexpected answer: ${answer.text}`,
+      },
+    );
+  }
+}

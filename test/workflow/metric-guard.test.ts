@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { releaseWorkflow } from '../../workflows';
+import { progressQuery, resumeSignal } from '../../workflows/release/messages';
+import { startTimeSkipping, workflowBundle } from '../support/temporal';
+import { fleet, type FleetOptions } from './fleet';
+
+/**
+ * The metric guard as a child of a real release on the time-skipping server; its evaluation
+ * activity answers the verdicts each test asks for (the evaluation itself is tested against a
+ * real Prometheus in test/metrics).
+ */
+let env: TestWorkflowEnvironment;
+
+// A test server of its own per test: the guard's timers and the release's share one clock,
+// and a workflow task one test leaves behind must not hold the next test's.
+beforeEach(async () => {
+  env = await startTimeSkipping();
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+type Fleet = ReturnType<typeof fleet>;
+type ReleaseHandle = WorkflowHandle<typeof releaseWorkflow>;
+
+async function run(
+  options: FleetOptions,
+  drive?: (handle: ReleaseHandle, fake: Fleet) => Promise<void>,
+) {
+  const fake = fleet(options, (ms) => env.sleep(ms));
+  const taskQueue = `guard-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: fake.activities,
+  });
+  const workflowId = `release-shop-${randomUUID()}`;
+  const result = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(releaseWorkflow, {
+      taskQueue,
+      workflowId,
+      args: [{ deploymentId: 'd1' }],
+    });
+    try {
+      if (drive) await drive(handle, fake);
+    } catch (error) {
+      await handle.terminate('the test failed');
+      throw error;
+    }
+    const result = await handle.result();
+    // Let the guard finish its cancellation while the worker runs: a workflow task left
+    // pending would hold the shared test server's clock for the next test.
+    const guard = env.client.workflow.getHandle(`${workflowId}-guard`);
+    for (let i = 0; i < 100; i++) {
+      const status = await guard
+        .describe()
+        .then((d) => d.status.name)
+        .catch(() => 'NOT_STARTED');
+      if (status !== 'RUNNING') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return result;
+  });
+  const guard = env.client.workflow.getHandle(`${workflowId}-guard`);
+  return { fake, result, guard };
+}
+
+const machines = { machines: 3, batches: [['m1'], ['m2'], ['m3']] };
+
+describe('metricGuardWorkflow', () => {
+  it('rolls the release back after consecutive_breaches failing evaluations, with the evidence', async () => {
+    const { fake, result } = await run({
+      ...machines,
+      pacer: { gray_bake_seconds: 600 },
+      guard: {
+        policy: { interval_seconds: 10, consecutive_breaches: 3, auto_rollback: true },
+        // Two passes, a fail, a pass (the count restarts), then three fails.
+        verdict: (n) => (n === 3 || n >= 5 ? 'fail' : 'pass'),
+      },
+    });
+    expect(result.status).toBe('rolled_back');
+    expect(result.reason).toMatch(/^metric guard: error rate: fail/);
+    expect(fake.evaluations).toHaveLength(7);
+    expect(fake.events.filter((e) => e.what === 'rollback').map((e) => e.machine)).toEqual(['m1']);
+    expect(fake.alerts).toEqual(['rolled_back']);
+    const [rollback] = fake.rollbacks;
+    expect(rollback?.requested_by).toBe('metric-guard');
+    expect(rollback?.failing?.[0]).toMatchObject({ rule: 'error rate above 5%', value: 0.31 });
+    expect(rollback?.detected_at).toBe(fake.evaluations[6]?.at);
+  });
+
+  it('pauses the release instead when the policy does not roll back by itself', async () => {
+    const { fake, result } = await run(
+      {
+        ...machines,
+        pacer: { gray_bake_seconds: 300 },
+        guard: {
+          policy: { interval_seconds: 10, consecutive_breaches: 2, auto_rollback: false },
+          verdict: () => 'fail',
+        },
+      },
+      async (handle, fake) => {
+        for (;;) {
+          const progress = await handle.query(progressQuery);
+          if (progress.paused) {
+            expect(progress.reason).toMatch(/^metric guard: /);
+            break;
+          }
+          await env.sleep('5 seconds');
+        }
+        expect(fake.events.filter((e) => e.what === 'rollback')).toEqual([]);
+        // A person looks, decides the release may go on, and resumes it.
+        await handle.signal(resumeSignal, { requested_by: 'oncall' });
+      },
+    );
+    expect(fake.statuses).toContain('paused');
+    expect(fake.alerts).toEqual(['paused']);
+    expect(result.status).toBe('succeeded');
+    expect(fake.evaluations).toHaveLength(2);
+  });
+
+  it('is cancelled when the release ends', async () => {
+    const { result, guard } = await run({
+      ...machines,
+      pacer: { gray_bake_seconds: 60, interval_seconds: 30 },
+      guard: { policy: { interval_seconds: 10 }, verdict: () => 'pass' },
+    });
+    expect(result.status).toBe('succeeded');
+    const description = await guard.describe();
+    expect(description.status.name).toBe('CANCELLED');
+  });
+
+  it('pauses once when it cannot judge and the policy says pause on no data', async () => {
+    const { fake, result } = await run(
+      {
+        ...machines,
+        pacer: { gray_bake_seconds: 120 },
+        guard: { policy: { interval_seconds: 10, no_data: 'pause' }, verdict: () => 'no_data' },
+      },
+      async (handle) => {
+        for (;;) {
+          if ((await handle.query(progressQuery)).paused) break;
+          await env.sleep('5 seconds');
+        }
+        await env.sleep('60 seconds');
+        await handle.signal(resumeSignal);
+      },
+    );
+    expect(result.status).toBe('succeeded');
+    expect(fake.alerts).toEqual(['paused']);
+    expect(fake.evaluations.length).toBeGreaterThan(3);
+  });
+
+  it('continues as new before its history grows large', async () => {
+    const { fake, result, guard } = await run({
+      ...machines,
+      pacer: { gray_bake_seconds: 600 },
+      guard: { policy: { interval_seconds: 1 }, verdict: () => 'pass' },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(fake.evaluations.length).toBeGreaterThan(500);
+    const history = await guard.fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(started?.continuedExecutionRunId).toBeTruthy();
+  });
+});
