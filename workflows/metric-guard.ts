@@ -29,8 +29,15 @@ export interface MetricGuardInput {
   /** Carried over continue-as-new. */
   consecutive?: number;
   recent?: PolicyEvaluation[];
+  /** When the first machine on the new version was evaluated (epoch ms). */
+  watchingSince?: number;
 }
 
+/**
+ * How long evaluations that cannot be judged are expected after the first machine runs the
+ * new version: it must be scraped for a rate window before its queries have data.
+ */
+const noDataGraceMs = 60_000;
 /** Evaluations kept as evidence: enough to show the breaches and what came before them. */
 const evidenceKept = 5;
 /** Continue-as-new well before the history grows large, whatever the server suggests. */
@@ -50,6 +57,7 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
   let consecutive = input.consecutive ?? 0;
   const recent = [...(input.recent ?? [])];
   let pausedForNoData = false;
+  let watchingSince = input.watchingSince;
 
   for (let evaluations = 0; ; evaluations++) {
     await sleep(input.policy.interval_seconds * 1000);
@@ -97,8 +105,11 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
       }
       return;
     }
-    // Pause once per stretch of evaluations that cannot be judged; a person resumes.
-    if (outcome.inconclusive && input.policy.no_data === 'pause' && !pausedForNoData) {
+    // Pause once per stretch of evaluations that cannot be judged; a person resumes. A new
+    // version has no data until it has been scraped for a rate window: not before the grace.
+    if (evaluation.instances.length > 0) watchingSince ??= evaluation.at;
+    const pastGrace = watchingSince !== undefined && evaluation.at - watchingSince >= noDataGraceMs;
+    if (outcome.inconclusive && input.policy.no_data === 'pause' && pastGrace && !pausedForNoData) {
       pausedForNoData = true;
       await release.signal(guardPauseSignal, {
         reason: `metric guard cannot judge the release: ${summary()}`,
@@ -109,7 +120,12 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
 
     if (evaluations >= evaluationsPerRun || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof metricGuardWorkflow>({ ...input, consecutive, recent });
+      await continueAsNew<typeof metricGuardWorkflow>({
+        ...input,
+        consecutive,
+        recent,
+        ...(watchingSince === undefined ? {} : { watchingSince }),
+      });
     }
   }
 }
