@@ -33,7 +33,9 @@ export interface ReleaseStack {
  * Everything a release needs, for real, on loopback: a Temporal dev server, MongoDB storage,
  * the api (serving the local package store) and a worker with the real activities.
  */
-export async function startReleaseStack(options: { worker?: boolean } = {}): Promise<ReleaseStack> {
+export async function startReleaseStack(
+  options: { worker?: boolean } & Parameters<typeof testActivityDeps>[2] = {},
+): Promise<ReleaseStack> {
   const [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
