@@ -88,8 +88,11 @@ export const RuleResultRecord = z.object({
 export const RollbackRecord = z.object({
   reason: z.string(),
   requested_by: z.string(),
-  /** When the metric guard detected the breach (epoch ms). */
+  /** When the rollback was asked for (epoch ms). */
+  requested_at: z.number().optional(),
+  /** When the metric guard detected the breach, and when the first failing evaluation ran. */
   detected_at: z.number().optional(),
+  first_breach_at: z.number().optional(),
   failing: z.array(RuleResultRecord).optional(),
 });
 export type RollbackRecord = z.infer<typeof RollbackRecord>;

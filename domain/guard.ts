@@ -44,6 +44,8 @@ export interface PolicyEvaluation {
 /** Why the guard acted: what a rollback signal, an alert and the Deployment carry. */
 export interface GuardEvidence {
   detected_at: number;
+  /** When the first of the consecutive failing evaluations ran (epoch ms). */
+  first_breach_at?: number;
   consecutive_breaches: number;
   /** The rules that failed (or could not be judged) in the last evaluation. */
   failing: RuleResult[];

@@ -31,6 +31,7 @@ export interface MetricGuardInput {
   recent?: PolicyEvaluation[];
   /** When the first machine on the new version was evaluated (epoch ms). */
   watchingSince?: number;
+  firstBreachAt?: number;
 }
 
 /**
@@ -58,6 +59,7 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
   const recent = [...(input.recent ?? [])];
   let pausedForNoData = false;
   let watchingSince = input.watchingSince;
+  let firstBreachAt = input.firstBreachAt;
 
   for (let evaluations = 0; ; evaluations++) {
     await sleep(input.policy.interval_seconds * 1000);
@@ -77,9 +79,13 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
     recent.splice(0, Math.max(0, recent.length - evidenceKept));
 
     const outcome = evaluateBreaches(consecutive, evaluation, input.policy);
+    // The first failing evaluation of the current run of breaches.
+    if (outcome.consecutive === 0) firstBreachAt = undefined;
+    else firstBreachAt ??= evaluation.at;
     consecutive = outcome.consecutive;
     const evidence = (): GuardEvidence => ({
       detected_at: evaluation.at,
+      ...(firstBreachAt === undefined ? {} : { first_breach_at: firstBreachAt }),
       consecutive_breaches: consecutive,
       failing: evaluation.results.filter((result) => result.verdict !== 'pass'),
       evaluations: recent,
@@ -125,6 +131,7 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
         consecutive,
         recent,
         ...(watchingSince === undefined ? {} : { watchingSince }),
+        ...(firstBreachAt === undefined ? {} : { firstBreachAt }),
       });
     }
   }

@@ -92,6 +92,9 @@ describe('metricGuardWorkflow', () => {
     expect(rollback?.requested_by).toBe('metric-guard');
     expect(rollback?.failing?.[0]).toMatchObject({ rule: 'error rate above 5%', value: 0.31 });
     expect(rollback?.detected_at).toBe(fake.evaluations[6]?.at);
+    // The run of breaches began at the fifth evaluation: the third one's breach was reset.
+    expect(rollback?.first_breach_at).toBe(fake.evaluations[4]?.at);
+    expect(rollback?.requested_at).toBeGreaterThanOrEqual(rollback?.detected_at ?? Infinity);
   });
 
   it('pauses the release instead when the policy does not roll back by itself', async () => {

@@ -85,6 +85,7 @@ class Release {
   awaitingApproval = false;
   cancelRequest?: { reason: string };
   rollbackRequest?: RollbackRequest;
+  rollbackRequestedAt?: number;
   /** Alerts to send, in order; one per event. */
   readonly alerts: {
     kind: AlertKind;
@@ -157,6 +158,7 @@ class Release {
   requestRollback(request: RollbackRequest): void {
     if (this.rollbackRequest !== undefined || isTerminal(this.status)) return;
     this.rollbackRequest = request;
+    this.rollbackRequestedAt = Date.now();
     this.paused = false;
     this.forwardScope?.cancel();
   }
@@ -473,10 +475,16 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
             rollback: {
               reason: rollback.reason,
               requested_by: rollback.requested_by ?? 'unknown',
+              ...(release.rollbackRequestedAt === undefined
+                ? {}
+                : { requested_at: release.rollbackRequestedAt }),
               ...(rollback.evidence === undefined
                 ? {}
                 : {
                     detected_at: rollback.evidence.detected_at,
+                    ...(rollback.evidence.first_breach_at === undefined
+                      ? {}
+                      : { first_breach_at: rollback.evidence.first_breach_at }),
                     failing: rollback.evidence.failing,
                   }),
             },
