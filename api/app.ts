@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { applicationsApi } from './applications';
 import { deploymentsApi } from './deployments';
 import { packagesApi } from './packages';
+import { mountMetrics } from './metrics';
 import { mountPackageFiles } from './package-files';
 import type { ApiEnv, ApiVariables } from './context';
 import { mountDocs } from './docs';
@@ -43,6 +44,7 @@ export function createApp(options: ApiOptions) {
   app.route('/', deploymentsApi);
   app.route('/', packagesApi);
   if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
+  mountMetrics(app, store);
   mountDocs(app, options.version ?? '0.0.0');
 
   app.notFound((c) =>

@@ -123,4 +123,24 @@ export class DeploymentRepository {
   async setPackage(id: string, pkg: PackageInfo, now = Date.now()): Promise<void> {
     await this.collection.updateOne({ _id: id }, { $set: { package: pkg, updatedTime: now } });
   }
+
+  /** How many deployments each application has in each status. */
+  async countByAppAndStatus(): Promise<{ app: string; status: DeploymentStatus; count: number }[]> {
+    const groups = await this.collection
+      .aggregate<{ _id: { app: string; status: DeploymentStatus }; count: number }>([
+        { $group: { _id: { app: '$app_name', status: '$status' }, count: { $sum: 1 } } },
+      ])
+      .toArray();
+    return groups.map((group) => ({ ...group._id, count: group.count }));
+  }
+
+  /** The newest rolled-back deployments, for the rollback metrics. */
+  async recentRollbacks(limit = 500): Promise<Deployment[]> {
+    const docs = await this.collection
+      .find({ status: 'rolled_back' })
+      .sort({ createdTime: -1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((doc) => fromStored<Deployment>(doc));
+  }
 }
