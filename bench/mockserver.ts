@@ -11,11 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { buildMockserverBundle } from '../test/support/mockserver-bundle';
 
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
@@ -171,18 +169,7 @@ async function main(): Promise<void> {
   const bundle = path.join(outDir, 'main.js');
   const servers: ChildProcess[] = [];
   try {
-    await build({
-      entryPoints: [path.join(projectRoot, 'mockserver/main.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      outfile: bundle,
-      logLevel: 'warning',
-    });
+    await buildMockserverBundle(bundle);
     const bare = await startServer(['-e', bareServerSource]);
     const mock = await startServer([bundle, '--no-baseline-latency']);
     servers.push(bare.child, mock.child);

@@ -1,7 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,
@@ -11,27 +10,14 @@ import {
   spawnMockServer,
   type ChildServer,
 } from './helpers';
-
-// The flags of `npm run build:mockserver`. The banner gives the ESM bundle a `require`, which
-// the CommonJS dependencies it inlines (pino, prom-client) call for Node built-ins.
-const buildFlags: BuildOptions = {
-  entryPoints: [path.join(projectRoot, 'mockserver/main.ts')],
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-};
+import { buildMockserverBundle, mockserverBanner } from '../support/mockserver-bundle';
 
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'mockserver-bundle-'));
 const bundle = path.join(outDir, 'main.js');
 let server: ChildServer;
 
 beforeAll(async () => {
-  await build({ ...buildFlags, outfile: bundle });
+  await buildMockserverBundle(bundle);
   // Run from a folder with no node_modules, as a deployed release would be.
   server = await spawnMockServer({
     bundle,
@@ -51,6 +37,19 @@ afterAll(async () => {
 });
 
 describe('esbuild bundle', () => {
+  it('is built with the flags of npm run build:mockserver', () => {
+    const scripts = (
+      JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    const script = scripts['build:mockserver'] ?? '';
+    for (const flag of ['--bundle', '--platform=node', '--target=node20', '--format=esm']) {
+      expect(script).toContain(flag);
+    }
+    expect(script).toContain(`--banner:js=${mockserverBanner}`);
+  });
+
   it('runs under plain node and answers /healthz', async () => {
     expect((await call(`${server.url}/healthz`)).status).toBe(200);
   });

@@ -3,26 +3,9 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
-import { projectRoot } from './tools';
+import { buildMockserverBundle } from './mockserver-bundle';
 
 const run = promisify(execFile);
-
-/** The same bundle as `npm run build:mockserver`: the mockserver under plain node. */
-export async function buildMockserverBundle(outfile: string): Promise<void> {
-  await build({
-    entryPoints: [path.join(projectRoot, 'mockserver', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    outfile,
-    logLevel: 'warning',
-  });
-}
 
 export interface DemoVersion {
   tag: string;
