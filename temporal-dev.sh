@@ -148,8 +148,8 @@ stop() {
     rm -f "$RUN/$name.pid"
     return
   fi
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  # Wait for the whole process group: tsx, for one, exits before the node process it runs.
+  # The leader gets SIGTERM and stops what it runs; then wait for its whole process group.
+  kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do
     group_alive "$pid" || break
     sleep 0.1
@@ -284,8 +284,10 @@ cmd_up() {
   export PACKAGE_BASE_URL="http://127.0.0.1:$API_PORT/packages" BUILD_DIR="$STATE/builds"
 
   say "starting the worker and the api"
-  start worker node_modules/.bin/tsx worker/main.ts
-  start api node_modules/.bin/tsx api/main.ts
+  # node with tsx as its loader, one process each: the tsx command would run a second process
+  # and, when that one is slow to acknowledge a relayed SIGTERM, SIGKILL it mid-shutdown.
+  start worker node --import tsx worker/main.ts
+  start api node --import tsx api/main.ts
   # The worker is ready when it has run a workflow and its activity end to end.
   wait_for worker 120 "$BIN/temporal" workflow execute --address "$TEMPORAL_ADDRESS" \
     --type workerHealthWorkflow --task-queue "$TASK_QUEUE" \

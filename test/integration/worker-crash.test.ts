@@ -22,10 +22,10 @@ const ports: number[] = [];
 const workers: ChildProcess[] = [];
 
 async function startWorkerProcess(): Promise<ChildProcess> {
-  const worker = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['worker/main.ts'], {
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: projectRoot,
     env: { ...process.env, ...stack.workerEnv },
-    // Its own process group, so that the kill takes tsx and the node process it runs.
+    // Its own process group, so that the kill takes everything it started.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
