@@ -90,6 +90,18 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     return { app, machine };
   }
 
+  /** The deployment, its application, the machine and the platform that runs it. */
+  async function machineOf(request: MachineRequest) {
+    const deployment = await store.deployments.get(request.deploymentId);
+    const app = await store.applications.get(deployment.app_id);
+    return {
+      deployment,
+      app,
+      target: targetOf(app, request.machineId),
+      platform: platforms[app.deployment_platform],
+    };
+  }
+
   async function packageRef(appId: string, version: string): Promise<PackageRef> {
     const record = await store.packages.findByVersion(appId, version);
     if (record === undefined) {
@@ -212,9 +224,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     /** Puts the deployment's version on one machine; a machine already on it is left alone. */
     async deployMachine(request: MachineRequest): Promise<DeployResult> {
       return asActivity(async () => {
-        const deployment = await store.deployments.get(request.deploymentId);
-        const app = await store.applications.get(deployment.app_id);
-        const target = targetOf(app, request.machineId);
+        const { deployment, app, target, platform } = await machineOf(request);
         const version = deployment.package_version;
         await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
           status: 'deploying',
@@ -223,7 +233,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         try {
           const pkg = await packageRef(app.id, version);
           const result = await withHeartbeat((signal, onProgress) =>
-            platforms[app.deployment_platform].deploy(target, pkg, { signal, onProgress }),
+            platform.deploy(target, pkg, { signal, onProgress }),
           );
           await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
             status: 'deployed',
@@ -258,16 +268,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     /** Puts one machine back on the deployment's previous version (kept on disk when it can). */
     async rollbackMachine(request: MachineRequest): Promise<DeployResult> {
       return asActivity(async () => {
-        const deployment = await store.deployments.get(request.deploymentId);
-        const app = await store.applications.get(deployment.app_id);
-        const target = targetOf(app, request.machineId);
+        const { deployment, app, target, platform } = await machineOf(request);
         const version = deployment.previous_version;
         await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
           status: 'rolling_back',
         });
         const pkg = await packageRef(app.id, version);
         const result = await withHeartbeat((signal, onProgress) =>
-          platforms[app.deployment_platform].rollback(target, pkg, { signal, onProgress }),
+          platform.rollback(target, pkg, { signal, onProgress }),
         );
         await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
           status: 'rolled_back',
@@ -289,9 +297,8 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     /** Stops one machine: the rollback of a first release, which has nothing to go back to. */
     async stopMachine(request: MachineRequest): Promise<void> {
       await asActivity(async () => {
-        const deployment = await store.deployments.get(request.deploymentId);
-        const app = await store.applications.get(deployment.app_id);
-        await platforms[app.deployment_platform].stop(targetOf(app, request.machineId));
+        const { deployment, app, target, platform } = await machineOf(request);
+        await platform.stop(target);
         await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
           status: 'rolled_back',
           version: '',
