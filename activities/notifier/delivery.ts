@@ -96,6 +96,29 @@ export class Endpoint {
     throw this.refused(type, { status: answer.status, message: messageOf(answer.text) });
   }
 
+  /**
+   * For the services that answer 200 with a code of their own, 0 for success: throws their
+   * refusal, BadConfig for the codes that no retry can fix (a bad token or signature).
+   */
+  expectCode(
+    answer: Answer,
+    code: unknown,
+    message: string | undefined,
+    configCodes: ReadonlySet<number>,
+  ): void {
+    if (code === 0) return;
+    throw this.refused(
+      typeof code === 'number' && configCodes.has(code)
+        ? FailureType.BadConfig
+        : FailureType.Unavailable,
+      {
+        status: answer.status,
+        ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}),
+        message: message ?? `unexpected answer: ${answer.text}`,
+      },
+    );
+  }
+
   /** A delivery the service answered but refused, in the service's words. */
   refused(
     type: FailureType,

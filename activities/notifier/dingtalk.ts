@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import type { Alert, NotifyChannel } from '../../domain/alert';
-import { FailureType } from '../../domain/errors';
 import { Endpoint, parseObject, type NotifierDeps } from './delivery';
 import { dingtalkMarkdown, formatAlert, truncate, utf8Bytes } from './format';
 import type { Notifier } from './types';
@@ -57,19 +56,8 @@ export class DingtalkNotifier implements Notifier {
     });
     this.endpoint.expectSuccess(answer);
     const body = parseObject(answer.text);
-    if (body?.errcode === 0) return;
-    const code = body?.errcode;
-    throw this.endpoint.refused(
-      typeof code === 'number' && configCodes.has(code)
-        ? FailureType.BadConfig
-        : FailureType.Unavailable,
-      {
-        status: answer.status,
-        ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}),
-        message:
-          typeof body?.errmsg === 'string' ? body.errmsg : `unexpected answer: ${answer.text}`,
-      },
-    );
+    const errmsg = typeof body?.errmsg === 'string' ? body.errmsg : undefined;
+    this.endpoint.expectCode(answer, body?.errcode, errmsg, configCodes);
   }
 
   /** DingTalk checks the signature in the query, beside the access token the URL carries. */

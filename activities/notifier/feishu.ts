@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import type { Alert, AlertKind, NotifyChannel } from '../../domain/alert';
-import { FailureType } from '../../domain/errors';
 import { Endpoint, parseObject, type NotifierDeps } from './delivery';
 import { feishuMarkdown, formatAlert, truncate, utf8Bytes } from './format';
 import type { Notifier } from './types';
@@ -59,18 +58,7 @@ export class FeishuNotifier implements Notifier {
     this.endpoint.expectSuccess(answer, (text) => messageOf(parseObject(text)) ?? text);
     const body = parseObject(answer.text);
     // Older bots answer {StatusCode, StatusMessage}; newer ones {code, msg}, often both.
-    const code = body?.code ?? body?.StatusCode;
-    if (code === 0) return;
-    throw this.endpoint.refused(
-      typeof code === 'number' && configCodes.has(code)
-        ? FailureType.BadConfig
-        : FailureType.Unavailable,
-      {
-        status: answer.status,
-        ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}),
-        message: messageOf(body) ?? `unexpected answer: ${answer.text}`,
-      },
-    );
+    this.endpoint.expectCode(answer, body?.code ?? body?.StatusCode, messageOf(body), configCodes);
   }
 }
 

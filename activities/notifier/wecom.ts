@@ -1,5 +1,4 @@
 import type { Alert, NotifyChannel } from '../../domain/alert';
-import { FailureType } from '../../domain/errors';
 import { Endpoint, parseObject, type NotifierDeps } from './delivery';
 import { formatAlert, wecomMarkdown } from './format';
 import type { Notifier } from './types';
@@ -41,18 +40,7 @@ export class WecomNotifier implements Notifier {
     const answer = await this.endpoint.post(JSON.stringify(message), options);
     this.endpoint.expectSuccess(answer);
     const body = parseObject(answer.text);
-    if (body?.errcode === 0) return;
-    const code = body?.errcode;
-    throw this.endpoint.refused(
-      typeof code === 'number' && configCodes.has(code)
-        ? FailureType.BadConfig
-        : FailureType.Unavailable,
-      {
-        status: answer.status,
-        ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}),
-        message:
-          typeof body?.errmsg === 'string' ? body.errmsg : `unexpected answer: ${answer.text}`,
-      },
-    );
+    const errmsg = typeof body?.errmsg === 'string' ? body.errmsg : undefined;
+    this.endpoint.expectCode(answer, body?.errcode, errmsg, configCodes);
   }
 }
