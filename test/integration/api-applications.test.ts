@@ -1,21 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type RelguardApp } from '../../api/app';
-import { createLogger } from '../../activities/logger';
+import type { RelguardApp } from '../../api/app';
 import { startTestStore, type TestStore } from '../support/mongo';
-import { releasesNotUsedHere } from '../support/releases';
+import { storeOnlyApp } from '../support/releases';
 
 let testStore: TestStore;
 let app: RelguardApp;
 
 beforeAll(async () => {
   testStore = await startTestStore();
-  app = createApp({
-    store: testStore.store,
-    // /healthz is proven against a real Temporal in api-health.test.ts; these routes never ask.
-    temporal: { check: () => Promise.resolve(true) },
-    releases: releasesNotUsedHere,
-    logger: createLogger('api', 'silent'),
-  });
+  app = storeOnlyApp(testStore.store);
 });
 afterAll(async () => {
   await testStore.close();

@@ -1,21 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../activities/logger';
-import { createApp, type RelguardApp } from '../../api/app';
+import type { RelguardApp } from '../../api/app';
 import type { DeploymentStatus } from '../../domain';
 import { startTestStore, type TestStore } from '../support/mongo';
-import { releasesNotUsedHere } from '../support/releases';
+import { storeOnlyApp } from '../support/releases';
 
 let testStore: TestStore;
 let app: RelguardApp;
 
 beforeAll(async () => {
   testStore = await startTestStore();
-  app = createApp({
-    store: testStore.store,
-    temporal: { check: () => Promise.resolve(true) },
-    releases: releasesNotUsedHere,
-    logger: createLogger('api', 'silent'),
-  });
+  app = storeOnlyApp(testStore.store);
   const deployment = (app_name: string, status: DeploymentStatus) => ({
     app_name,
     app_id: app_name,

@@ -1,3 +1,5 @@
+import { createLogger } from '../../activities/logger';
+import { createApp, type ApiOptions, type RelguardApp } from '../../api/app';
 import type { Releases } from '../../api/releases';
 
 /**
@@ -11,3 +13,17 @@ export const releasesNotUsedHere: Releases = new Proxy({} as Releases, {
     };
   },
 });
+
+/**
+ * The api over real storage, for tests of routes that need neither Temporal nor releases:
+ * /healthz is proven against a real Temporal in api-health.test.ts, and releases in
+ * test/integration/release.test.ts.
+ */
+export function storeOnlyApp(store: ApiOptions['store']): RelguardApp {
+  return createApp({
+    store,
+    temporal: { check: () => Promise.resolve(true) },
+    releases: releasesNotUsedHere,
+    logger: createLogger('api', 'silent'),
+  });
+}
