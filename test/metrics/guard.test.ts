@@ -155,7 +155,13 @@ describe('evaluateRelease against Prometheus and mockservers', () => {
 
   it('passes while both versions serve without errors', async () => {
     load = runLoad({ targets: [newServer.url, oldServer.url], rps: 40, signal: stopLoad.signal });
-    const evaluation = await evaluateUntil((candidate) => candidate.verdict === 'pass');
+    // The relative rule passes on its floor until the old version has been scraped too: wait
+    // for the evaluation that measured both.
+    const evaluation = await evaluateUntil(
+      (candidate) =>
+        candidate.verdict === 'pass' &&
+        byRule(candidate)['error rate 3x the old version']?.baseline !== undefined,
+    );
     const rules = byRule(evaluation);
     expect(rules['error rate above 20%']).toMatchObject({ value: 0, verdict: 'pass' });
     expect(rules['error rate 3x the old version']).toMatchObject({
