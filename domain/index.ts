@@ -1,6 +1,7 @@
 export * from './application';
 export * from './deployment';
 export * from './analysis-report';
+export * from './code-change';
 export * from './errors';
 export * from './search-attributes';
 export * from './batch-plan';

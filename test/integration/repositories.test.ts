@@ -6,6 +6,7 @@ import {
   RelguardError,
   type ApplicationInput as Input,
 } from '../../domain';
+import { sampleReport } from '../support/analysis-report';
 import { startTestStore, type TestStore } from '../support/mongo';
 
 let testStore: TestStore;
@@ -199,20 +200,7 @@ describe('PackageRepository', () => {
 
 describe('AnalysisReportRepository', () => {
   it('keeps one report per deployment, the newest analysis replacing the old', async () => {
-    const report = {
-      deployment_id: 'dep-1',
-      app_id: 'app-reports',
-      app_name: 'shop',
-      analyzer: 'heuristic',
-      summary: 'error burst on /api/pay',
-      root_cause: 'PR #12 removed the retry',
-      anomalous_metrics: [
-        { name: 'error rate', promql: 'sum(rate(x[1m]))', observation: '0.3 against 0.001' },
-      ],
-      suspect_changes: [{ title: 'Remove retry', reason: 'touches pay', score: 0.9 }],
-      remediation: ['roll back', 'restore the retry'],
-      createdTime: 1_000,
-    };
+    const report = sampleReport();
     await store.analysisReports.save(report);
     await store.analysisReports.save({ ...report, analyzer: 'llm', createdTime: 2_000 });
     expect(await store.analysisReports.findByDeployment('dep-1')).toEqual({
