@@ -2,9 +2,14 @@ export type { MetricSource } from './types';
 export {
   PrometheusClient,
   PrometheusError,
+  parseSampleValue,
+  prometheusAuth,
+  type ApiParams,
   type PrometheusAuth,
   type PrometheusErrorType,
   type PrometheusOptions,
   type InstantResult,
+  type RangeQueryOptions,
+  type RangeSeries,
   type Sample,
 } from './prometheus';

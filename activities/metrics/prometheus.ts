@@ -58,13 +58,37 @@ export type InstantResult =
   | { resultType: 'vector'; samples: Sample[] }
   | { resultType: 'scalar'; timestamp: number; value: number };
 
+/** One series of a range query, its samples oldest first. */
+export interface RangeSeries {
+  metric: Record<string, string>;
+  samples: { timestamp: number; value: number }[];
+}
+
+export interface RangeQueryOptions {
+  /** Epoch ms. */
+  start: number;
+  /** Epoch ms. */
+  end: number;
+  /** Resolution in seconds. */
+  stepSeconds: number;
+  signal?: AbortSignal;
+}
+
+/** Query parameters of an API call; an array repeats the parameter (`match[]`). */
+export type ApiParams = Record<string, string | readonly string[] | undefined>;
+
 type RawSample = [number, string];
 
 interface ApiResponse {
   status: 'success' | 'error';
-  data?: { resultType: string; result: unknown };
+  data?: unknown;
   errorType?: string;
   error?: string;
+}
+
+interface QueryData {
+  resultType?: string;
+  result?: unknown;
 }
 
 /** Prometheus writes sample values as strings, with Go's spellings of the special values. */
@@ -93,6 +117,28 @@ function authorization(auth: PrometheusAuth | undefined): Record<string, string>
   return { authorization: `Basic ${credentials}` };
 }
 
+/**
+ * The client's credentials from the settings of domain/config.ts (or mcp/config.ts), which
+ * refuse a half-set or doubly-set pair before this is called.
+ */
+export function prometheusAuth(settings: {
+  PROMETHEUS_BEARER_TOKEN?: string | undefined;
+  PROMETHEUS_USERNAME?: string | undefined;
+  PROMETHEUS_PASSWORD?: string | undefined;
+}): PrometheusAuth | undefined {
+  if (settings.PROMETHEUS_BEARER_TOKEN !== undefined) {
+    return { type: 'bearer', token: settings.PROMETHEUS_BEARER_TOKEN };
+  }
+  if (settings.PROMETHEUS_USERNAME !== undefined && settings.PROMETHEUS_PASSWORD !== undefined) {
+    return {
+      type: 'basic',
+      username: settings.PROMETHEUS_USERNAME,
+      password: settings.PROMETHEUS_PASSWORD,
+    };
+  }
+  return undefined;
+}
+
 function labelSet(metric: Record<string, string>): string {
   return `{${Object.entries(metric)
     .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
@@ -100,8 +146,9 @@ function labelSet(metric: Record<string, string>): string {
 }
 
 /**
- * A client of the Prometheus HTTP API's instant queries (`GET /api/v1/query`). Credentials go
- * only into the request header, never into an error or a log line.
+ * A client of the Prometheus HTTP API: instant and range queries, and a plain GET of any other
+ * read-only API path. Credentials go only into the request header, never into an error or a
+ * log line.
  */
 export class PrometheusClient implements MetricSource {
   private readonly base: URL;
@@ -117,6 +164,33 @@ export class PrometheusClient implements MetricSource {
     this.fetch = options.fetch ?? fetch;
   }
 
+  /** Where the client sends its queries (the origin only: no credentials, no path). */
+  get origin(): string {
+    return this.base.origin;
+  }
+
+  /**
+   * GET of an API path relative to the base URL (e.g. `api/v1/targets`); resolves to the
+   * answer's `data`. Errors name `params.query` when there is one, else the path.
+   */
+  async get(
+    path: string,
+    params: ApiParams = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    // A leading slash would resolve from the origin and drop a path prefix of the base.
+    const url = new URL(path.replace(/^\/+/, ''), this.base);
+    for (const [name, value] of Object.entries(params)) {
+      if (value === undefined) continue;
+      for (const item of typeof value === 'string' ? [value] : value) {
+        url.searchParams.append(name, item);
+      }
+    }
+    const subject = typeof params.query === 'string' ? params.query : url.pathname;
+    const { data } = await this.request(url, subject, options.signal);
+    return data;
+  }
+
   /** The result of `promql` evaluated at `at` (epoch ms; default Prometheus' now). */
   async instantQuery(
     promql: string,
@@ -126,70 +200,42 @@ export class PrometheusClient implements MetricSource {
     const url = new URL('api/v1/query', this.base);
     url.searchParams.set('query', promql);
     if (at !== undefined) url.searchParams.set('time', String(at / 1000));
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-
-    let status: number | undefined;
-    let text: string;
-    try {
-      const response = await this.fetch(url, { headers: this.headers, signal });
-      status = response.status;
-      text = await response.text();
-    } catch (error) {
-      if (timeout.aborted) {
-        throw new PrometheusError(
-          'client_timeout',
-          `no answer from ${this.base.origin} within ${this.timeoutMs} ms`,
-          promql,
-          status,
-        );
-      }
-      if (options.signal?.aborted) throw error;
-      const cause = error instanceof Error ? (error.cause ?? error) : error;
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new PrometheusError(
-        'network',
-        `cannot reach ${this.base.origin}: ${reason}`,
-        promql,
-        status,
-      );
-    }
-
-    let body: ApiResponse;
-    try {
-      body = JSON.parse(text) as ApiResponse;
-    } catch {
-      // A proxy's error page, or a server that is not Prometheus.
-      const excerpt = text.trim().slice(0, 200);
-      throw new PrometheusError(
-        'bad_response',
-        `HTTP ${status}, not Prometheus JSON: ${excerpt || '(empty body)'}`,
-        promql,
-        status,
-      );
-    }
-    if (body.status !== 'success') {
-      throw new PrometheusError(
-        body.errorType ?? 'bad_response',
-        body.error ?? `HTTP ${status} without an error message`,
-        promql,
-        status,
-      );
-    }
-    const data = body.data;
-    if (data?.resultType === 'vector' && Array.isArray(data.result)) {
-      const result = data.result as { metric: Record<string, string>; value: RawSample }[];
+    const { data, status } = await this.request(url, promql, options.signal);
+    const { resultType, result } = (data ?? {}) as QueryData;
+    if (resultType === 'vector' && Array.isArray(result)) {
+      const series = result as { metric: Record<string, string>; value: RawSample }[];
       return {
         resultType: 'vector',
-        samples: result.map(({ metric, value }) => ({ metric, ...toSample(value) })),
+        samples: series.map(({ metric, value }) => ({ metric, ...toSample(value) })),
       };
     }
-    if (data?.resultType === 'scalar' && Array.isArray(data.result)) {
-      return { resultType: 'scalar', ...toSample(data.result as RawSample) };
+    if (resultType === 'scalar' && Array.isArray(result)) {
+      return { resultType: 'scalar', ...toSample(result as RawSample) };
     }
     throw new PrometheusError(
       'unexpected_result',
-      `expected an instant vector or a scalar, got ${data?.resultType ?? 'no data'}`,
+      `expected an instant vector or a scalar, got ${resultType ?? 'no data'}`,
+      promql,
+      status,
+    );
+  }
+
+  /** The series of `promql` from `start` to `end` every `stepSeconds` (`GET /api/v1/query_range`). */
+  async rangeQuery(promql: string, options: RangeQueryOptions): Promise<RangeSeries[]> {
+    const url = new URL('api/v1/query_range', this.base);
+    url.searchParams.set('query', promql);
+    url.searchParams.set('start', String(options.start / 1000));
+    url.searchParams.set('end', String(options.end / 1000));
+    url.searchParams.set('step', String(options.stepSeconds));
+    const { data, status } = await this.request(url, promql, options.signal);
+    const { resultType, result } = (data ?? {}) as QueryData;
+    if (resultType === 'matrix' && Array.isArray(result)) {
+      const series = result as { metric: Record<string, string>; values: RawSample[] }[];
+      return series.map(({ metric, values }) => ({ metric, samples: values.map(toSample) }));
+    }
+    throw new PrometheusError(
+      'unexpected_result',
+      `expected a range vector (matrix), got ${resultType ?? 'no data'}`,
       promql,
       status,
     );
@@ -209,5 +255,64 @@ export class PrometheusClient implements MetricSource {
       );
     }
     return first?.value;
+  }
+
+  /** One GET with the timeout; `subject` (the PromQL or the path) goes into every error. */
+  private async request(
+    url: URL,
+    subject: string,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ data: unknown; status: number }> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
+
+    let status: number | undefined;
+    let text: string;
+    try {
+      const response = await this.fetch(url, { headers: this.headers, signal });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      if (timeout.aborted) {
+        throw new PrometheusError(
+          'client_timeout',
+          `no answer from ${this.base.origin} within ${this.timeoutMs} ms`,
+          subject,
+          status,
+        );
+      }
+      if (callerSignal?.aborted) throw error;
+      const cause = error instanceof Error ? (error.cause ?? error) : error;
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new PrometheusError(
+        'network',
+        `cannot reach ${this.base.origin}: ${reason}`,
+        subject,
+        status,
+      );
+    }
+
+    let body: ApiResponse;
+    try {
+      body = JSON.parse(text) as ApiResponse;
+    } catch {
+      // A proxy's error page, or a server that is not Prometheus.
+      const excerpt = text.trim().slice(0, 200);
+      throw new PrometheusError(
+        'bad_response',
+        `HTTP ${status}, not Prometheus JSON: ${excerpt || '(empty body)'}`,
+        subject,
+        status,
+      );
+    }
+    if (body.status !== 'success') {
+      throw new PrometheusError(
+        body.errorType ?? 'bad_response',
+        body.error ?? `HTTP ${status} without an error message`,
+        subject,
+        status,
+      );
+    }
+    return { data: body.data, status };
   }
 }
