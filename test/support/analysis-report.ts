@@ -1,4 +1,5 @@
-import { AnalysisReport } from '../../domain';
+import type { AnalysisContext } from '../../activities/analyzer/types';
+import { AnalysisReport, REDMetrics } from '../../domain';
 
 /** A complete, valid report of deployment `dep-1` of `shop`, with the fields given replaced. */
 export function sampleReport(overrides: Partial<AnalysisReport> = {}): AnalysisReport {
@@ -42,4 +43,49 @@ export function sampleReport(overrides: Partial<AnalysisReport> = {}): AnalysisR
     createdTime: 1_000,
     ...overrides,
   });
+}
+
+/** What an analyzer is given about a release of `shop` v1.1.0 that went bad, one PR in it. */
+export function sampleContext(overrides: Partial<AnalysisContext> = {}): AnalysisContext {
+  const to = Date.now();
+  return {
+    deployment_id: 'dep-1',
+    app_name: 'shop',
+    version: 'v1.1.0',
+    previous_version: 'v1.0.0',
+    instances: ['m1'],
+    red_metrics: REDMetrics.parse({}),
+    trigger: 'rollback',
+    reason: 'metric guard: error rate 0.31 > 0.05',
+    failing: [],
+    alerts: [],
+    window: { from: to - 120_000, to },
+    baseline_window: { from: to - 240_000, to: to - 120_000 },
+    changes: {
+      source: 'git',
+      repo: '/repos/shop',
+      from: 'v1.0.0',
+      to: 'v1.1.0',
+      truncated: false,
+      pull_requests: [
+        {
+          number: 12,
+          title: 'Remove retry from the payment client',
+          body: 'Retries double-charge.',
+          author: 'alice',
+          commit: 'abc123',
+          files: [
+            {
+              path: 'routes/pay.ts',
+              additions: 1,
+              deletions: 3,
+              patch: '-  await retry(() => gateway.charge(order))\n+  await gateway.charge(order)',
+              truncated: false,
+            },
+          ],
+        },
+      ],
+    },
+    ...overrides,
+  };
 }
