@@ -1,4 +1,7 @@
 import type { NotifyChannel } from '../domain';
+import { createAnalysisActivities } from './analysis';
+import type { Analyzer } from './analyzer/types';
+import type { ChangeSource } from './changes/types';
 import type { Store } from './db';
 import { createGuardActivities } from './guard';
 import { createHealthActivities } from './health';
@@ -13,6 +16,10 @@ export interface ActivityDeps extends Omit<ReleaseDeps, 'store'> {
   metrics: MetricSource;
   notifyChannels: Record<string, NotifyChannel>;
   links: ReleaseAlertDeps['links'];
+  /** Where the pull requests of a release are read. */
+  changes: ChangeSource;
+  /** Tried in order until one writes a report: the LLM when configured, then the heuristic. */
+  analyzers: Analyzer[];
 }
 
 /** Every activity relguard registers, built over its dependencies. */
@@ -28,9 +35,16 @@ export function createActivities(deps: ActivityDeps) {
       links: deps.links,
       logger: deps.logger,
     }),
+    ...createAnalysisActivities({
+      store: deps.store,
+      changes: deps.changes,
+      analyzers: deps.analyzers,
+      logger: deps.logger,
+    }),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { WorkerHealthReport } from './health';
 export type { ReleasePlan, MachineRequest } from './release';
+export type { AnalysisRequest, CollectedContext } from './analysis';

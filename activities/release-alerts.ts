@@ -1,5 +1,5 @@
-import type { Alert, AlertKind, RuleResult } from '../domain';
-import { releaseWorkflowId } from '../domain';
+import type { Alert, AlertKind, Application, Deployment, RuleResult } from '../domain';
+import { analysisWorkflowId, releaseWorkflowId } from '../domain';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
@@ -14,7 +14,7 @@ export interface ReleaseAlertDeps {
 
 export interface ReleaseAlertRequest {
   deploymentId: string;
-  kind: AlertKind;
+  kind: Exclude<AlertKind, 'analysis_ready'>;
   reason: string;
   failing: RuleResult[];
 }
@@ -23,15 +23,40 @@ const touchedStatuses = ['deploying', 'deployed', 'failed', 'rolling_back', 'rol
 
 /** Alerts about a release: what happened, its evidence, what relguard did, where to look. */
 export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
+  const { temporalUiUrl, namespace, apiUrl } = deps.links;
+  const workflowLink = (label: string, workflowId: string) => ({
+    label,
+    url: `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`,
+  });
+  const deploymentLink = (deployment: Deployment) => ({
+    label: 'Deployment',
+    url: `${apiUrl}/api/v1/deployments/${deployment.id}`,
+  });
+  const analysisLink = (deployment: Deployment) => ({
+    label: 'Analysis',
+    url: `${apiUrl}/api/v1/deployments/${deployment.id}/analysis?format=markdown`,
+  });
+  /** A rollback starts the analysis; its alert says where the report will be. */
+  const analysisFollows = (app: Application, kind: AlertKind) =>
+    kind === 'rolled_back' && app.rollback_policy.ai_analysis;
+
+  async function send(app: Application, deployment: Deployment, alert: Alert) {
+    const channels = app.rollback_policy.notify;
+    if (channels.length === 0) return { delivered: [] };
+    const result = await deps.sendAlert({ channels, alert });
+    deps.logger.info(
+      { app: app.name, deployment: deployment.id, kind: alert.kind, delivered: result.delivered },
+      'alert sent',
+    );
+    return result;
+  }
+
   return {
     /** Sends one alert to the application's channels (rollback_policy.notify), if it has any. */
     async sendReleaseAlert(request: ReleaseAlertRequest): Promise<{ delivered: string[] }> {
       return asActivity(async () => {
         const deployment = await deps.store.deployments.get(request.deploymentId);
         const app = await deps.store.applications.get(deployment.app_id);
-        const channels = app.rollback_policy.notify;
-        if (channels.length === 0) return { delivered: [] };
-
         const machines = deployment.node_deployments
           .filter((node) => touchedStatuses.includes(node.status))
           .map((node) => node.machine_id);
@@ -40,14 +65,15 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
           rolled_back: `rolled back ${machines.length} machine(s) to ${previous}`,
           paused: 'paused the release: resume or roll it back from the api or the CLI',
           release_failed: 'stopped the release; the machines are as it left them',
+          guard_blind:
+            'let the release go on (no_data: ignore) without a guard: watch it, or pause it from the api or the CLI',
         }[request.kind];
         const what = {
           rolled_back: 'rolled back',
           paused: 'paused',
           release_failed: 'failed',
+          guard_blind: 'is not guarded',
         }[request.kind];
-        const workflowId = releaseWorkflowId(app.name, deployment.id);
-        const { temporalUiUrl, namespace, apiUrl } = deps.links;
         const alert: Alert = {
           kind: request.kind,
           title: `${app.name} ${deployment.package_version} ${what}: ${request.reason}`,
@@ -59,25 +85,46 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
           failing: request.failing,
           action,
           links: [
-            { label: 'Deployment', url: `${apiUrl}/api/v1/deployments/${deployment.id}` },
-            {
-              label: 'Workflow',
-              url: `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`,
-            },
+            deploymentLink(deployment),
+            workflowLink('Workflow', releaseWorkflowId(app.name, deployment.id)),
+            ...(analysisFollows(app, request.kind) ? [analysisLink(deployment)] : []),
           ],
           at: Date.now(),
         };
-        const result = await deps.sendAlert({ channels, alert });
-        deps.logger.info(
-          {
-            app: app.name,
-            deployment: deployment.id,
-            kind: request.kind,
-            delivered: result.delivered,
-          },
-          'alert sent',
-        );
-        return result;
+        return await send(app, deployment, alert);
+      });
+    },
+
+    /** Says that the root-cause report of a deployment is written, with its gist and link. */
+    async sendAnalysisAlert(request: { deploymentId: string }): Promise<{ delivered: string[] }> {
+      return asActivity(async () => {
+        const deployment = await deps.store.deployments.get(request.deploymentId);
+        const app = await deps.store.applications.get(deployment.app_id);
+        const report = await deps.store.analysisReports.findByDeployment(deployment.id);
+        if (report === undefined) return { delivered: [] };
+        const suspect = report.suspect_changes[0];
+        const culprit =
+          suspect === undefined
+            ? 'no pull request stands out'
+            : `most likely ${suspect.number === undefined ? '' : `#${suspect.number} `}${suspect.title}`;
+        const alert: Alert = {
+          kind: 'analysis_ready',
+          title: `${app.name} ${deployment.package_version} analysis: ${report.summary}`,
+          app: app.name,
+          version: deployment.package_version,
+          previous_version: deployment.previous_version,
+          deployment_id: deployment.id,
+          machines: [],
+          failing: [],
+          action: `${report.analyzer} analysis (confidence ${Math.round(report.confidence * 100)}%): ${report.fault_class}, ${culprit}. ${report.root_cause}`,
+          links: [
+            analysisLink(deployment),
+            deploymentLink(deployment),
+            workflowLink('Analysis workflow', analysisWorkflowId(deployment.id)),
+          ],
+          at: Date.now(),
+        };
+        return await send(app, deployment, alert);
       });
     },
   };

@@ -9,6 +9,7 @@ import type { ApiEnv, ApiVariables } from './context';
 import { mountDocs } from './docs';
 import { errorBody, errorHandler, validationHook } from './errors';
 import { healthApi } from './health';
+import { alertmanagerWebhook } from './webhooks/alertmanager';
 
 export interface ApiOptions extends ApiVariables {
   version?: string;
@@ -16,6 +17,8 @@ export interface ApiOptions extends ApiVariables {
   packageDir?: string;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** How recent a release must be for an alert of its application to start its analysis. */
+  alertLookbackMs?: number;
 }
 
 /** The whole REST API over its dependencies; main.ts serves it, tests call app.request(). */
@@ -43,6 +46,7 @@ export function createApp(options: ApiOptions) {
   app.route('/', applicationsApi);
   app.route('/', deploymentsApi);
   app.route('/', packagesApi);
+  app.route('/', alertmanagerWebhook({ lookbackMs: options.alertLookbackMs ?? 6 * 3600_000 }));
   if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
   mountMetrics(app, store);
   mountDocs(app, options.version ?? '0.0.0');

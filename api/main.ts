@@ -45,6 +45,7 @@ const app = createApp({
   releases,
   logger,
   version: packageJson.version,
+  alertLookbackMs: config.ALERT_ANALYSIS_LOOKBACK_SECONDS * 1000,
   ...(config.PACKAGE_STORE === 'local' ? { packageDir: path.resolve(config.PACKAGE_DIR) } : {}),
 });
 

@@ -3,7 +3,9 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
+import type { AnalysisRequest } from '../activities/analysis';
 import {
+  analysisWorkflowId,
   appSearchAttribute,
   FailureType,
   releaseWorkflowId,
@@ -12,7 +14,7 @@ import {
   versionSearchAttribute,
   type Deployment,
 } from '../domain';
-import type { packageWorkflow, releaseWorkflow } from '../workflows';
+import type { analysisWorkflow, packageWorkflow, releaseWorkflow } from '../workflows';
 import {
   approveSignal,
   cancelSignal,
@@ -44,6 +46,8 @@ export interface Releases {
     request: { requested_by: string; reason?: string },
   ): Promise<void>;
   buildPackage(app: { id: string; name: string }, version: string): Promise<{ workflowId: string }>;
+  /** Starts the analysis of a deployment, or joins the one already running. */
+  startAnalysis(request: AnalysisRequest): Promise<{ workflowId: string }>;
   workflowUrl(workflowId: string): string;
 }
 
@@ -138,6 +142,22 @@ export function temporalReleases(options: {
           workflowId,
           args: [{ appId: app.id, version }],
           // A build of the same version already running is the same request: join it.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+      } catch (error) {
+        throw unavailable(error);
+      }
+      return { workflowId };
+    },
+
+    async startAnalysis(request) {
+      const workflowId = analysisWorkflowId(request.deploymentId);
+      try {
+        await client.workflow.start<typeof analysisWorkflow>('analysisWorkflow', {
+          taskQueue,
+          workflowId,
+          args: [request],
+          // Alertmanager repeats a firing alert: one analysis at a time per deployment.
           workflowIdConflictPolicy: 'USE_EXISTING',
         });
       } catch (error) {

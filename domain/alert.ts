@@ -11,7 +11,13 @@ export const NotifyChannel = z.strictObject({
 });
 export type NotifyChannel = z.infer<typeof NotifyChannel>;
 
-export type AlertKind = 'rolled_back' | 'paused' | 'release_failed';
+/**
+ * What happened. `guard_blind`: the metric guard cannot see the release's metrics (Prometheus
+ * is out) and the policy lets it go on; `analysis_ready` follows a rollback when its root-cause
+ * report is written.
+ */
+export type AlertKind =
+  'rolled_back' | 'paused' | 'release_failed' | 'guard_blind' | 'analysis_ready';
 
 /**
  * One event worth a person's attention, with its evidence: one alert per event, never one

@@ -25,6 +25,10 @@ export const configSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   PROMETHEUS_URL: url.default('http://127.0.0.1:9090'),
+  /** Prometheus behind a proxy: a bearer token, or a basic-auth pair; never logged. */
+  PROMETHEUS_BEARER_TOKEN: z.string().min(1).optional(),
+  PROMETHEUS_USERNAME: z.string().min(1).optional(),
+  PROMETHEUS_PASSWORD: z.string().min(1).optional(),
   ALERTMANAGER_URL: url.default('http://127.0.0.1:9093'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
@@ -68,10 +72,76 @@ export const configSchema = z.object({
     .pipe(z.record(z.string().min(1), NotifyChannel)),
   /** The api's URL as people reach it, for the links in alerts. */
   API_PUBLIC_URL: url.default('http://127.0.0.1:3000'),
+  /**
+   * Reads a release's pull requests from the GitHub API; without it they come from git.
+   * A secret: sent to GITHUB_API_URL only, never logged, never in a result or message.
+   */
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  /** https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
+  GITHUB_API_URL: url.default('https://api.github.com'),
+  /**
+   * The AI analysis: any OpenAI-compatible endpoint. Without OPENAI_MODEL the heuristic
+   * analyzer writes every report; with it, the LLM does and the heuristic is the fallback.
+   */
+  OPENAI_BASE_URL: url.default('https://api.openai.com/v1'),
+  /** A secret: sent to OPENAI_BASE_URL only, never in a prompt or a log. */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).optional(),
+  /** Bounds of one LLM investigation. */
+  ANALYSIS_MAX_TOOL_CALLS: z.coerce.number().int().min(0).max(100).default(12),
+  ANALYSIS_MAX_TOKENS: z.coerce.number().int().min(1000).default(60_000),
+  ANALYSIS_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  /** How recent a release must be for an Alertmanager alert of its application to analyse it. */
+  ALERT_ANALYSIS_LOOKBACK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(6 * 3600),
 });
+
+/**
+ * One way to authenticate to Prometheus: a bearer token, or a username with its password.
+ * Shared with mcp/config.ts, which reads the same variables.
+ */
+export function checkPrometheusAuth(
+  config: {
+    PROMETHEUS_BEARER_TOKEN?: string | undefined;
+    PROMETHEUS_USERNAME?: string | undefined;
+    PROMETHEUS_PASSWORD?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const {
+    PROMETHEUS_BEARER_TOKEN: token,
+    PROMETHEUS_USERNAME: user,
+    PROMETHEUS_PASSWORD: pass,
+  } = config;
+  if (user !== undefined && pass === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PROMETHEUS_PASSWORD'],
+      message: 'required with PROMETHEUS_USERNAME',
+    });
+  }
+  if (pass !== undefined && user === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PROMETHEUS_USERNAME'],
+      message: 'required with PROMETHEUS_PASSWORD',
+    });
+  }
+  if (token !== undefined && (user !== undefined || pass !== undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PROMETHEUS_BEARER_TOKEN'],
+      message: 'set either PROMETHEUS_BEARER_TOKEN or PROMETHEUS_USERNAME/PASSWORD, not both',
+    });
+  }
+}
 
 /** Settings that only matter together with another one. */
 function checkDependentSettings(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
+  checkPrometheusAuth(config, ctx);
   if (config.PACKAGE_STORE === 'kodo') {
     for (const name of [
       'KODO_ACCESS_KEY',

@@ -83,6 +83,7 @@ export const RuleResultRecord = z.object({
   verdict: z.enum(['pass', 'fail', 'no_data', 'error']),
   message: z.string(),
 });
+export type RuleResultRecord = z.infer<typeof RuleResultRecord>;
 
 /** Why a release was rolled back (or paused by the guard), as the api explains it. */
 export const RollbackRecord = z.object({

@@ -9,3 +9,6 @@ export * from './release';
 export * from './guard';
 export * from './alert';
 export * from './policy';
+export * from './report-markdown';
+export * from './fault-class';
+export * from './culprit';

@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { ActivityDeps } from '../activities';
 import type { Store } from '../activities/db';
 import type { Logger } from '../activities/logger';
-import { PrometheusClient } from '../activities/metrics';
+import { createAnalyzers } from '../activities/analyzer';
+import { createChangeSource } from '../activities/changes';
+import { prometheusAuth, PrometheusClient } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createPlatform } from '../activities/platform';
 import type { Config } from '../domain/config';
@@ -10,6 +12,11 @@ import type { Config } from '../domain/config';
 /** The activities' dependencies, built from the configuration once per worker process. */
 export function activityDeps(config: Config, store: Store, logger: Logger): ActivityDeps {
   const platformOptions = { releasesKept: config.DEPLOY_RELEASES_KEPT, logger };
+  const auth = prometheusAuth(config);
+  const prometheus = new PrometheusClient({
+    url: config.PROMETHEUS_URL,
+    ...(auth === undefined ? {} : { auth }),
+  });
   return {
     store,
     packageStore: createPackageStore(
@@ -23,13 +30,18 @@ export function activityDeps(config: Config, store: Store, logger: Logger): Acti
     buildDir: path.resolve(config.BUILD_DIR),
     packageUrlTtlSeconds: config.PACKAGE_URL_TTL_SECONDS,
     targetsDir: path.resolve(config.PROMETHEUS_TARGETS_DIR),
-    metrics: new PrometheusClient({ url: config.PROMETHEUS_URL }),
+    metrics: prometheus,
     notifyChannels: config.NOTIFY_CHANNELS,
     links: {
       temporalUiUrl: config.TEMPORAL_UI_URL,
       namespace: config.TEMPORAL_NAMESPACE,
       apiUrl: config.API_PUBLIC_URL,
     },
+    changes: createChangeSource({
+      githubToken: config.GITHUB_TOKEN,
+      githubApiUrl: config.GITHUB_API_URL,
+    }),
+    analyzers: createAnalyzers(config, { prometheus, logger }),
     logger,
   };
 }

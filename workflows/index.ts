@@ -4,3 +4,4 @@ export { workerHealthWorkflow } from './worker-health';
 export { releaseWorkflow } from './release/release';
 export { packageWorkflow } from './package';
 export { metricGuardWorkflow } from './metric-guard';
+export { analysisWorkflow } from './analysis';

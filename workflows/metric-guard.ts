@@ -11,7 +11,7 @@ import type { Activities } from '../activities';
 import type { RollbackPolicy } from '../domain/application';
 import type { GuardEvidence, PolicyEvaluation } from '../domain/guard';
 import { evaluateBreaches } from '../domain/policy';
-import { guardPauseSignal, rollbackSignal } from './release/messages';
+import { guardBlindSignal, guardPauseSignal, rollbackSignal } from './release/messages';
 
 const { evaluateRelease } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -57,7 +57,8 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
   const release = getExternalWorkflowHandle(parent.workflowId, parent.runId);
   let consecutive = input.consecutive ?? 0;
   const recent = [...(input.recent ?? [])];
-  let pausedForNoData = false;
+  /** Told the release about the current stretch of evaluations that cannot be judged. */
+  let reportedInconclusive = false;
   let watchingSince = input.watchingSince;
   let firstBreachAt = input.firstBreachAt;
 
@@ -111,18 +112,22 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
       }
       return;
     }
-    // Pause once per stretch of evaluations that cannot be judged; a person resumes. A new
-    // version has no data until it has been scraped for a rate window: not before the grace.
+    // Once per stretch of evaluations that cannot be judged: pause (a person resumes), or,
+    // when the policy ignores missing data but Prometheus itself is out, warn: a guard that
+    // cannot see must never pass a release silently. A new version has no data until it has
+    // been scraped for a rate window: not before the grace.
     if (evaluation.instances.length > 0) watchingSince ??= evaluation.at;
     const pastGrace = watchingSince !== undefined && evaluation.at - watchingSince >= noDataGraceMs;
-    if (outcome.inconclusive && input.policy.no_data === 'pause' && pastGrace && !pausedForNoData) {
-      pausedForNoData = true;
-      await release.signal(guardPauseSignal, {
+    if (outcome.inconclusive && pastGrace && !reportedInconclusive) {
+      reportedInconclusive = true;
+      const request = {
         reason: `metric guard cannot judge the release: ${summary()}`,
         evidence: evidence(),
-      });
+      };
+      if (input.policy.no_data === 'pause') await release.signal(guardPauseSignal, request);
+      else await release.signal(guardBlindSignal, request);
     }
-    if (!outcome.inconclusive) pausedForNoData = false;
+    if (!outcome.inconclusive) reportedInconclusive = false;
 
     if (evaluations >= evaluationsPerRun || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

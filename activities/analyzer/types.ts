@@ -3,7 +3,7 @@ import type {
   AnalysisTrigger,
   REDMetrics,
   ReleaseChanges,
-  RuleResult,
+  RuleResultRecord,
   ToolCall,
 } from '../../domain';
 
@@ -30,7 +30,7 @@ export interface AnalysisContext {
   trigger: AnalysisTrigger;
   reason: string;
   /** The guard's failing rules, when the guard triggered the analysis. */
-  failing: RuleResult[];
+  failing: RuleResultRecord[];
   alerts: FiringAlert[];
   /** From the release's start to the rollback (or the alert), epoch ms. */
   window: { from: number; to: number };

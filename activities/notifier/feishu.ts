@@ -18,6 +18,8 @@ const templates: Record<AlertKind, string> = {
   rolled_back: 'red',
   release_failed: 'red',
   paused: 'orange',
+  guard_blind: 'orange',
+  analysis_ready: 'blue',
 };
 
 /**

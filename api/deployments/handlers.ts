@@ -4,6 +4,8 @@ import {
   conflict,
   FailureType,
   isTerminal,
+  analysisWorkflowId,
+  renderReportMarkdown,
   pendingNodeDeployments,
   planBatches,
   releaseWorkflowId,
@@ -166,4 +168,23 @@ export const deploymentAction: RouteHandler<typeof routes.deploymentAction, ApiE
   });
   vars.logger.info({ deployment: id, action, by: requestedBy }, 'release signalled');
   return c.json(await view(vars, deployment), 202);
+};
+
+export const getAnalysis: RouteHandler<typeof routes.getAnalysis, ApiEnv> = async (c) => {
+  const deployment = await c.var.store.deployments.get(c.req.valid('param').id);
+  const report = await c.var.store.analysisReports.findByDeployment(deployment.id);
+  if (report === undefined) {
+    // Its workflow id says where to look in the Temporal UI while it runs.
+    throw new RelguardError(
+      FailureType.NotFound,
+      `deployment ${deployment.id} has no analysis report yet: an analysis runs when a release is rolled back or an alert fires for it`,
+      { id: deployment.id, workflow_id: analysisWorkflowId(deployment.id) },
+    );
+  }
+  if (c.req.valid('query').format === 'markdown') {
+    return c.body(renderReportMarkdown(report), 200, {
+      'content-type': 'text/markdown; charset=utf-8',
+    });
+  }
+  return c.json(report, 200);
 };

@@ -8,4 +8,5 @@ export const deploymentsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationH
   .openapi(routes.createDeployment, handlers.createDeployment)
   .openapi(routes.listDeployments, handlers.listDeployments)
   .openapi(routes.getDeployment, handlers.getDeployment)
+  .openapi(routes.getAnalysis, handlers.getAnalysis)
   .openapi(routes.deploymentAction, handlers.deploymentAction);

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Deployment } from '../../domain';
+import { AnalysisReport, Deployment } from '../../domain';
 import { errorResponses } from '../responses';
 
 const tags = ['deployments'];
@@ -125,5 +125,29 @@ export const deploymentAction = createRoute({
     409: errorResponses[409],
     422: errorResponses[422],
     503: errorResponses[503],
+  },
+});
+
+export const getAnalysis = createRoute({
+  method: 'get',
+  path: '/api/v1/deployments/{id}/analysis',
+  tags,
+  summary: "The root-cause report of a deployment's rollback or alert",
+  description:
+    'JSON by default; `?format=markdown` gives the report as Markdown for a person. 404 until an analysis has written it.',
+  request: {
+    params: IdParam,
+    query: z.object({ format: z.enum(['json', 'markdown']).default('json') }),
+  },
+  responses: {
+    200: {
+      description: 'The report',
+      content: {
+        ...json(AnalysisReport.openapi('AnalysisReport')),
+        'text/markdown': { schema: z.string() },
+      },
+    },
+    400: errorResponses[400],
+    404: errorResponses[404],
   },
 });

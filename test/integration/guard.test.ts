@@ -5,7 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, Application, Deployment, DeploymentStatus } from '../../domain';
+import type {
+  Alert,
+  AnalysisReport,
+  Application,
+  Deployment,
+  DeploymentStatus,
+} from '../../domain';
 import { runLoad } from '../../mockserver/load-generator';
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
@@ -49,6 +55,16 @@ async function waitFor(id: string, wanted: DeploymentStatus[], seconds = 120) {
   }
 }
 
+async function waitForAnalysis(id: string, seconds = 90): Promise<AnalysisReport> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const response = await stack.app.request(`/api/v1/deployments/${id}/analysis`);
+    if (response.status === 200) return (await response.json()) as AnalysisReport;
+    if (Date.now() > deadline) throw new Error(`no analysis of ${id} after ${seconds} s`);
+    await delay(500);
+  }
+}
+
 async function release(version: string): Promise<string> {
   const started = await api<Deployment>('POST', '/api/v1/deployments', {
     app_id: app.id,
@@ -89,7 +105,26 @@ beforeAll(async () => {
         },
       },
     }),
-    createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v2.0.0' }]),
+    createDemoRepo([
+      { tag: 'v1.0.0' },
+      {
+        tag: 'v2.0.0',
+        pullRequests: [
+          {
+            number: 7,
+            title: 'Docs: explain the pacer',
+            author: 'bob',
+            files: { 'docs/pacer.md': '# The pacer\n' },
+          },
+          {
+            number: 8,
+            title: 'Orders: answer from the cache',
+            author: 'carol',
+            files: { 'src/orders.ts': 'export const fromCache = true;\n' },
+          },
+        ],
+      },
+    ]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),
   ]);
   for (let i = 0; i < 3; i++) ports.push(await freePort());
@@ -160,7 +195,7 @@ describe('the metric guard on a real release', () => {
     expect(scraped).toBe(3);
   });
 
-  it('rolls v2.0.0 back when one curl breaks the gray machine, with the evidence and one alert', async () => {
+  it('rolls v2.0.0 back when one curl breaks the gray machine, with the evidence, an alert and a report', async () => {
     await api('PUT', `/api/v1/applications/${app.id}`, {
       pacer: { batch_size: 1, gray_bake_seconds: 60, interval_seconds: 1 },
     });
@@ -190,10 +225,15 @@ describe('the metric guard on a real release', () => {
     expect(done.reason).toMatch(/^metric guard: error rate/);
     expect(await versions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
 
-    // One alert, for the one event, carrying the evidence.
-    await delay(1000);
-    expect(alerts.map((received) => received.alert.kind)).toEqual(['rolled_back']);
-    const [alert] = alerts;
+    // One alert for the rollback, carrying the evidence and where the analysis will be; then
+    // the analysis (the heuristic: no LLM here) writes its report and says so.
+    const report = await waitForAnalysis(id);
+    for (let i = 0; i < 40 && alerts.length < 2; i++) await delay(250);
+    expect(alerts.map((received) => received.alert.kind)).toEqual([
+      'rolled_back',
+      'analysis_ready',
+    ]);
+    const [alert, ready] = alerts;
     expect(alert?.alert).toMatchObject({
       app: 'shop',
       version: 'v2.0.0',
@@ -201,6 +241,26 @@ describe('the metric guard on a real release', () => {
     });
     expect(alert?.alert.failing[0]?.rule).toBe('error rate above 10%');
     expect(alert?.alert.action).toMatch(/rolled back 1 machine\(s\) to v1\.0\.0/);
+    expect(alert?.alert.links.map((link) => link.label)).toContain('Analysis');
+
+    expect(report).toMatchObject({
+      deployment_id: id,
+      trigger: 'rollback',
+      analyzer: 'heuristic',
+      fault_class: 'errors',
+      version: 'v2.0.0',
+      previous_version: 'v1.0.0',
+      changes: { source: 'git', pull_requests: 2 },
+    });
+    expect(report.anomalous_metrics.length).toBeGreaterThan(0);
+    // Each query of the report runs in Prometheus and finds the data it describes.
+    for (const metric of report.anomalous_metrics) {
+      expect(await prometheus.query(metric.promql), metric.promql).toBeDefined();
+    }
+    expect(report.tool_calls.length).toBeGreaterThan(0);
+    expect(ready?.alert.title).toContain('shop v2.0.0 analysis');
+    const markdown = await stack.app.request(`/api/v1/deployments/${id}/analysis?format=markdown`);
+    expect(await markdown.text()).toContain('```promql');
   });
 
   it('lets v2.0.0 through on a second run without the fault', async () => {
@@ -216,6 +276,6 @@ describe('the metric guard on a real release', () => {
     ]);
     expect(done.status).toBe('succeeded');
     expect(await versions()).toEqual(['v2.0.0', 'v2.0.0', 'v2.0.0']);
-    expect(alerts).toHaveLength(1);
+    expect(alerts).toHaveLength(2);
   });
 });

@@ -6,7 +6,8 @@
  *
  * worker-health runs on a dev server with the real worker and storage; the releases run on
  * the time-skipping server over the in-memory fleet of test/workflow/fleet.ts, so that their
- * bakes and intervals take no time. The guard's own history is the child's, recorded with it.
+ * bakes and intervals take no time. The guard's and the analysis' histories are the children's,
+ * recorded with them.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +16,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { appSearchAttribute, statusSearchAttribute, versionSearchAttribute } from '../../domain';
+import {
+  analysisWorkflowId,
+  appSearchAttribute,
+  statusSearchAttribute,
+  versionSearchAttribute,
+} from '../../domain';
 import { releaseWorkflow, workerHealthWorkflow } from '../../workflows';
 import { progressQuery, rollbackSignal } from '../../workflows/release/messages';
 import { createWorker } from '../../worker/worker';
@@ -60,11 +66,15 @@ async function recordWorkerHealth(): Promise<void> {
 }
 
 async function recordRelease(
-  env: TestWorkflowEnvironment,
   name: string,
-  drive: (handle: WorkflowHandle<typeof releaseWorkflow>) => Promise<void>,
+  drive: (
+    handle: WorkflowHandle<typeof releaseWorkflow>,
+    env: TestWorkflowEnvironment,
+  ) => Promise<void>,
   guard?: FleetOptions['guard'],
 ): Promise<void> {
+  // A time-skipping server per release: an abandoned analysis stops the clock of the next.
+  const env = await startTimeSkipping();
   const fake = fleet(
     {
       machines: 5,
@@ -84,42 +94,43 @@ async function recordRelease(
     const handle = await env.client.workflow.start(releaseWorkflow, {
       taskQueue: name,
       workflowId: name,
-      args: [{ deploymentId: 'd1' }],
+      args: [{ deploymentId: fake.plan.deploymentId }],
       typedSearchAttributes: [
         { key: appSearchAttribute, value: 'shop' },
         { key: versionSearchAttribute, value: 'v2' },
         { key: statusSearchAttribute, value: 'pending' },
       ],
     });
-    await drive(handle);
-    await handle.result();
+    await drive(handle, env);
+    const result = await handle.result();
     await save(name, handle);
     if (guard) await save(`${name}-guard`, env.client.workflow.getHandle(`${name}-guard`));
+    if (result.status === 'rolled_back') {
+      const analysis = env.client.workflow.getHandle(analysisWorkflowId(fake.plan.deploymentId));
+      await analysis.result();
+      await save(`${name}-analysis`, analysis);
+    }
   });
+  await env.teardown();
 }
 
 await mkdir(historiesDir, { recursive: true });
 await recordWorkerHealth();
-const env = await startTimeSkipping();
-try {
-  await recordRelease(env, 'release-succeeded', () => Promise.resolve());
-  await recordRelease(env, 'release-rolled-back', async (handle) => {
-    // Roll back in the interval after batch 1, as the metric guard would.
-    for (;;) {
-      const progress = await handle.query(progressQuery);
-      if (progress.batch === 1 && progress.waitingUntil !== undefined) break;
-      await env.sleep('5 seconds');
-    }
-    await handle.signal(rollbackSignal, {
-      reason: 'error rate 0.31 > 0.05 on the new version',
-      requested_by: 'metric-guard',
-    });
+await recordRelease('release-succeeded', () => Promise.resolve());
+await recordRelease('release-rolled-back', async (handle, env) => {
+  // Roll back in the interval after batch 1, as the metric guard would.
+  for (;;) {
+    const progress = await handle.query(progressQuery);
+    if (progress.batch === 1 && progress.waitingUntil !== undefined) break;
+    await env.sleep('5 seconds');
+  }
+  await handle.signal(rollbackSignal, {
+    reason: 'error rate 0.31 > 0.05 on the new version',
+    requested_by: 'metric-guard',
   });
-  // The metric guard, as the release's child, sees three failing evaluations in the bake.
-  await recordRelease(env, 'release-guard-rolled-back', () => Promise.resolve(), {
-    policy: { interval_seconds: 15, consecutive_breaches: 3 },
-    verdict: (n) => (n >= 2 ? 'fail' : 'pass'),
-  });
-} finally {
-  await env.teardown();
-}
+});
+// The metric guard, as the release's child, sees three failing evaluations in the bake.
+await recordRelease('release-guard-rolled-back', () => Promise.resolve(), {
+  policy: { interval_seconds: 15, consecutive_breaches: 3 },
+  verdict: (n) => (n >= 2 ? 'fail' : 'pass'),
+});

@@ -21,8 +21,10 @@ describe('recorded histories', () => {
     const results = await replay(await workflowBundle());
     expect(results.map((result) => result.workflowId).sort()).toEqual([
       'release-guard-rolled-back',
+      'release-guard-rolled-back-analysis',
       'release-guard-rolled-back-guard',
       'release-rolled-back',
+      'release-rolled-back-analysis',
       'release-succeeded',
       'worker-health',
     ]);
@@ -36,7 +38,7 @@ describe('recorded histories', () => {
     });
     const results = await replay(changed);
     const changedWorkflows = results.filter((result) => !result.workflowId.endsWith('-guard'));
-    expect(changedWorkflows).toHaveLength(4);
+    expect(changedWorkflows).toHaveLength(6);
     for (const result of changedWorkflows) {
       expect(result.error, result.workflowId).toBeInstanceOf(DeterminismViolationError);
     }

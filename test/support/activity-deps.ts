@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { ActivityDeps } from '../../activities';
 import type { Store } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
+import { HeuristicAnalyzer } from '../../activities/analyzer';
+import { createChangeSource } from '../../activities/changes';
 import { PrometheusClient } from '../../activities/metrics';
 import { LocalPackageStore } from '../../activities/package-store/local';
 import type { NotifyChannel } from '../../domain';
@@ -32,6 +34,8 @@ export async function testActivityDeps(
   const logger = createLogger('worker', 'silent');
   const packageDir = path.join(root, 'packages');
   const platformOptions = { releasesKept: 3, logger };
+  // Without a Prometheus of the test's own, nothing answers here: evaluations are errors.
+  const prometheus = new PrometheusClient({ url: options.prometheusUrl ?? 'http://127.0.0.1:1' });
   return {
     packageDir,
     deps: {
@@ -44,14 +48,16 @@ export async function testActivityDeps(
       buildDir: path.join(root, 'builds'),
       packageUrlTtlSeconds: 600,
       targetsDir: options.targetsDir ?? path.join(root, 'targets'),
-      // Without a Prometheus of the test's own, nothing answers here: evaluations are errors.
-      metrics: new PrometheusClient({ url: options.prometheusUrl ?? 'http://127.0.0.1:1' }),
+      metrics: prometheus,
       notifyChannels: options.notifyChannels ?? {},
       links: {
         temporalUiUrl: 'http://127.0.0.1:8233',
         namespace: 'default',
         apiUrl: packageBaseUrl.replace(/\/packages$/, ''),
       },
+      // No GitHub token: pull requests come from the application's git repository.
+      changes: createChangeSource({ githubApiUrl: 'http://127.0.0.1:1' }),
+      analyzers: [new HeuristicAnalyzer(prometheus)],
       logger,
     },
     dispose: () => rm(root, { recursive: true, force: true }),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities, ReleasePlan } from '../../activities';
@@ -9,6 +10,7 @@ import {
   type RollbackRecord,
   type Verdict,
 } from '../../domain';
+import { fakeAnalysis } from './fake-analysis';
 
 export interface FleetEvent {
   at: number;
@@ -26,6 +28,8 @@ export interface FleetOptions {
   /** Machines whose first deploy attempt fails as a crashed worker's would. */
   flaky?: string[];
   deploySeconds?: number;
+  /** Whether a rollback starts the analysis (rollback_policy.ai_analysis); default true. */
+  aiAnalysis?: boolean;
   /** With a rollback policy, the metric guard runs; `verdict(n)` answers its n-th evaluation. */
   guard?: { policy: Partial<RollbackPolicy>; verdict: (evaluation: number) => Verdict };
 }
@@ -43,9 +47,12 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
   const alerts: string[] = [];
   const evaluations: PolicyEvaluation[] = [];
   const rollbacks: RollbackRecord[] = [];
+  // A rollback starts the analysis as a child; its activities run here too.
+  const analysis = fakeAnalysis({ heuristic: 'writes' });
   const machineIds = Array.from({ length: options.machines }, (_, i) => `m${i + 1}`);
   const plan: ReleasePlan = {
-    deploymentId: 'd1',
+    // One id per fleet: workflow ids derived from it never meet an earlier test's.
+    deploymentId: `d-${randomUUID()}`,
     appId: 'a1',
     appName: 'shop',
     version: 'v2',
@@ -55,7 +62,9 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
       interval_seconds: 60,
       ...options.pacer,
     }),
-    rollbackPolicy: RollbackPolicy.parse(options.guard?.policy ?? { enabled: false }),
+    rollbackPolicy: RollbackPolicy.parse(
+      options.guard?.policy ?? { enabled: false, ai_analysis: options.aiAnalysis ?? true },
+    ),
     nodes: options.batches.flatMap((ids, batch) =>
       ids.map((machine_id) => ({ machine_id, batch, status: 'pending' as const })),
     ),
@@ -64,6 +73,7 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
   // Server time at which the workflow asked for the activity: the clock the pacer runs on.
   const now = () => Promise.resolve(Context.current().info.currentAttemptScheduledTimestampMs);
   const activities: Partial<Activities> = {
+    ...analysis.activities,
     loadRelease: () => Promise.resolve(plan),
     ensurePackage: () =>
       Promise.resolve({ url: 'http://x/p.tar.gz', md5: 'a'.repeat(32), size: 1, created_at: 1 }),
@@ -143,6 +153,8 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
     alerts,
     evaluations,
     rollbacks,
+    /** The analyses a rollback started (what analysisWorkflow was asked). */
+    analyses: analysis.requests,
     machineIds,
     plan,
   };

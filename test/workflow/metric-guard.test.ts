@@ -3,6 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { analysisWorkflowId } from '../../domain';
 import { releaseWorkflow } from '../../workflows';
 import { progressQuery, resumeSignal } from '../../workflows/release/messages';
 import { startTimeSkipping, workflowBundle } from '../support/temporal';
@@ -44,7 +45,7 @@ async function run(
     const handle = await env.client.workflow.start(releaseWorkflow, {
       taskQueue,
       workflowId,
-      args: [{ deploymentId: 'd1' }],
+      args: [{ deploymentId: fake.plan.deploymentId }],
     });
     try {
       if (drive) await drive(handle, fake);
@@ -63,6 +64,10 @@ async function run(
         .catch(() => 'NOT_STARTED');
       if (status !== 'RUNNING') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // The analysis a rollback started runs on this worker too.
+    if (result.status === 'rolled_back') {
+      await env.client.workflow.getHandle(analysisWorkflowId(fake.plan.deploymentId)).result();
     }
     return result;
   });
@@ -95,6 +100,10 @@ describe('metricGuardWorkflow', () => {
     // The run of breaches began at the fifth evaluation: the third one's breach was reset.
     expect(rollback?.first_breach_at).toBe(fake.evaluations[4]?.at);
     expect(rollback?.requested_at).toBeGreaterThanOrEqual(rollback?.detected_at ?? Infinity);
+    // The analysis starts from the same evidence, looking at the metrics up to the detection.
+    expect(fake.analyses).toHaveLength(1);
+    expect(fake.analyses[0]?.failing?.[0]).toMatchObject({ rule: 'error rate above 5%' });
+    expect(fake.analyses[0]?.at).toBe(rollback?.detected_at);
   });
 
   it('pauses the release instead when the policy does not roll back by itself', async () => {
@@ -157,6 +166,30 @@ describe('metricGuardWorkflow', () => {
     expect(result.status).toBe('succeeded');
     expect(fake.alerts).toEqual(['paused']);
     expect(fake.evaluations.length).toBeGreaterThan(3);
+  });
+
+  it('warns once, without pausing, when Prometheus is out and the policy ignores missing data', async () => {
+    const { fake, result } = await run({
+      ...machines,
+      pacer: { gray_bake_seconds: 300 },
+      guard: {
+        policy: { interval_seconds: 10, no_data: 'ignore' },
+        // Every query fails from the third evaluation on: an outage, not a quiet service.
+        verdict: (n) => (n < 3 ? 'pass' : 'error'),
+      },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(fake.alerts).toEqual(['guard_blind']);
+  });
+
+  it('stays quiet when the policy ignores missing data and only traffic is missing', async () => {
+    const { fake, result } = await run({
+      ...machines,
+      pacer: { gray_bake_seconds: 300 },
+      guard: { policy: { interval_seconds: 10, no_data: 'ignore' }, verdict: () => 'no_data' },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(fake.alerts).toEqual([]);
   });
 
   it('continues as new before its history grows large', async () => {

@@ -40,6 +40,9 @@ describe('releaseWorkflow when machines fail', () => {
     ).toEqual(['m1', 'm2', 'm3']);
     expect(deployed(fake.events)).not.toContain('m4');
     expect(fake.attempts.get('m3')).toBe(1);
+    expect(fake.analyses).toEqual([
+      expect.objectContaining({ trigger: 'rollback', reason: result.reason }),
+    ]);
   });
 
   it('retries a deploy whose attempt was lost, and the machine is deployed once', async () => {

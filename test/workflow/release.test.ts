@@ -1,5 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   approveSignal,
   cancelSignal,
@@ -20,10 +20,12 @@ import { runRelease, until } from './run-release';
  */
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
+// A test server of its own per test: once a release has started its analysis (a child it
+// abandons), the test server stops skipping time for whatever runs after it.
+beforeEach(async () => {
   env = await startTimeSkipping();
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -52,6 +54,7 @@ describe('releaseWorkflow', () => {
     expect(batch2 - batch1).toBeLessThan(70_000);
     expect(fake.statuses).toEqual(['deploying', 'verifying', 'deploying', 'succeeded']);
     expect(fake.finished).toEqual(['succeeded']);
+    expect(fake.analyses).toEqual([]);
   });
 
   it('deploys at most max_parallel machines of a batch at once', async () => {
@@ -139,6 +142,14 @@ describe('releaseWorkflow', () => {
     expect(deployed(fake.events)).not.toContain('m4');
     expect(fake.statuses.slice(-2)).toEqual(['rolling_back', 'rolled_back']);
     expect(fake.finished).toEqual(['rolled_back']);
+    // The rollback started the analysis, which the release did not wait for.
+    expect(fake.analyses).toEqual([
+      expect.objectContaining({
+        deploymentId: fake.plan.deploymentId,
+        trigger: 'rollback',
+        reason: 'error rate 30%',
+      }),
+    ]);
   });
 
   it('stops the machines of a first release on rollback: there is nothing to go back to', async () => {
@@ -149,6 +160,16 @@ describe('releaseWorkflow', () => {
     });
     expect(result.status).toBe('rolled_back');
     expect(fake.events.map((e) => `${e.what} ${e.machine}`)).toEqual(['deploy m1', 'stop m1']);
+  });
+
+  it('starts no analysis on rollback when the policy turns it off', async () => {
+    const fake = fleet({ machines: 2, batches: [['m1'], ['m2']], aiAnalysis: false });
+    const { result } = await runRelease(env, fake, async (handle) => {
+      await until(env, handle, (p) => p.status === 'verifying');
+      await handle.signal(rollbackSignal, { reason: 'bad', requested_by: 'erin' });
+    });
+    expect(result.status).toBe('rolled_back');
+    expect(fake.analyses).toEqual([]);
   });
 
   it('keeps a 1,000-machine release well within the history limits', async () => {

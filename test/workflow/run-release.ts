@@ -12,8 +12,9 @@ export type ReleaseHandle = Awaited<
 >;
 
 /**
- * Runs one release of deployment `d1` on `env` with the fleet's activities on a task queue of
- * its own; `drive` signals it while it runs. Returns its result, final status and history size.
+ * Runs the release of the fleet's deployment on `env` with the fleet's activities on a task queue of
+ * its own; `drive` signals it while it runs. Returns its result, final status and history size,
+ * after the analysis a rollback started has finished too.
  */
 export async function runRelease(
   env: TestWorkflowEnvironment,
@@ -31,7 +32,7 @@ export async function runRelease(
     const handle = await env.client.workflow.start(releaseWorkflow, {
       taskQueue,
       workflowId: `release-shop-${randomUUID()}`,
-      args: [{ deploymentId: 'd1' }],
+      args: [{ deploymentId: fake.plan.deploymentId }],
       typedSearchAttributes: [
         { key: appSearchAttribute, value: 'shop' },
         { key: versionSearchAttribute, value: 'v2' },
@@ -47,6 +48,13 @@ export async function runRelease(
     }
     const result = await handle.result();
     const history = await handle.fetchHistory();
+    // A rollback starts the analysis, which outlives the release: let it finish on this worker.
+    const analysis = history.events?.find(
+      (event) =>
+        event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name ===
+        'analysisWorkflow',
+    )?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    if (analysis) await env.client.workflow.getHandle(analysis).result();
     const { typedSearchAttributes } = await handle.describe();
     return {
       result,

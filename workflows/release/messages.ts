@@ -17,7 +17,10 @@ export interface RollbackRequest extends Requester {
   evidence?: GuardEvidence;
 }
 
-/** The metric guard pauses a release whose policy does not roll back by itself. */
+/**
+ * The metric guard pauses a release whose policy does not roll back by itself, or warns that
+ * it cannot see the release's metrics (a Prometheus outage under `no_data: ignore`).
+ */
 export interface GuardPauseRequest {
   reason: string;
   evidence: GuardEvidence;
@@ -33,6 +36,7 @@ export const approveSignal = defineSignal<[Requester?]>('approve');
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
 export const guardPauseSignal = defineSignal<[GuardPauseRequest]>('guardPause');
+export const guardBlindSignal = defineSignal<[GuardPauseRequest]>('guardBlind');
 
 /** Where a release is; what the progress query answers. */
 export interface ReleaseProgress {

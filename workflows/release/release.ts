@@ -4,25 +4,30 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AlertKind } from '../../domain/alert';
 import type { Activities, ReleasePlan } from '../../activities';
+import type { ReleaseAlertRequest } from '../../activities/release-alerts';
 import {
   isTerminal,
   type DeploymentStatus,
   type NodeDeploymentStatus,
 } from '../../domain/deployment';
 import { FailureType } from '../../domain/errors';
+import { analysisWorkflowId } from '../../domain/release';
 import { statusSearchAttribute } from '../../domain/search-attributes';
+import { analysisWorkflow } from '../analysis';
 import { metricGuardWorkflow } from '../metric-guard';
 import {
   approveSignal,
   cancelSignal,
+  guardBlindSignal,
   guardPauseSignal,
   pauseSignal,
   progressQuery,
@@ -88,7 +93,7 @@ class Release {
   rollbackRequestedAt?: number;
   /** Alerts to send, in order; one per event. */
   readonly alerts: {
-    kind: AlertKind;
+    kind: ReleaseAlertRequest['kind'];
     reason: string;
     request?: RollbackRequest | GuardPauseRequest;
   }[] = [];
@@ -145,6 +150,12 @@ class Release {
     if (!this.paused) return;
     this.paused = false;
     this.setStatus(this.resumeStatus);
+  }
+
+  /** The metric guard cannot see the metrics; the policy lets the release go on, a person knows. */
+  guardBlind(request: GuardPauseRequest): void {
+    if (this.stopping || isTerminal(this.status)) return;
+    this.alerts.push({ kind: 'guard_blind', reason: request.reason, request });
   }
 
   /** The metric guard saw a breach but the policy wants a person to decide. */
@@ -382,6 +393,36 @@ async function rollForward(release: Release): Promise<void> {
 }
 
 /**
+ * Starts the root-cause analysis of a rollback. It outlives the release (abandoned, not
+ * cancelled, when the release ends) and the release never waits for its report.
+ */
+async function startAnalysis(release: Release, request: RollbackRequest): Promise<void> {
+  const evidence = request.evidence;
+  try {
+    await CancellationScope.nonCancellable(() =>
+      startChild(analysisWorkflow, {
+        workflowId: analysisWorkflowId(release.deploymentId),
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            deploymentId: release.deploymentId,
+            trigger: 'rollback',
+            reason: request.reason,
+            failing: evidence?.failing ?? [],
+            at: evidence?.detected_at ?? release.rollbackRequestedAt ?? Date.now(),
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    // An analysis of this deployment already running (an alert started it) is just as good.
+    log.warn('the analysis did not start', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/**
  * A release of one application version: build and store the package when there is none, the
  * gray machine, a bake, optional approval, then the remaining batches at the pacer's pace.
  * A rollback (from a person or the metric guard) or a failed machine restores the previous
@@ -399,6 +440,7 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
   setHandler(rollbackSignal, (request) => release.requestRollback(request));
 
   setHandler(guardPauseSignal, (request) => release.guardPause(request));
+  setHandler(guardBlindSignal, (request) => release.guardBlind(request));
 
   const recorder = statusRecorder(release);
   const alerts = alertSender(release);
@@ -441,6 +483,7 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
         reason: release.reason,
         request: release.rollbackRequest,
       });
+      if (plan.rollbackPolicy.ai_analysis) await startAnalysis(release, release.rollbackRequest);
     } else if (release.cancelRequest !== undefined) {
       result = { status: 'cancelled', reason: release.cancelRequest.reason };
     } else {

@@ -1,0 +1,129 @@
+import { createRoute, OpenAPIHono, z, type RouteHandler } from '@hono/zod-openapi';
+import type { FiringAlert } from '../../activities/analyzer/types';
+import type { Deployment } from '../../domain';
+import type { ApiEnv } from '../context';
+import { validationHook } from '../errors';
+import { errorResponses } from '../responses';
+
+/** One alert of Alertmanager's webhook (payload version 4); fields relguard does not read pass. */
+const AlertmanagerAlert = z.looseObject({
+  status: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()).default({}),
+  startsAt: z.iso.datetime({ offset: true }),
+  fingerprint: z.string().optional(),
+});
+
+export const AlertmanagerPayload = z
+  .looseObject({
+    version: z.string(),
+    status: z.enum(['firing', 'resolved']),
+    receiver: z.string().optional(),
+    alerts: z.array(AlertmanagerAlert).max(1000),
+  })
+  .openapi('AlertmanagerWebhook');
+
+const Outcome = z.object({
+  started: z.array(
+    z.object({
+      app: z.string(),
+      deployment_id: z.string(),
+      workflow_id: z.string(),
+      alerts: z.array(z.string()),
+    }),
+  ),
+  ignored: z.array(z.object({ alert: z.string(), reason: z.string() })),
+});
+
+const route = createRoute({
+  method: 'post',
+  path: '/api/v1/webhooks/alertmanager',
+  tags: ['webhooks'],
+  summary: 'Alertmanager webhook: analyse the recent release of the applications that alert',
+  description:
+    "For each firing alert with an `app` label naming an application whose last release started within the lookback, starts that deployment's analysis (one per deployment; a running one is joined, an alert already analysed is not analysed again). Resolved alerts are ignored.",
+  request: {
+    body: { required: true, content: { 'application/json': { schema: AlertmanagerPayload } } },
+  },
+  responses: {
+    202: {
+      description: 'What was started and what was ignored, with why',
+      content: { 'application/json': { schema: Outcome } },
+    },
+    400: errorResponses[400],
+    422: errorResponses[422],
+    503: errorResponses[503],
+  },
+});
+
+const alertName = (labels: Record<string, string>): string => labels.alertname ?? 'unnamed alert';
+
+/** The Alertmanager webhook; `lookbackMs` is how recent a release must be to be suspected. */
+export function alertmanagerWebhook(options: { lookbackMs: number; now?: () => number }) {
+  const now = options.now ?? Date.now;
+
+  const handler: RouteHandler<typeof route, ApiEnv> = async (c) => {
+    const { store, releases, logger } = c.var;
+    const payload = c.req.valid('json');
+    const ignored: z.infer<typeof Outcome>['ignored'] = [];
+    const byDeployment = new Map<string, { deployment: Deployment; alerts: FiringAlert[] }>();
+
+    for (const alert of payload.alerts) {
+      const name = alertName(alert.labels);
+      if (alert.status !== 'firing') {
+        ignored.push({ alert: name, reason: 'resolved' });
+        continue;
+      }
+      const appName = alert.labels.app;
+      if (appName === undefined) {
+        ignored.push({ alert: name, reason: 'no app label' });
+        continue;
+      }
+      const app = await store.applications.findByName(appName);
+      if (app === undefined) {
+        ignored.push({ alert: name, reason: `no application named ${appName}` });
+        continue;
+      }
+      const [latest] = await store.deployments.list({ app_id: app.id, limit: 1 });
+      if (latest === undefined || latest.createdTime < now() - options.lookbackMs) {
+        ignored.push({ alert: name, reason: `${appName} has no release in the lookback` });
+        continue;
+      }
+      const startsAt = Date.parse(alert.startsAt);
+      const report = await store.analysisReports.findByDeployment(latest.id);
+      if (report !== undefined && report.createdTime >= startsAt) {
+        ignored.push({
+          alert: name,
+          reason: `deployment ${latest.id} was analysed after it fired`,
+        });
+        continue;
+      }
+      const entry = byDeployment.get(latest.id) ?? { deployment: latest, alerts: [] };
+      entry.alerts.push({ name, labels: alert.labels, annotations: alert.annotations, startsAt });
+      byDeployment.set(latest.id, entry);
+    }
+
+    const started: z.infer<typeof Outcome>['started'] = [];
+    for (const { deployment, alerts } of byDeployment.values()) {
+      const names = alerts.map((alert) => alert.name);
+      const summaries = alerts.map((alert) => alert.annotations.summary).filter(Boolean);
+      const { workflowId } = await releases.startAnalysis({
+        deploymentId: deployment.id,
+        trigger: 'alert',
+        reason: `${names.join(', ')} fired${summaries.length > 0 ? `: ${summaries.join('; ')}` : ''}`,
+        alerts,
+        at: now(),
+      });
+      started.push({
+        app: deployment.app_name,
+        deployment_id: deployment.id,
+        workflow_id: workflowId,
+        alerts: names,
+      });
+    }
+    logger.info({ started, ignored }, 'alertmanager webhook');
+    return c.json({ started, ignored }, 202);
+  };
+
+  return new OpenAPIHono<ApiEnv>({ defaultHook: validationHook }).openapi(route, handler);
+}

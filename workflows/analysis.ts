@@ -1,0 +1,77 @@
+import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { AnalysisRequest } from '../activities/analysis';
+import type { AnalyzerResult } from '../activities/analyzer/types';
+import { FailureType } from '../domain/errors';
+
+const nonRetryableErrorTypes = [FailureType.BadConfig, FailureType.NotFound];
+
+const { collectAnalysisContext, saveAnalysisReport, sendAnalysisAlert } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes },
+  });
+
+// An investigation takes minutes; a worker that dies during one is noticed by its heartbeats.
+// A malformed report (BadConfig) is retried once more, since an LLM answers differently each
+// time; past that the next analyzer takes over.
+const { runAnalyzer } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 2, initialInterval: '5 seconds', nonRetryableErrorTypes: [] },
+});
+
+export type AnalysisInput = AnalysisRequest;
+
+export interface AnalysisResult {
+  analyzer: string;
+  fallback_reason?: string;
+}
+
+const messageOf = (error: unknown): string => {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+};
+
+/**
+ * The root-cause report of a deployment: collect the release's context and pull requests,
+ * run the analyzers in order (the LLM when configured, then the heuristic) until one writes a
+ * valid report, store it, and say so on the application's channels. A release starts it and
+ * never waits for it.
+ */
+export async function analysisWorkflow(input: AnalysisInput): Promise<AnalysisResult> {
+  const collected = await collectAnalysisContext(input);
+  const failures: string[] = [];
+  let written: { analyzer: string; result: AnalyzerResult } | undefined;
+  for (const analyzer of collected.analyzers) {
+    try {
+      written = { analyzer, result: await runAnalyzer({ analyzer, context: collected.context }) };
+      break;
+    } catch (error) {
+      failures.push(`${analyzer}: ${messageOf(error)}`);
+      log.warn('analyzer failed, trying the next', { analyzer, error: messageOf(error) });
+    }
+  }
+  if (written === undefined) {
+    throw ApplicationFailure.nonRetryable(
+      `no analyzer could write the report: ${failures.join('; ')}`,
+      'AnalysisFailed',
+    );
+  }
+  const fallbackReason = failures.length > 0 ? failures.join('; ') : undefined;
+  await saveAnalysisReport({
+    collected,
+    analyzer: written.analyzer,
+    result: written.result,
+    ...(fallbackReason === undefined ? {} : { fallback_reason: fallbackReason }),
+    createdTime: Date.now(),
+  });
+  // A channel that is down must not fail an analysis that is written.
+  await sendAnalysisAlert({ deploymentId: input.deploymentId }).catch((error: unknown) => {
+    log.warn('the analysis alert was not delivered', { error: messageOf(error) });
+  });
+  return {
+    analyzer: written.analyzer,
+    ...(fallbackReason === undefined ? {} : { fallback_reason: fallbackReason }),
+  };
+}
