@@ -213,6 +213,7 @@ scrape_configs:
       - files: ['$STATE/prometheus/targets/*.json']
         refresh_interval: 5s
 EOF
+  cp "$ROOT/tools/prometheus/rules.yml" "$STATE/prometheus/rules/relguard.yml"
   cat >"$STATE/alertmanager/alertmanager.yml" <<EOF
 # Written by temporal-dev.sh up; edits are lost at the next up.
 route:
