@@ -171,14 +171,21 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates the environment; throws a ConfigError that names every bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Reads `variables` from the environment through `schema` (an empty value counts as unset);
+ * throws a ConfigError that names every bad variable.
+ */
+export function parseEnvironment<T>(
+  schema: z.ZodType<T>,
+  variables: readonly string[],
+  env: Record<string, string | undefined>,
+): T {
   const present = Object.fromEntries(
-    configVariables
+    variables
       .map((name) => [name, env[name]] as const)
       .filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = validatedConfig.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({
@@ -188,4 +195,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   return parsed.data;
+}
+
+/** Validates the environment; throws a ConfigError that names every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  return parseEnvironment(validatedConfig, configVariables, env);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { prometheusAuth, type PrometheusOptions } from '../activities/metrics';
-import { ConfigError, checkPrometheusAuth, configSchema } from '../domain/config';
+import { checkPrometheusAuth, configSchema, parseEnvironment } from '../domain/config';
 
 /**
  * The Prometheus MCP server's configuration. The Prometheus variables and LOG_LEVEL are
@@ -27,21 +27,11 @@ export const mcpConfigVariables = Object.keys(mcpConfigSchema.shape) as McpConfi
 
 /** Validates the environment; throws a ConfigError that names every bad variable. */
 export function loadMcpConfig(env: Record<string, string | undefined>): McpConfig {
-  const present = Object.fromEntries(
-    mcpConfigVariables
-      .map((name) => [name, env[name]] as const)
-      .filter(([, value]) => value !== undefined && value !== ''),
+  return parseEnvironment(
+    mcpConfigSchema.superRefine(checkPrometheusAuth),
+    mcpConfigVariables,
+    env,
   );
-  const parsed = mcpConfigSchema.superRefine(checkPrometheusAuth).safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
-        variable: issue.path.join('.'),
-        message: issue.message,
-      })),
-    );
-  }
-  return parsed.data;
 }
 
 /** What the server's PrometheusClient needs from the configuration. */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmAnalyzer, type LlmLimits } from '../../activities/analyzer/llm';
 import { createLogger } from '../../activities/logger';
 import { connectPrometheusMcp } from '../../mcp/client';
-import { sampleContext, sampleReport } from '../support/analysis-report';
+import { sampleContext, sampleFindings } from '../support/analysis-report';
 import { startFakeOpenAI, type FakeOpenAI, type ScriptedReply } from '../support/fake-openai';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
 
@@ -31,17 +31,7 @@ afterAll(async () => {
   await prometheus?.stop();
 });
 
-const { summary, fault_class, anomalous_metrics, root_cause, suspect_changes, remediation } =
-  sampleReport();
-const validAnswer = JSON.stringify({
-  summary,
-  fault_class,
-  anomalous_metrics,
-  root_cause,
-  suspect_changes,
-  remediation,
-  confidence: 0.8,
-});
+const validAnswer = JSON.stringify(sampleFindings());
 
 async function analyzeWith(
   script: (turn: number, request: FakeOpenAI['requests'][number]) => ScriptedReply,

@@ -10,8 +10,9 @@ import {
   parseMergeMessage,
   parseNumstat,
 } from '../../activities/changes/local-git';
-import { FailureType, RelguardError } from '../../domain/errors';
+import { FailureType } from '../../domain/errors';
 import { createDemoRepo } from '../support/demo-repo';
+import { relguardFailureOf } from '../support/failures';
 
 const run = promisify(execFile);
 
@@ -19,15 +20,6 @@ const run = promisify(execFile);
 const payErrors = {
   faults: [{ type: 'error', params: { rate: 0.3, status: 503, routes: ['/api/pay'] } }],
 };
-
-async function failureOf(promise: Promise<unknown>): Promise<RelguardError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(RelguardError);
-  return error as RelguardError;
-}
 
 describe('LocalGitChangeSource', () => {
   let repo: string;
@@ -225,7 +217,7 @@ describe('LocalGitChangeSource', () => {
   });
 
   it('names the tags that do not exist', async () => {
-    const oneMissing = await failureOf(
+    const oneMissing = await relguardFailureOf(
       source().changesBetween({ repo, from: 'v1.0.0', to: 'v9.9.9' }),
     );
     expect(oneMissing.type).toBe(FailureType.NotFound);
@@ -233,7 +225,7 @@ describe('LocalGitChangeSource', () => {
       `tag "v9.9.9" not found in ${repo}: push the tag or check the versions`,
     );
 
-    const bothMissing = await failureOf(
+    const bothMissing = await relguardFailureOf(
       source().changesBetween({ repo, from: 'v0.1.0', to: 'v9.9.9' }),
     );
     expect(bothMissing.message).toContain('tags "v0.1.0" and "v9.9.9" not found');
@@ -249,7 +241,7 @@ describe('LocalGitChangeSource', () => {
     expect(changes.pull_requests[2]?.files[0]?.patch).toContain('/api/pay');
     expect(await readdir(tempDir)).toEqual([]);
 
-    const error = await failureOf(
+    const error = await relguardFailureOf(
       source().changesBetween({ repo: url, from: 'v1.0.0', to: 'v9.9.9' }),
     );
     expect(error.message).toContain('"v9.9.9"');
@@ -259,7 +251,7 @@ describe('LocalGitChangeSource', () => {
   it('fails clearly on a URL it cannot fetch, and cleans up', async () => {
     const missing = pathToFileURL(path.join(tempDir, 'no-such-repo')).href;
 
-    const error = await failureOf(
+    const error = await relguardFailureOf(
       source().changesBetween({ repo: missing, from: 'v1.0.0', to: 'v1.1.0' }),
     );
 
@@ -283,7 +275,7 @@ describe('LocalGitChangeSource', () => {
   });
 
   it('refuses a folder that is not a git repository', async () => {
-    const error = await failureOf(
+    const error = await relguardFailureOf(
       source().changesBetween({ repo: tempDir, from: 'v1.0.0', to: 'v1.1.0' }),
     );
     expect(error.type).toBe(FailureType.BadConfig);

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailureType, RelguardError } from '../../domain/errors';
+import { FailureType } from '../../domain/errors';
 import { buildPackage, type BuildRequest, type BuildStep } from '../../activities/package-build';
+import { relguardFailureOf } from '../support/failures';
 
 const run = promisify(execFile);
 
@@ -41,15 +42,6 @@ async function isRunning(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<RelguardError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(RelguardError);
-  return error as RelguardError;
 }
 
 describe('buildPackage', () => {
@@ -147,7 +139,7 @@ describe('buildPackage', () => {
   });
 
   it('refuses an unknown tag and says so', async () => {
-    const failure = await failureOf(buildPackage(request({ version: 'v9.9.9' })));
+    const failure = await relguardFailureOf(buildPackage(request({ version: 'v9.9.9' })));
 
     expect(failure.type).toBe(FailureType.BadConfig);
     expect(failure.message).toContain('at tag v9.9.9');
@@ -155,7 +147,9 @@ describe('buildPackage', () => {
   });
 
   it('refuses a repository that does not exist', async () => {
-    const failure = await failureOf(buildPackage(request({ repo: path.join(root, 'nowhere') })));
+    const failure = await relguardFailureOf(
+      buildPackage(request({ repo: path.join(root, 'nowhere') })),
+    );
 
     expect(failure.type).toBe(FailureType.BadConfig);
     expect(failure.message).toContain(`git clone of ${path.join(root, 'nowhere')}`);
@@ -163,7 +157,7 @@ describe('buildPackage', () => {
   });
 
   it('keeps credentials of the repository URL out of the message', async () => {
-    const failure = await failureOf(
+    const failure = await relguardFailureOf(
       buildPackage(request({ repo: 'http://builder:s3cret@127.0.0.1:9/demo.git' })),
     );
 
@@ -172,7 +166,7 @@ describe('buildPackage', () => {
   });
 
   it('refuses a failing build command with the end of its output', async () => {
-    const failure = await failureOf(
+    const failure = await relguardFailureOf(
       buildPackage(
         request({
           buildCmd: 'echo compiling; echo "error: cannot find module left-pad" >&2; exit 3',
@@ -192,7 +186,7 @@ describe('buildPackage', () => {
     ['escape', 'must be a folder or file inside the repository'],
     ['missing', 'does not exist after the build'],
   ])('refuses the artifact path %j', async (artifactPath, message) => {
-    const failure = await failureOf(
+    const failure = await relguardFailureOf(
       buildPackage(request({ buildCmd: `ln -s ${os.tmpdir()} escape`, artifactPath })),
     );
 
@@ -202,7 +196,7 @@ describe('buildPackage', () => {
 
   it('refuses versions that cannot name a package', async () => {
     for (const version of ['release/1.0', '1..2', '1.0 beta', '-c', '']) {
-      const failure = await failureOf(buildPackage(request({ version })));
+      const failure = await relguardFailureOf(buildPackage(request({ version })));
       expect(failure.type).toBe(FailureType.BadConfig);
     }
   });

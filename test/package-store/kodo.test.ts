@@ -3,23 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FailureType, RelguardError } from '../../domain/errors';
+import { FailureType } from '../../domain/errors';
 import {
   KodoPackageStore,
   type KodoPackageStoreOptions,
 } from '../../activities/package-store/kodo';
 import { startFakeKodo, type FakeKodo } from '../support/fake-kodo';
+import { relguardFailureOf } from '../support/failures';
 
 const MiB = 1024 * 1024;
-
-async function failureOf(promise: Promise<unknown>): Promise<RelguardError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(RelguardError);
-  return error as RelguardError;
-}
 
 describe('KodoPackageStore against a fake Kodo', () => {
   let kodo: FakeKodo;
@@ -179,11 +171,17 @@ describe('KodoPackageStore against a fake Kodo', () => {
   it('refuses a wrong secret key as bad configuration', async () => {
     const store = new KodoPackageStore(options({ secretKey: 'not-the-secret' }));
 
-    const upload = await failureOf(store.put('demo/x.tar.gz', await fileOf(randomBytes(10))));
+    const upload = await relguardFailureOf(
+      store.put('demo/x.tar.gz', await fileOf(randomBytes(10))),
+    );
     expect(upload.type).toBe(FailureType.BadConfig);
     expect(upload.message).toContain('401 bad token');
-    expect((await failureOf(store.exists('demo/x.tar.gz'))).type).toBe(FailureType.BadConfig);
-    const resumable = await failureOf(store.put('demo/y.tar.gz', await fileOf(randomBytes(MiB))));
+    expect((await relguardFailureOf(store.exists('demo/x.tar.gz'))).type).toBe(
+      FailureType.BadConfig,
+    );
+    const resumable = await relguardFailureOf(
+      store.put('demo/y.tar.gz', await fileOf(randomBytes(MiB))),
+    );
     expect(resumable.type).toBe(FailureType.BadConfig);
     expect(kodo.objects.has('demo/x.tar.gz')).toBe(false);
   });
@@ -191,7 +189,9 @@ describe('KodoPackageStore against a fake Kodo', () => {
   it('refuses a bucket that Kodo does not know as bad configuration', async () => {
     const store = new KodoPackageStore(options({ bucket: 'no-such-bucket' }));
 
-    const failure = await failureOf(store.put('demo/x.tar.gz', await fileOf(randomBytes(10))));
+    const failure = await relguardFailureOf(
+      store.put('demo/x.tar.gz', await fileOf(randomBytes(10))),
+    );
     expect(failure.type).toBe(FailureType.BadConfig);
     expect(failure.message).toContain('631');
   });
@@ -204,11 +204,13 @@ describe('KodoPackageStore against a fake Kodo', () => {
       kinds: ['form-upload', 'resumable-init', 'stat'],
     };
 
-    const upload = await failureOf(store.put('demo/z.tar.gz', await fileOf(randomBytes(10))));
+    const upload = await relguardFailureOf(
+      store.put('demo/z.tar.gz', await fileOf(randomBytes(10))),
+    );
     expect(upload.type).toBe(FailureType.Unavailable);
     expect(upload.message).toContain('503 service unavailable');
     expect(upload.details).toMatchObject({ status: 503 });
-    const stat = await failureOf(store.exists('demo/z.tar.gz'));
+    const stat = await relguardFailureOf(store.exists('demo/z.tar.gz'));
     expect(stat.type).toBe(FailureType.Unavailable);
   });
 
@@ -219,19 +221,23 @@ describe('KodoPackageStore against a fake Kodo', () => {
       options({ ucHost: gone.url, upHost: gone.upHost, domain: gone.url }),
     );
 
-    expect((await failureOf(store.put('demo/a.tar.gz', await fileOf(randomBytes(10))))).type).toBe(
+    expect(
+      (await relguardFailureOf(store.put('demo/a.tar.gz', await fileOf(randomBytes(10))))).type,
+    ).toBe(FailureType.Unavailable);
+    expect(
+      (await relguardFailureOf(store.put('demo/b.tar.gz', await fileOf(randomBytes(MiB))))).type,
+    ).toBe(FailureType.Unavailable);
+    expect((await relguardFailureOf(store.exists('demo/a.tar.gz'))).type).toBe(
       FailureType.Unavailable,
     );
-    expect((await failureOf(store.put('demo/b.tar.gz', await fileOf(randomBytes(MiB))))).type).toBe(
-      FailureType.Unavailable,
-    );
-    expect((await failureOf(store.exists('demo/a.tar.gz'))).type).toBe(FailureType.Unavailable);
   });
 
   it('recovers from a failed region query', async () => {
     const store = new KodoPackageStore(options());
     kodo.fail = { status: 503, error: 'service unavailable', kinds: ['region-query'] };
-    const failure = await failureOf(store.put('demo/d.tar.gz', await fileOf(randomBytes(10))));
+    const failure = await relguardFailureOf(
+      store.put('demo/d.tar.gz', await fileOf(randomBytes(10))),
+    );
     expect(failure.type).toBe(FailureType.Unavailable);
 
     kodo.fail = undefined;

@@ -1,5 +1,5 @@
 import type { AnalysisContext } from '../../activities/analyzer/types';
-import { AnalysisReport, REDMetrics } from '../../domain';
+import { AnalysisReport, REDMetrics, type AnalysisFindings } from '../../domain';
 
 /** A complete, valid report of deployment `dep-1` of `shop`, with the fields given replaced. */
 export function sampleReport(overrides: Partial<AnalysisReport> = {}): AnalysisReport {
@@ -86,6 +86,22 @@ export function sampleContext(overrides: Partial<AnalysisContext> = {}): Analysi
         },
       ],
     },
+    ...overrides,
+  };
+}
+
+/** The findings part of the sample report: what an analyzer (or a scripted model) answers. */
+export function sampleFindings(overrides: Partial<AnalysisFindings> = {}): AnalysisFindings {
+  const { summary, fault_class, anomalous_metrics, root_cause, suspect_changes, remediation } =
+    sampleReport();
+  return {
+    summary,
+    fault_class,
+    anomalous_metrics,
+    root_cause,
+    suspect_changes,
+    remediation,
+    confidence: 0.8,
     ...overrides,
   };
 }

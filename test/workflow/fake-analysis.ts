@@ -3,19 +3,9 @@ import type { Activities } from '../../activities';
 import type { AnalysisRequest, SaveReportRequest } from '../../activities/analysis';
 import type { AnalyzerResult } from '../../activities/analyzer/types';
 import { REDMetrics } from '../../domain';
-import { sampleReport } from '../support/analysis-report';
+import { sampleFindings } from '../support/analysis-report';
 
-const { summary, fault_class, anomalous_metrics, root_cause, suspect_changes, remediation } =
-  sampleReport();
-const findings = {
-  summary,
-  fault_class,
-  anomalous_metrics,
-  root_cause,
-  suspect_changes,
-  remediation,
-  confidence: 0.7,
-};
+const findings = sampleFindings({ confidence: 0.7 });
 
 export type Behaviour = 'writes' | 'fails';
 
