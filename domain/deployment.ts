@@ -98,6 +98,16 @@ export const RollbackRecord = z.object({
 });
 export type RollbackRecord = z.infer<typeof RollbackRecord>;
 
+/** A person's (or a pipeline's) doing on a release: who, what, when. */
+export const DeploymentAction = z.object({
+  action: z.enum(['start', 'pause', 'resume', 'approve', 'rollback', 'cancel']),
+  /** The name of the api token that asked. */
+  by: z.string(),
+  at: z.number().int(),
+  reason: z.string().optional(),
+});
+export type DeploymentAction = z.infer<typeof DeploymentAction>;
+
 export const Deployment = z.object({
   id: z.string(),
   app_name: slug,
@@ -113,6 +123,8 @@ export const Deployment = z.object({
   /** Why the release ended as it did (rollback, cancel, failure), in words. */
   reason: z.string().optional(),
   rollback: RollbackRecord.optional(),
+  /** What people and pipelines did to the release through the api, oldest first. */
+  actions: z.array(DeploymentAction).optional(),
   createdTime: z.number().int(),
   updatedTime: z.number().int(),
 });

@@ -12,3 +12,4 @@ export * from './policy';
 export * from './report-markdown';
 export * from './fault-class';
 export * from './culprit';
+export * from './auth';

@@ -4,6 +4,7 @@ import {
   notFound,
   terminalDeploymentStatuses,
   type Deployment,
+  type DeploymentAction,
   type DeploymentStatus,
   type NodeDeployment,
   type PackageInfo,
@@ -94,6 +95,15 @@ export class DeploymentRepository {
       );
     }
     return fromStored<Deployment>(updated);
+  }
+
+  /** Appends what a person or pipeline did to the release (the audit on the Deployment). */
+  async recordAction(id: string, action: DeploymentAction, now = Date.now()): Promise<void> {
+    const result = await this.collection.updateOne(
+      { _id: id },
+      { $push: { actions: action }, $set: { updatedTime: now } },
+    );
+    if (result.matchedCount === 0) throw notFound('deployment', id);
   }
 
   /**

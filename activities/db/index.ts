@@ -3,4 +3,7 @@ export { ApplicationRepository } from './applications';
 export { DeploymentRepository, type NewDeployment, type DeploymentQuery } from './deployments';
 export { PackageRepository } from './packages';
 export { AnalysisReportRepository } from './analysis-reports';
+export { WebhookDeliveryRepository, type WebhookDelivery } from './webhook-deliveries';
+export { TokenRepository, hashToken } from './tokens';
+export { AuditRepository } from './audit';
 export { newId } from './documents';

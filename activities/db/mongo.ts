@@ -3,6 +3,9 @@ import { ApplicationRepository } from './applications';
 import { DeploymentRepository } from './deployments';
 import { PackageRepository } from './packages';
 import { AnalysisReportRepository } from './analysis-reports';
+import { WebhookDeliveryRepository } from './webhook-deliveries';
+import { AuditRepository } from './audit';
+import { TokenRepository } from './tokens';
 
 export interface MongoOptions {
   uri: string;
@@ -17,6 +20,9 @@ export interface Repositories {
   deployments: DeploymentRepository;
   packages: PackageRepository;
   analysisReports: AnalysisReportRepository;
+  webhookDeliveries: WebhookDeliveryRepository;
+  tokens: TokenRepository;
+  audit: AuditRepository;
 }
 
 /** The process's one MongoClient and what hangs off it. */
@@ -61,6 +67,9 @@ export function createRepositories(db: Db): Repositories {
     deployments: new DeploymentRepository(db),
     packages: new PackageRepository(db),
     analysisReports: new AnalysisReportRepository(db),
+    webhookDeliveries: new WebhookDeliveryRepository(db),
+    tokens: new TokenRepository(db),
+    audit: new AuditRepository(db),
   };
 }
 
@@ -71,5 +80,8 @@ export async function ensureIndexes(repositories: Repositories): Promise<void> {
     repositories.deployments.ensureIndexes(),
     repositories.packages.ensureIndexes(),
     repositories.analysisReports.ensureIndexes(),
+    repositories.webhookDeliveries.ensureIndexes(),
+    repositories.tokens.ensureIndexes(),
+    repositories.audit.ensureIndexes(),
   ]);
 }

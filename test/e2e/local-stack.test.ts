@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -87,11 +87,22 @@ describe('./temporal-dev.sh up, status and down', () => {
     }
   });
 
+  it('makes a local admin token only its user can read, which the api takes', async () => {
+    const file = path.join(home, 'token');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const token = (await readFile(file, 'utf8')).trim();
+    const api = `http://127.0.0.1:${ports.API_PORT}/api/v1/applications`;
+    expect((await fetch(api)).status).toBe(401);
+    const listed = await fetch(api, { headers: { authorization: `Bearer ${token}` } });
+    expect(listed.status).toBe(200);
+  });
+
   it('is idempotent: a second up starts nothing new', async () => {
     const { stdout } = await stack('up');
     expect(stdout).toMatch(/temporal already running/);
     expect(stdout).toMatch(/api already running/);
     expect(await readFile(path.join(home, 'run', 'api.pid'), 'utf8')).toBe(`${pids.api}\n`);
+    expect(stdout).toMatch(/keeping its token/);
   });
 
   it('down stops exactly what up started, the worker and api gracefully', async () => {

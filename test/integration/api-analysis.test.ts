@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisRequest } from '../../activities/analysis';
 import { createLogger } from '../../activities/logger';
-import { createApp, type RelguardApp } from '../../api/app';
+import { createApp } from '../../api/app';
 import type { Releases } from '../../api/releases';
 import { ApplicationInput, type Application, type Deployment } from '../../domain';
 import { sampleReport } from '../support/analysis-report';
+import { tokenFor, withToken, type TestApi } from '../support/api-token';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { releasesNotUsedHere } from '../support/releases';
 
@@ -14,7 +15,7 @@ import { releasesNotUsedHere } from '../support/releases';
  * it runs for real in test/integration/guard.test.ts.
  */
 let testStore: TestStore;
-let app: RelguardApp;
+let app: TestApi;
 let recent: Deployment;
 let analysed: Deployment;
 const started: AnalysisRequest[] = [];
@@ -33,13 +34,15 @@ const releases: Releases = new Proxy(releasesNotUsedHere, {
 beforeAll(async () => {
   testStore = await startTestStore();
   const { store } = testStore;
-  app = createApp({
+  const api = createApp({
     store,
     temporal: { check: () => Promise.resolve(true) },
     releases,
     logger: createLogger('api', 'silent'),
     alertLookbackMs: 3600_000,
   });
+  // Alertmanager calls with a deployer token (temporal-dev.sh gives it the local admin's).
+  app = withToken(api, await tokenFor(store, 'deployer'));
   const input = (name: string) =>
     ApplicationInput.parse({
       name,

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RelguardApp } from '../../api/app';
+import type { TestApi } from '../support/api-token';
 import type { DeploymentStatus } from '../../domain';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { storeOnlyApp } from '../support/releases';
 
 let testStore: TestStore;
-let app: RelguardApp;
+let app: TestApi;
 
 beforeAll(async () => {
   testStore = await startTestStore();
-  app = storeOnlyApp(testStore.store);
+  app = await storeOnlyApp(testStore.store);
   const deployment = (app_name: string, status: DeploymentStatus) => ({
     app_name,
     app_id: app_name,

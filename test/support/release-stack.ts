@@ -4,11 +4,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createLogger } from '../../activities/logger';
-import { createApp, type RelguardApp } from '../../api/app';
+import { createApp } from '../../api/app';
 import { temporalReleases } from '../../api/releases';
 import { connectTemporal } from '../../api/temporal';
 import { createWorker } from '../../worker/worker';
 import { testActivityDeps, type TestActivityDeps } from './activity-deps';
+import { tokenFor, withToken, type TestApi } from './api-token';
 import { freePort } from './free-port';
 import { startTestStore, type TestStore } from './mongo';
 import { startDevServer, workflowBundle } from './temporal';
@@ -17,7 +18,10 @@ export interface ReleaseStack {
   temporal: TestWorkflowEnvironment;
   testStore: TestStore;
   activityDeps: TestActivityDeps;
-  app: RelguardApp;
+  /** The api, called with `adminToken`. */
+  app: TestApi;
+  /** An admin token of this stack's api. */
+  adminToken: string;
   /** The api, served for real: machines download packages from it. */
   apiUrl: string;
   /** The settings a worker process needs to join this stack (see worker/main.ts). */
@@ -43,6 +47,7 @@ export async function startReleaseStack(
   const activityDeps = await testActivityDeps(testStore.store, `${apiUrl}/packages`, depsOptions);
   const taskQueue = 'relguard-test';
   const health = connectTemporal(temporal.address, 2000);
+  const adminToken = await tokenFor(testStore.store, 'admin');
   const app = createApp({
     store: testStore.store,
     temporal: health.health,
@@ -68,7 +73,8 @@ export async function startReleaseStack(
     temporal,
     testStore,
     activityDeps,
-    app,
+    app: withToken(app, adminToken),
+    adminToken,
     apiUrl,
     taskQueue,
     workerEnv: {

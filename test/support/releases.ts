@@ -1,6 +1,7 @@
 import { createLogger } from '../../activities/logger';
-import { createApp, type ApiOptions, type RelguardApp } from '../../api/app';
+import { createApp, type ApiOptions } from '../../api/app';
 import type { Releases } from '../../api/releases';
+import { tokenFor, withToken, type TestApi } from './api-token';
 
 /**
  * For api tests of routes that never start or signal a release: any use is a test bug, and
@@ -15,15 +16,17 @@ export const releasesNotUsedHere: Releases = new Proxy({} as Releases, {
 });
 
 /**
- * The api over real storage, for tests of routes that need neither Temporal nor releases:
+ * The api over real storage, called with an admin token, for tests of routes that need
+ * neither Temporal nor releases:
  * /healthz is proven against a real Temporal in api-health.test.ts, and releases in
  * test/integration/release.test.ts.
  */
-export function storeOnlyApp(store: ApiOptions['store']): RelguardApp {
-  return createApp({
+export async function storeOnlyApp(store: ApiOptions['store']): Promise<TestApi> {
+  const app = createApp({
     store,
     temporal: { check: () => Promise.resolve(true) },
     releases: releasesNotUsedHere,
     logger: createLogger('api', 'silent'),
   });
+  return withToken(app, await tokenFor(store, 'admin'));
 }

@@ -14,6 +14,7 @@ export function toolPaths() {
     temporal: path.join(bin, 'temporal'),
     temporalTestServer: path.join(bin, 'temporal-test-server'),
     ferretdb: path.join(bin, 'ferretdb'),
+    actionlint: path.join(bin, 'actionlint'),
     prometheus: process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus',
   };
 }

@@ -1,0 +1,82 @@
+import type { MiddlewareHandler } from 'hono';
+import { roleAllows, type Role } from '../domain';
+import type { ApiEnv } from './context';
+import { errorBody } from './errors';
+
+/** Who made a request: the token it carried. */
+export interface Principal {
+  token_id: string;
+  name: string;
+  role: Role;
+}
+
+const writes = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The role a request needs, or undefined for what is open: health, docs, metrics, the package
+ * files machines download, and the GitHub webhook (its signature is its authentication).
+ * Viewers read; deployers release (deployments, packages, Alertmanager's webhook); admins
+ * manage applications, tokens and the audit log.
+ */
+export function requiredRole(method: string, path: string): Role | undefined {
+  if (!path.startsWith('/api/')) return undefined;
+  if (path === '/api/v1/webhooks/github') return undefined;
+  if (path.startsWith('/api/v1/tokens') || path.startsWith('/api/v1/audit')) return 'admin';
+  if (!writes.has(method)) return 'viewer';
+  if (path.startsWith('/api/v1/applications')) return 'admin';
+  return 'deployer';
+}
+
+const bearer = /^Bearer\s+(\S+)$/i;
+
+/**
+ * Bearer tokens with roles: 401 without a known token, 403 when its role is below what the
+ * route needs. Every write that passes is recorded in the audit log with its outcome.
+ */
+export function authentication(): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const needed = requiredRole(c.req.method, c.req.path);
+    if (needed === undefined) return next();
+    const token = bearer.exec(c.req.header('authorization') ?? '')?.[1];
+    const found = token === undefined ? undefined : await c.var.store.tokens.authenticate(token);
+    if (found === undefined) {
+      c.header('WWW-Authenticate', 'Bearer realm="relguard"');
+      return c.json(
+        errorBody(
+          'unauthorized',
+          token === undefined
+            ? 'this route needs a bearer token (Authorization: Bearer <token>)'
+            : 'the bearer token is not valid',
+        ),
+        401,
+      );
+    }
+    if (!roleAllows(found.role, needed)) {
+      return c.json(
+        errorBody(
+          'forbidden',
+          `${c.req.method} ${c.req.path} needs the ${needed} role; token ${found.name} is ${found.role}`,
+        ),
+        403,
+      );
+    }
+    const principal: Principal = { token_id: found.id, name: found.name, role: found.role };
+    c.set('principal', principal);
+    await next();
+    if (writes.has(c.req.method)) {
+      await c.var.store.audit
+        .record({
+          at: Date.now(),
+          actor: principal.name,
+          token_id: principal.token_id,
+          role: principal.role,
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+        })
+        .catch((error: unknown) => {
+          c.var.logger.error({ err: error, path: c.req.path }, 'audit entry not written');
+        });
+    }
+  };
+}

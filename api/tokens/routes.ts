@@ -1,0 +1,73 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ApiToken, AuditEntry, NewApiToken } from '../../domain';
+import { errorResponses } from '../responses';
+
+const json = <T>(schema: T) => ({ 'application/json': { schema } });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+const authResponses = { 401: errorResponses[401], 403: errorResponses[403] };
+
+const ApiTokenSchema = ApiToken.openapi('ApiToken');
+
+export const createToken = createRoute({
+  method: 'post',
+  path: '/api/v1/tokens',
+  tags: ['tokens'],
+  summary: 'Create an api token (its secret is shown this once)',
+  request: { body: { required: true, content: json(NewApiToken.openapi('NewApiToken')) } },
+  responses: {
+    201: {
+      description: 'Created; `token` is the secret, never shown again',
+      content: json(ApiToken.extend({ token: z.string() }).openapi('CreatedApiToken')),
+    },
+    400: errorResponses[400],
+    422: errorResponses[422],
+    ...authResponses,
+  },
+});
+
+export const listTokens = createRoute({
+  method: 'get',
+  path: '/api/v1/tokens',
+  tags: ['tokens'],
+  summary: 'List api tokens (names and roles, never secrets)',
+  responses: {
+    200: { description: 'Tokens', content: json(z.object({ items: z.array(ApiTokenSchema) })) },
+    ...authResponses,
+  },
+});
+
+export const revokeToken = createRoute({
+  method: 'delete',
+  path: '/api/v1/tokens/{id}',
+  tags: ['tokens'],
+  summary: 'Revoke an api token',
+  request: { params: IdParam },
+  responses: {
+    204: { description: 'Revoked' },
+    404: errorResponses[404],
+    ...authResponses,
+  },
+});
+
+export const listAudit = createRoute({
+  method: 'get',
+  path: '/api/v1/audit',
+  tags: ['tokens'],
+  summary: 'Writes made through the api, newest first',
+  request: {
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+  },
+  responses: {
+    200: {
+      description: 'Audit entries',
+      content: json(z.object({ items: z.array(AuditEntry.openapi('AuditEntry')) })),
+    },
+    400: errorResponses[400],
+    ...authResponses,
+  },
+});
