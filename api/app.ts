@@ -1,5 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { PackageStore } from '../activities/package-store';
 import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
 import { applicationsApi } from './applications';
 import { authentication } from './auth';
 import { deploymentsApi } from './deployments';
@@ -14,7 +16,11 @@ import { tokensApi } from './tokens';
 import { alertmanagerWebhook } from './webhooks/alertmanager';
 import { githubWebhook } from './webhooks/github';
 
-export interface ApiOptions extends ApiVariables {
+export interface ApiOptions extends Omit<ApiVariables, 'packageUploads'> {
+  /** The store uploaded packages go to: PUT /api/v1/applications/:id/packages/:version. */
+  packageStore?: PackageStore;
+  /** Largest package upload accepted, in bytes. Default 512 MiB. */
+  maxPackageBytes?: number;
   version?: string;
   /** The local package store's folder, served at /packages; unset when packages live elsewhere. */
   packageDir?: string;
@@ -36,15 +42,22 @@ export function createApp(options: ApiOptions) {
     c.set('temporal', temporal);
     c.set('releases', releases);
     c.set('logger', logger);
+    c.set('packageUploads', {
+      ...(options.packageStore === undefined ? {} : { packageStore: options.packageStore }),
+      maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
+    });
     await next();
   });
+  const limitBody = bodyLimit({
+    maxSize: options.maxBodyBytes ?? 1024 * 1024,
+    onError: (c) =>
+      c.json(errorBody('payload_too_large', 'request body is larger than the api accepts'), 413),
+  });
+  // A package upload streams to disk under its own, larger limit (api/packages/handlers.ts).
+  const packageUpload = /^\/api\/v1\/applications\/[^/]+\/packages\/[^/]+$/;
   app.use(
     '/api/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? 1024 * 1024,
-      onError: (c) =>
-        c.json(errorBody('payload_too_large', 'request body is larger than the api accepts'), 413),
-    }),
+    except((c) => c.req.method === 'PUT' && packageUpload.test(c.req.path), limitBody),
   );
 
   app.use('/api/*', authentication());

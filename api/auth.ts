@@ -15,7 +15,8 @@ const writes = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /**
  * The role a request needs, or undefined for what is open: health, docs, metrics, the package
  * files machines download, and the GitHub webhook (its signature is its authentication).
- * Viewers read; deployers release (deployments, packages, Alertmanager's webhook); admins
+ * Viewers read; deployers release (deployments, package builds and uploads, Alertmanager's
+ * webhook); admins
  * manage applications, tokens and the audit log.
  */
 export function requiredRole(method: string, path: string): Role | undefined {
@@ -23,6 +24,9 @@ export function requiredRole(method: string, path: string): Role | undefined {
   if (path === '/api/v1/webhooks/github') return undefined;
   if (path.startsWith('/api/v1/tokens') || path.startsWith('/api/v1/audit')) return 'admin';
   if (!writes.has(method)) return 'viewer';
+  if (method === 'PUT' && /^\/api\/v1\/applications\/[^/]+\/packages\/[^/]+$/.test(path)) {
+    return 'deployer';
+  }
   if (path.startsWith('/api/v1/applications')) return 'admin';
   return 'deployer';
 }

@@ -1,5 +1,6 @@
 import type { Store } from '../activities/db';
 import type { Logger } from '../activities/logger';
+import type { PackageStore } from '../activities/package-store';
 import type { Principal } from './auth';
 import type { Releases } from './releases';
 
@@ -19,6 +20,8 @@ export interface ApiVariables {
   temporal: TemporalHealth;
   releases: Releases;
   logger: Logger;
+  /** Where uploaded packages go (the worker's store), and how large one may be. */
+  packageUploads: { packageStore?: PackageStore; maxPackageBytes: number };
   /** Who made the request; set by the authentication middleware on the routes that need it. */
   principal?: Principal;
 }

@@ -5,6 +5,7 @@ import { loadConfig } from '../domain/config';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import packageJson from '../package.json' with { type: 'json' };
+import { createPackageStore } from '../activities/package-store';
 import { createApp } from './app';
 import { temporalReleases } from './releases';
 import { connectTemporal } from './temporal';
@@ -46,6 +47,11 @@ const app = createApp({
   logger,
   version: packageJson.version,
   alertLookbackMs: config.ALERT_ANALYSIS_LOOKBACK_SECONDS * 1000,
+  packageStore: createPackageStore(
+    { ...config, PACKAGE_DIR: path.resolve(config.PACKAGE_DIR) },
+    { logger },
+  ),
+  maxPackageBytes: config.PACKAGE_UPLOAD_MAX_MB * 1024 * 1024,
   githubWebhookSecret: config.GITHUB_WEBHOOK_SECRET,
   ...(config.PACKAGE_STORE === 'local' ? { packageDir: path.resolve(config.PACKAGE_DIR) } : {}),
 });

@@ -6,4 +6,5 @@ import * as routes from './routes';
 
 export const packagesApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook })
   .openapi(routes.createPackage, handlers.createPackage)
-  .openapi(routes.listPackages, handlers.listPackages);
+  .openapi(routes.listPackages, handlers.listPackages)
+  .openapi(routes.uploadPackage, handlers.uploadPackage);

@@ -51,3 +51,44 @@ export const listPackages = createRoute({
     404: errorResponses[404],
   },
 });
+
+export const uploadPackage = createRoute({
+  method: 'put',
+  path: '/api/v1/applications/{id}/packages/{version}',
+  tags,
+  summary: 'Upload a package built elsewhere (a CI job) into the configured store',
+  description:
+    'The body is the .tar.gz itself. With `md5`, a package whose MD5 differs is refused (422) and nothing is stored. A version that has a package already is 409: packages are immutable.',
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .min(1)
+        .openapi({ param: { name: 'id', in: 'path' } }),
+      version: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[\w.+-]+$/, 'letters, digits, ., _, + and -')
+        .openapi({ param: { name: 'version', in: 'path' } }),
+    }),
+    query: z.object({
+      md5: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/i, '32 hex digits')
+        .optional(),
+    }),
+    body: {
+      required: true,
+      content: { 'application/gzip': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
+  },
+  responses: {
+    201: { description: 'Stored and recorded', content: json(PackageSchema) },
+    400: errorResponses[400],
+    404: errorResponses[404],
+    409: errorResponses[409],
+    413: { description: 'Larger than the api accepts', content: errorResponses[400].content },
+    422: errorResponses[422],
+  },
+});

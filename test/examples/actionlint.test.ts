@@ -66,8 +66,8 @@ describe('examples/github-actions/release.yml', () => {
   it('would fail it with an expression naming a property that does not exist', async () => {
     const file = await brokenCopy(
       'bad-expression',
-      '${{ steps.package.outputs.key }}',
-      '${{ steps.packag.outputs.key }}',
+      '${{ steps.package.outputs.file }}',
+      '${{ steps.packag.outputs.file }}',
     );
     const { code, output } = await actionlint(file);
     expect(code).toBe(1);

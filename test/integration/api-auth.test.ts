@@ -75,6 +75,7 @@ const routes: [method: string, path: string, needs: Role][] = [
   ['POST', '/api/v1/deployments/x/pause', 'deployer'],
   ['POST', '/api/v1/deployments/x/rollback', 'deployer'],
   ['POST', '/api/v1/packages', 'deployer'],
+  ['PUT', '/api/v1/applications/x/packages/v1', 'deployer'],
   ['POST', '/api/v1/webhooks/alertmanager', 'deployer'],
   ['POST', '/api/v1/applications', 'admin'],
   ['PUT', '/api/v1/applications/x', 'admin'],

@@ -59,6 +59,7 @@ export async function startReleaseStack(
     }),
     logger: createLogger('api', 'silent'),
     packageDir: activityDeps.packageDir,
+    packageStore: activityDeps.deps.packageStore,
   });
   const server: ServerType = await new Promise((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () =>

@@ -1,0 +1,38 @@
+import type { AnalysisReport, Application, Deployment, PackageRecord } from '../domain';
+import type { ReleaseProgress } from '../workflows/release/messages';
+
+/**
+ * What the api answers, typed from the same domain types it validates with. Type imports
+ * only: the CLI talks to the api over HTTP and loads none of its code.
+ */
+export type { AnalysisReport, Application, PackageRecord };
+
+/** The live progress a running release's deployment carries (api/deployments/routes.ts). */
+export type ProgressView = Pick<
+  ReleaseProgress,
+  | 'status'
+  | 'phase'
+  | 'paused'
+  | 'awaitingApproval'
+  | 'batch'
+  | 'batches'
+  | 'machines'
+  | 'waitingUntil'
+  | 'reason'
+>;
+
+export type DeploymentView = Deployment & {
+  workflow_id: string;
+  workflow_url: string;
+  progress?: ProgressView;
+};
+
+export interface ItemList<T> {
+  items: T[];
+}
+
+/** The 202 of POST /api/v1/packages: a build started. */
+export interface PackageBuildStarted {
+  workflow_id: string;
+  workflow_url: string;
+}

@@ -1,0 +1,171 @@
+import { runCli } from '../../cli/run';
+import type { Application, Deployment } from '../../domain';
+import type { DeploymentView } from '../../cli/types';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+export type Answer = { status: number; body?: unknown; contentType?: string };
+export type Route = (request: RecordedRequest) => Answer | undefined;
+
+/**
+ * A fetch that answers from routes in memory, like the api would, and records each request:
+ * the CLI's unit tests run without a network.
+ */
+export function fakeApi(routes: Route[]) {
+  const requests: RecordedRequest[] = [];
+  const fetchFake: typeof fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const request: RecordedRequest = {
+      method: init?.method ?? 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers: Object.fromEntries(new Headers(init?.headers).entries()),
+      ...(typeof init?.body === 'string' ? { body: JSON.parse(init.body) as unknown } : {}),
+    };
+    requests.push(request);
+    for (const route of routes) {
+      const answer = route(request);
+      if (answer === undefined) continue;
+      const text =
+        answer.body === undefined
+          ? ''
+          : typeof answer.body === 'string'
+            ? answer.body
+            : JSON.stringify(answer.body);
+      return Promise.resolve(
+        new Response(text, {
+          status: answer.status,
+          headers: { 'content-type': answer.contentType ?? 'application/json' },
+        }),
+      );
+    }
+    return Promise.resolve(
+      new Response(JSON.stringify({ error: { code: 'not_found', message: 'no route' } }), {
+        status: 404,
+      }),
+    );
+  };
+  return { fetch: fetchFake, requests };
+}
+
+export function on(method: string, path: string | RegExp, answer: Answer | (() => Answer)): Route {
+  return (request) => {
+    const matches =
+      request.method === method &&
+      (typeof path === 'string' ? request.path === path : path.test(request.path));
+    if (!matches) return undefined;
+    return typeof answer === 'function' ? answer() : answer;
+  };
+}
+
+/** Runs the CLI in-process over a fake api; output is collected, sleeps are instant. */
+export async function runWith(
+  argv: string[],
+  fetchFake: typeof fetch,
+  options: { env?: Record<string, string>; tty?: boolean; columns?: number; stdin?: string } = {},
+) {
+  let stdout = '';
+  let stderr = '';
+  let clock = Date.UTC(2025, 0, 2, 3, 4, 5);
+  const code = await runCli(argv, {
+    env: { RELGUARD_API_URL: 'http://api.test', RELGUARD_TOKEN: 'rg_secret_token', ...options.env },
+    cwd: '/',
+    io: {
+      stdout: {
+        write: (text: string) => (stdout += text),
+        ...(options.tty === true ? { isTTY: true } : {}),
+        ...(options.columns === undefined ? {} : { columns: options.columns }),
+      },
+      stderr: { write: (text: string) => (stderr += text) },
+      readStdin: () => Promise.resolve(options.stdin ?? ''),
+    },
+    fetch: fetchFake,
+    sleep: (ms) => {
+      clock += ms;
+      return Promise.resolve();
+    },
+    now: () => clock,
+  });
+  return { code, stdout, stderr };
+}
+
+export const shopApp: Application = {
+  id: '665f00000000000000000001',
+  name: 'shop',
+  repo: '/srv/git/shop.git',
+  deployment_platform: 'local',
+  deploy_path: '/srv/shop',
+  config_path: '',
+  start_cmd: 'node main.js',
+  stop_cmd: '',
+  machines: [
+    { id: 'm1', host: '127.0.0.1', port: 4001, status: 'healthy', version: 'v1.0.0', labels: {} },
+    { id: 'm2', host: '127.0.0.1', port: 4002, status: 'healthy', version: 'v1.0.0', labels: {} },
+  ],
+  up_stream_ids: [],
+  down_stream_ids: [],
+  rollback_policy: {
+    enabled: true,
+    auto_rollback: true,
+    interval_seconds: 15,
+    consecutive_breaches: 3,
+    rules: [
+      {
+        name: 'error rate above 5%',
+        metric: 'error_rate',
+        operator: '>',
+        threshold: 0.05,
+        relative_to_baseline: false,
+      },
+    ],
+    no_data: 'pause',
+    notify: [],
+    ai_analysis: true,
+  },
+  pacer: { batch_size: 1, interval_seconds: 30, gray_bake_seconds: 60, manual_approval: false },
+  red_metrics_config: { rate: 'r', errors: 'e', duration: 'd', labels: {} },
+  health_check: { path: '/healthz', timeout_seconds: 30 },
+  auto_release: false,
+  currentVersion: 'v1.0.0',
+  prev_version: '',
+  machine_count: 2,
+  health_count: 2,
+  error_count: 0,
+  alert_count: 0,
+  createdTime: 0,
+  updatedTime: 0,
+};
+
+/** A deployment of shop v1.1.0 over m1 (gray) and m2, in the state given. */
+export function deploymentView(
+  status: Deployment['status'],
+  nodes: [
+    Deployment['node_deployments'][number]['status'],
+    Deployment['node_deployments'][number]['status'],
+  ],
+  extra: Partial<DeploymentView> = {},
+): DeploymentView {
+  return {
+    id: 'd1',
+    app_name: 'shop',
+    app_id: shopApp.id,
+    status,
+    package_version: 'v1.1.0',
+    gray_machine_id: 'm1',
+    platform: 'local',
+    node_deployments: [
+      { machine_id: 'm1', batch: 0, status: nodes[0], version: 'v1.1.0' },
+      { machine_id: 'm2', batch: 1, status: nodes[1], version: 'v1.1.0' },
+    ],
+    previous_version: 'v1.0.0',
+    createdTime: 0,
+    updatedTime: 0,
+    workflow_id: 'release-shop-d1',
+    workflow_url: 'http://127.0.0.1:8233/namespaces/default/workflows/release-shop-d1',
+    ...extra,
+  };
+}
