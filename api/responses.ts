@@ -2,11 +2,13 @@ import { ErrorEnvelope } from './errors';
 
 const errorContent = { 'application/json': { schema: ErrorEnvelope } };
 
-/** Declared error responses, so /openapi.json documents every status a route answers. */
+/**
+ * Declared error responses, so /openapi.json documents every status a route answers. The 401
+ * and 403 of the bearer tokens and the body limit's 413 are the middleware's, and api/docs.ts
+ * adds them to every operation they apply to.
+ */
 export const errorResponses = {
   400: { description: 'Malformed request (bad JSON or parameters)', content: errorContent },
-  401: { description: 'No valid bearer token', content: errorContent },
-  403: { description: "The token's role does not allow this", content: errorContent },
   404: { description: 'Not found', content: errorContent },
   409: { description: 'Conflict with the current state', content: errorContent },
   422: {

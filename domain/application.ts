@@ -5,6 +5,17 @@ import { z } from './zod';
  * MongoDB (bson) and JSON; `id` is stored as `_id` (see activities/db).
  */
 
+/**
+ * Machine and RED-metric labels become Prometheus labels (file-SD targets, selectors), and
+ * MongoDB field names: `a.b` or `$a` would be refused by the store.
+ */
+const prometheusLabels = z.record(
+  z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)'),
+  z.string(),
+);
+
 /** Names end up in workflow ids, folder names and Prometheus labels: keep them plain. */
 export const slug = z
   .string()
@@ -30,7 +41,7 @@ export const Machine = z.strictObject({
   port: z.number().int().min(1).max(65535),
   status: MachineStatus.default('unknown'),
   version: z.string().default(''),
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: prometheusLabels.default({}),
   ssh: SshConfig.optional(),
 });
 export type Machine = z.infer<typeof Machine>;
@@ -158,7 +169,7 @@ export const REDMetrics = z.strictObject({
     .default(
       'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="{{app}}",version="{{version}}"}[1m])))',
     ),
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: prometheusLabels.default({}),
 });
 export type REDMetrics = z.infer<typeof REDMetrics>;
 

@@ -19,7 +19,10 @@ export const createApplication = createRoute({
   tags,
   summary: 'Create an application',
   request: {
-    body: { required: true, content: json(ApplicationInput.openapi('ApplicationInput')) },
+    body: {
+      required: true,
+      content: json(ApplicationInput.openapi('ApplicationInput')),
+    },
   },
   responses: {
     201: { description: 'Created', content: json(ApplicationSchema) },
@@ -62,7 +65,10 @@ export const updateApplication = createRoute({
   description: 'Sets the fields given; fields left out keep their value.',
   request: {
     params: IdParam,
-    body: { required: true, content: json(ApplicationUpdate.openapi('ApplicationUpdate')) },
+    body: {
+      required: true,
+      content: json(ApplicationUpdate.openapi('ApplicationUpdate')),
+    },
   },
   responses: {
     200: { description: 'The updated application', content: json(ApplicationSchema) },

@@ -73,9 +73,11 @@ export const uploadPackage = createRoute({
         .openapi({ param: { name: 'version', in: 'path' } }),
     }),
     query: z.object({
+      // No `i` flag: the document carries the pattern without its flags, and /i made it
+      // `^[0-9a-f]{32}$/i`, which no value matches.
       md5: z
         .string()
-        .regex(/^[0-9a-f]{32}$/i, '32 hex digits')
+        .regex(/^[0-9a-fA-F]{32}$/, '32 hex digits')
         .optional(),
     }),
     body: {

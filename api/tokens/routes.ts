@@ -9,7 +9,6 @@ const IdParam = z.object({
     .min(1)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
-const authResponses = { 401: errorResponses[401], 403: errorResponses[403] };
 
 const ApiTokenSchema = ApiToken.openapi('ApiToken');
 
@@ -26,7 +25,6 @@ export const createToken = createRoute({
     },
     400: errorResponses[400],
     422: errorResponses[422],
-    ...authResponses,
   },
 });
 
@@ -37,7 +35,6 @@ export const listTokens = createRoute({
   summary: 'List api tokens (names and roles, never secrets)',
   responses: {
     200: { description: 'Tokens', content: json(z.object({ items: z.array(ApiTokenSchema) })) },
-    ...authResponses,
   },
 });
 
@@ -50,7 +47,6 @@ export const revokeToken = createRoute({
   responses: {
     204: { description: 'Revoked' },
     404: errorResponses[404],
-    ...authResponses,
   },
 });
 
@@ -68,6 +64,5 @@ export const listAudit = createRoute({
       content: json(z.object({ items: z.array(AuditEntry.openapi('AuditEntry')) })),
     },
     400: errorResponses[400],
-    ...authResponses,
   },
 });

@@ -15,6 +15,7 @@ export function toolPaths() {
     temporalTestServer: path.join(bin, 'temporal-test-server'),
     ferretdb: path.join(bin, 'ferretdb'),
     actionlint: path.join(bin, 'actionlint'),
+    schemathesis: path.join(bin, 'st'),
     prometheus: process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus',
   };
 }
