@@ -320,8 +320,8 @@ cmd_up() {
 
   # The first admin token, for the CLI and Alertmanager's webhook: made once, kept in a file
   # only this user can read.
-  node --import tsx api/create-token.ts --name local-admin --role admin --out "$STATE/token" \
-    || die "could not create the local admin token"
+  (cd "$ROOT" && node --import tsx api/create-token.ts --name local-admin --role admin \
+    --out "$STATE/token") || die "could not create the local admin token"
 
   say "starting the worker and the api"
   # node with tsx as its loader, one process each: the tsx command would run a second process
@@ -339,8 +339,12 @@ cmd_up() {
 }
 
 cmd_down() {
-  # The worker and the api first (they finish their work against the rest), then the rest,
-  # each group in parallel.
+  # The demo's machines while the api can still say which they are; then the worker and the
+  # api (they finish their work against the rest), then the rest, each group in parallel.
+  if [ -d "$STATE/demo" ]; then
+    (cd "$ROOT" && RELGUARD_HOME="$STATE" API_PORT="$API_PORT" node --import tsx demo/stop.ts) ||
+      true
+  fi
   local name
   for name in worker api; do stop "$name" & done
   wait
@@ -380,10 +384,21 @@ cmd_logs() {
 }
 
 cmd_demo() {
+  # The demo listens for its alerts on a webhook channel of its own, unless channels are set.
+  local alert_port=${DEMO_ALERT_PORT:-9199}
+  if [ -z "${NOTIFY_CHANNELS:-}" ]; then
+    export NOTIFY_CHANNELS="{\"demo\":{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:$alert_port/alerts\"}}"
+    export RELGUARD_DEMO_ALERT_PORT=$alert_port
+  fi
   cmd_up
   echo
-  say "the stack is up. The scripted demo (a release going bad, rolled back and explained) is not built yet;"
-  echo "    meanwhile open the Temporal UI at http://127.0.0.1:$TEMPORAL_UI_PORT and the api docs at http://127.0.0.1:$API_PORT/docs"
+  say "the demo: v1.0.0 released, then v1.1.0 going bad, rolled back and explained"
+  local code=0
+  (cd "$ROOT" && RELGUARD_HOME="$STATE" API_PORT="$API_PORT" TEMPORAL_UI_PORT="$TEMPORAL_UI_PORT" \
+    RELGUARD_SCRAPE_INTERVAL="$SCRAPE_INTERVAL" node --import tsx demo/main.ts) || code=$?
+  echo
+  say "the stack stays up (the demo's machines too, on v1.0.0); ./temporal-dev.sh down ends it"
+  return "$code"
 }
 
 cmd_test() {

@@ -1,0 +1,39 @@
+/**
+ * `./temporal-dev.sh down`, before it stops the api: stops the demo application's machines
+ * (processes on this host that the local platform started), so that down leaves nothing
+ * running. Does nothing when the demo never ran or the api is not up.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../activities/logger';
+import { LocalPlatform } from '../activities/platform';
+import type { Application } from '../domain';
+import { createApiClient } from '../cli/api-client';
+import { demoAppName } from './story';
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+const home = process.env.RELGUARD_HOME ?? path.join(projectRoot, '.relguard');
+const apiPort = process.env.API_PORT ?? '3000';
+
+const token = await readFile(path.join(home, 'token'), 'utf8').then(
+  (text) => text.trim(),
+  () => undefined,
+);
+if (token !== undefined) {
+  const client = createApiClient({
+    baseUrl: `http://127.0.0.1:${apiPort}`,
+    token,
+    timeoutMs: 5000,
+  });
+  const apps = await client
+    .get<{ items: Application[] }>('/api/v1/applications')
+    .then((answer) => answer.items)
+    .catch(() => []);
+  const demo = apps.find((app) => app.name === demoAppName);
+  if (demo !== undefined && demo.deployment_platform === 'local') {
+    const platform = new LocalPlatform({ releasesKept: 3, logger: createLogger('demo', 'silent') });
+    await Promise.all(demo.machines.map((machine) => platform.stop({ app: demo, machine })));
+    console.log(`stopped the ${demo.machines.length} machines of ${demo.name}`);
+  }
+}
