@@ -139,7 +139,9 @@ describe('ruleQueries', () => {
     expect(ruleQueries(rule({ metric: 'memory', threshold: 1 }), labelled, ctx).promql).toBe(
       'max(process_resident_memory_bytes{app="shop",version="v2",job="shop-nodes",env="p\\"rod"})',
     );
-    const bad = REDMetrics.parse({ labels: { 'not-a-label': 'x' } });
+    // The schema refuses it; a document stored before it did is refused when queried.
+    expect(REDMetrics.safeParse({ labels: { 'not-a-label': 'x' } }).success).toBe(false);
+    const bad = { ...REDMetrics.parse({}), labels: { 'not-a-label': 'x' } };
     expect(() => ruleQueries(rule({ metric: 'cpu', threshold: 1 }), bad, ctx)).toThrow(
       '"not-a-label" is not a Prometheus label name',
     );
