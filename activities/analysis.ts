@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import {
   AnalysisFindings,
   AnalysisReport,
+  errorMessage,
   FailureType,
   RelguardError,
   type AnalysisTrigger,
@@ -76,9 +77,6 @@ export function analysisWindows(deployment: Deployment, at: number) {
   };
 }
 
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
-
 export function createAnalysisActivities(deps: AnalysisDeps) {
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
@@ -105,8 +103,8 @@ export function createAnalysisActivities(deps: AnalysisDeps) {
       return await deps.changes.changesBetween({ repo, from, to });
     } catch (error) {
       // The metrics alone still make a useful report; say why the changes are missing.
-      logger.warn({ repo, from, to, err: messageOf(error) }, 'could not read the changes');
-      return none(`could not read the changes: ${messageOf(error)}`);
+      logger.warn({ repo, from, to, err: errorMessage(error) }, 'could not read the changes');
+      return none(`could not read the changes: ${errorMessage(error)}`);
     }
   }
 

@@ -6,6 +6,7 @@ import type {
   RollbackRule,
   RuleResult,
 } from '../domain';
+import { errorMessage } from '../domain/errors';
 import {
   judge,
   metricTemplate,
@@ -41,9 +42,6 @@ function machinesWith(deployment: Deployment, statuses: readonly NodeDeploymentS
     .map((node) => node.machine_id);
 }
 
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
-
 /** The rule's query as configured, for a result whose query could not even be rendered. */
 function unrenderedQuery(rule: RollbackRule, red: REDMetrics): string {
   try {
@@ -56,7 +54,7 @@ function unrenderedQuery(rule: RollbackRule, red: REDMetrics): string {
 /** Rejects with `what` in front of the reason, so a message says which query failed. */
 function naming<T>(what: string, promise: Promise<T>): Promise<T> {
   return promise.catch((error: unknown) => {
-    throw new Error(`${what}: ${messageOf(error)}`, { cause: error });
+    throw new Error(`${what}: ${errorMessage(error)}`, { cause: error });
   });
 }
 
@@ -122,7 +120,7 @@ export function createGuardActivities(deps: GuardDeps) {
           } catch (error) {
             // A template that cannot be rendered is a broken rule, judged like a failing query.
             const promql = unrenderedQuery(rule, red);
-            return judge(rule, { error: messageOf(error) }, { promql, trafficPromql: '' });
+            return judge(rule, { error: errorMessage(error) }, { promql, trafficPromql: '' });
           }
           try {
             const [value, baseline, traffic] = await Promise.all([
@@ -141,7 +139,7 @@ export function createGuardActivities(deps: GuardDeps) {
             };
             return judge(rule, measurement, queries);
           } catch (error) {
-            return judge(rule, { error: messageOf(error) }, queries);
+            return judge(rule, { error: errorMessage(error) }, queries);
           }
         };
 

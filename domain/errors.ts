@@ -27,3 +27,16 @@ export const notFound = (what: string, id: string): RelguardError =>
 
 export const conflict = (message: string, details?: unknown): RelguardError =>
   new RelguardError(FailureType.Conflict, message, details);
+
+/** What went wrong, in words, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The message of a Temporal failure seen by a workflow: an activity's ActivityFailure wraps
+ * the ApplicationFailure that says what happened, so its cause is read when there is one.
+ */
+export function failureMessage(error: unknown): string {
+  return errorMessage(error instanceof Error && error.cause instanceof Error ? error.cause : error);
+}

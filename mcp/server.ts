@@ -3,6 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../activities/logger';
 import { parseSampleValue, PrometheusError, type PrometheusClient } from '../activities/metrics';
+import { errorMessage } from '../domain/errors';
 import packageJson from '../package.json' with { type: 'json' };
 import { summarizeSeries } from './series-summary';
 import { defaultStepSeconds, parseDuration, parseTime, TimeInputError } from './time';
@@ -50,13 +51,9 @@ function nameMatcher(match: string | undefined): (name: string) => boolean {
   try {
     pattern = new RegExp(match, 'i');
   } catch (error) {
-    throw new InputError(`invalid regular expression "${match}": ${messageOf(error)}`);
+    throw new InputError(`invalid regular expression "${match}": ${errorMessage(error)}`);
   }
   return (name) => pattern.test(name);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** What the model can do about each kind of failure. */
@@ -84,7 +81,7 @@ function failureText(subject: string, error: unknown, signal: AbortSignal): stri
     return `${subject}: ${error.message}`;
   }
   if (signal.aborted) return `${subject} was cancelled by the client`;
-  return `${subject} failed: ${messageOf(error)}`;
+  return `${subject} failed: ${errorMessage(error)}`;
 }
 
 /** Keeps the first `limit` items, and says how many were left out and how to see them. */

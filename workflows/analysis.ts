@@ -2,7 +2,7 @@ import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AnalysisRequest } from '../activities/analysis';
 import type { AnalyzerResult } from '../activities/analyzer/types';
-import { FailureType } from '../domain/errors';
+import { FailureType, failureMessage } from '../domain/errors';
 
 const nonRetryableErrorTypes = [FailureType.BadConfig, FailureType.NotFound];
 
@@ -28,11 +28,6 @@ export interface AnalysisResult {
   fallback_reason?: string;
 }
 
-const messageOf = (error: unknown): string => {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return cause instanceof Error ? cause.message : String(cause);
-};
-
 /**
  * The root-cause report of a deployment: collect the release's context and pull requests,
  * run the analyzers in order (the LLM when configured, then the heuristic) until one writes a
@@ -48,8 +43,8 @@ export async function analysisWorkflow(input: AnalysisInput): Promise<AnalysisRe
       written = { analyzer, result: await runAnalyzer({ analyzer, context: collected.context }) };
       break;
     } catch (error) {
-      failures.push(`${analyzer}: ${messageOf(error)}`);
-      log.warn('analyzer failed, trying the next', { analyzer, error: messageOf(error) });
+      failures.push(`${analyzer}: ${failureMessage(error)}`);
+      log.warn('analyzer failed, trying the next', { analyzer, error: failureMessage(error) });
     }
   }
   if (written === undefined) {
@@ -68,7 +63,7 @@ export async function analysisWorkflow(input: AnalysisInput): Promise<AnalysisRe
   });
   // A channel that is down must not fail an analysis that is written.
   await sendAnalysisAlert({ deploymentId: input.deploymentId }).catch((error: unknown) => {
-    log.warn('the analysis alert was not delivered', { error: messageOf(error) });
+    log.warn('the analysis alert was not delivered', { error: failureMessage(error) });
   });
   return {
     analyzer: written.analyzer,

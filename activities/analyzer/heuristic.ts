@@ -2,6 +2,7 @@ import {
   classifyFault,
   defaultAnomalyThresholds,
   detectAnomaly,
+  errorMessage,
   rankSuspects,
   ruleMetricFaultClass,
   type Anomaly,
@@ -100,9 +101,6 @@ function describeSamples(samples: readonly Sample[]): string {
   return `${samples.length} series: ${shown.join(', ')}${more}`;
 }
 
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
-
 /** The queries of one analysis, each recorded as a tool call in the order they were asked. */
 class Investigation {
   readonly calls: ToolCall[] = [];
@@ -134,7 +132,7 @@ class Investigation {
       this.succeeded += 1;
       return samples;
     } catch (error) {
-      const message = messageOf(error);
+      const message = errorMessage(error);
       this.errors.push(message);
       this.calls[index] = {
         tool: 'prometheus.query',

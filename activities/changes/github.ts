@@ -1,6 +1,6 @@
 import { Octokit, type RestEndpointMethodTypes } from '@octokit/rest';
 import type { ChangedFile, PullRequest, ReleaseChanges } from '../../domain/code-change';
-import { FailureType, RelguardError } from '../../domain/errors';
+import { errorMessage, FailureType, RelguardError } from '../../domain/errors';
 import { applyBudget, resolveBudget } from './budget';
 import { checkChangeRequest, firstReleaseChanges } from './first-release';
 import { gitHubHosts, gitHubRepoOn, redactCredentials, type GitHubRepo } from './repo-url';
@@ -340,10 +340,6 @@ function noPullRequestsNote(totalCommits: number, request: ChangeRequest): strin
 function gitHubMessage(data: unknown): string | undefined {
   const message = (data as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' ? message : undefined;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** `work` over `items`, at most CONCURRENCY at a time, results in the order of `items`. */

@@ -19,7 +19,7 @@ import {
   type DeploymentStatus,
   type NodeDeploymentStatus,
 } from '../../domain/deployment';
-import { FailureType } from '../../domain/errors';
+import { FailureType, failureMessage } from '../../domain/errors';
 import { analysisWorkflowId } from '../../domain/release';
 import { statusSearchAttribute } from '../../domain/search-attributes';
 import { analysisWorkflow } from '../analysis';
@@ -312,10 +312,8 @@ async function deployBatch(release: Release, machineIds: string[]): Promise<void
       } catch (error) {
         if (isCancellation(error)) throw error;
         release.setMachine(machineId, 'failed');
-        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-        const message = cause instanceof Error ? cause.message : String(cause);
         release.requestRollback({
-          reason: `machine ${machineId} failed to deploy ${release.plan.version}: ${message}`,
+          reason: `machine ${machineId} failed to deploy ${release.plan.version}: ${failureMessage(error)}`,
           requested_by: 'relguard',
         });
       }
@@ -493,8 +491,7 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     if (isCancellation(error)) {
       result = { status: 'cancelled', reason: 'the workflow was cancelled' };
     } else {
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-      result = { status: 'failed', reason: cause instanceof Error ? cause.message : String(cause) };
+      result = { status: 'failed', reason: failureMessage(error) };
     }
   }
 
