@@ -12,6 +12,7 @@ import type { ApiEnv, ApiVariables } from './context';
 import { mountDocs } from './docs';
 import { errorBody, errorHandler, validationHook } from './errors';
 import { healthApi } from './health';
+import { isPackageUpload } from './route-parts';
 import { tokensApi } from './tokens';
 import { alertmanagerWebhook } from './webhooks/alertmanager';
 import { githubWebhook } from './webhooks/github';
@@ -54,10 +55,9 @@ export function createApp(options: ApiOptions) {
       c.json(errorBody('payload_too_large', 'request body is larger than the api accepts'), 413),
   });
   // A package upload streams to disk under its own, larger limit (api/packages/handlers.ts).
-  const packageUpload = /^\/api\/v1\/applications\/[^/]+\/packages\/[^/]+$/;
   app.use(
     '/api/*',
-    except((c) => c.req.method === 'PUT' && packageUpload.test(c.req.path), limitBody),
+    except((c) => isPackageUpload(c.req.method, c.req.path), limitBody),
   );
 
   app.use('/api/*', authentication());

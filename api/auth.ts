@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { roleAllows, type Role } from '../domain';
 import type { ApiEnv } from './context';
 import { errorBody } from './errors';
+import { isPackageUpload } from './route-parts';
 
 /** Who made a request: the token it carried. */
 export interface Principal {
@@ -24,9 +25,7 @@ export function requiredRole(method: string, path: string): Role | undefined {
   if (path === '/api/v1/webhooks/github') return undefined;
   if (path.startsWith('/api/v1/tokens') || path.startsWith('/api/v1/audit')) return 'admin';
   if (!writes.has(method)) return 'viewer';
-  if (method === 'PUT' && /^\/api\/v1\/applications\/[^/]+\/packages\/[^/]+$/.test(path)) {
-    return 'deployer';
-  }
+  if (isPackageUpload(method, path)) return 'deployer';
   if (path.startsWith('/api/v1/applications')) return 'admin';
   return 'deployer';
 }

@@ -1,15 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Application, ApplicationInput, ApplicationUpdate } from '../../domain';
 import { errorResponses } from '../responses';
+import { IdParam, json } from '../route-parts';
 
 const tags = ['applications'];
-const IdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'id', in: 'path' } }),
-});
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
 
 const ApplicationSchema = Application.openapi('Application');
 

@@ -1,15 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AnalysisReport, Deployment } from '../../domain';
 import { errorResponses } from '../responses';
+import { IdParam, json } from '../route-parts';
 
 const tags = ['deployments'];
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
-const IdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'id', in: 'path' } }),
-});
 
 export const CreateDeployment = z
   .strictObject({

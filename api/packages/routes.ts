@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { PackageRecord } from '../../domain';
 import { errorResponses } from '../responses';
+import { IdParam, json } from '../route-parts';
 
 const tags = ['packages'];
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
 const PackageSchema = PackageRecord.openapi('Package');
 
 export const CreatePackage = z
@@ -39,12 +39,7 @@ export const listPackages = createRoute({
   tags,
   summary: 'The packages of an application, newest first',
   request: {
-    params: z.object({
-      id: z
-        .string()
-        .min(1)
-        .openapi({ param: { name: 'id', in: 'path' } }),
-    }),
+    params: IdParam,
   },
   responses: {
     200: { description: 'Packages', content: json(z.object({ items: z.array(PackageSchema) })) },
@@ -60,11 +55,7 @@ export const uploadPackage = createRoute({
   description:
     'The body is the .tar.gz itself. With `md5`, a package whose MD5 differs is refused (422) and nothing is stored. A version that has a package already is 409: packages are immutable.',
   request: {
-    params: z.object({
-      id: z
-        .string()
-        .min(1)
-        .openapi({ param: { name: 'id', in: 'path' } }),
+    params: IdParam.extend({
       version: z
         .string()
         .min(1)

@@ -1,14 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiToken, AuditEntry, NewApiToken } from '../../domain';
 import { errorResponses } from '../responses';
-
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
-const IdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'id', in: 'path' } }),
-});
+import { IdParam, json } from '../route-parts';
 
 const ApiTokenSchema = ApiToken.openapi('ApiToken');
 

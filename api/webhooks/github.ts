@@ -7,6 +7,7 @@ import type { ApiEnv, ApiVariables } from '../context';
 import { startRelease } from '../deployments/start-release';
 import { errorBody, validationBody, validationHook } from '../errors';
 import { errorResponses } from '../responses';
+import { json } from '../route-parts';
 
 const DELIVERY_SOURCE = 'github';
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
@@ -67,8 +68,6 @@ const Outcome = z.object({
   ignored: z.array(z.object({ app: z.string().optional(), reason: z.string() })),
 });
 type Outcome = z.infer<typeof Outcome>;
-
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
 
 const route = createRoute({
   method: 'post',
