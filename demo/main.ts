@@ -1,6 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  readStackToken,
+  stackApiUrl,
+  stackHome,
+  stackTemporalUiUrl,
+  stackTokenFile,
+} from './stack';
 import { runDemoStory } from './story';
 
 /**
@@ -8,28 +13,23 @@ import { runDemoStory } from './story';
  * v1.1.0 was rolled back and the report names a suspect, 1 otherwise with why. An entry point
  * like api/main.ts, so it reads the stack's settings itself: the ones temporal-dev.sh uses.
  */
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const home = process.env.RELGUARD_HOME ?? path.join(projectRoot, '.relguard');
-const apiPort = process.env.API_PORT ?? '3000';
-const uiPort = process.env.TEMPORAL_UI_PORT ?? '8233';
 const alertPort = process.env.RELGUARD_DEMO_ALERT_PORT;
 // temporal-dev.sh's RELGUARD_SCRAPE_INTERVAL, e.g. `5s`.
 const scrapeIntervalSeconds = Number.parseInt(process.env.RELGUARD_SCRAPE_INTERVAL ?? '5', 10) || 5;
 
 async function main(): Promise<number> {
-  const tokenFile = path.join(home, 'token');
-  let token: string;
-  try {
-    token = (await readFile(tokenFile, 'utf8')).trim();
-  } catch {
-    console.error(`demo: no api token in ${tokenFile}: start the stack with ./temporal-dev.sh up`);
+  const token = await readStackToken();
+  if (token === undefined) {
+    console.error(
+      `demo: no api token in ${stackTokenFile}: start the stack with ./temporal-dev.sh up`,
+    );
     return 1;
   }
   const outcome = await runDemoStory({
-    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiUrl: stackApiUrl,
     token,
-    workDir: path.join(home, 'demo'),
-    temporalUiUrl: `http://127.0.0.1:${uiPort}`,
+    workDir: path.join(stackHome, 'demo'),
+    temporalUiUrl: stackTemporalUiUrl,
     log: (line) => console.log(line),
     scrapeIntervalSeconds,
     ...(alertPort === undefined ? {} : { alertPort: Number(alertPort), notifyChannel: 'demo' }),

@@ -3,26 +3,17 @@
  * (processes on this host that the local platform started), so that down leaves nothing
  * running. Does nothing when the demo never ran or the api is not up.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../activities/logger';
 import { LocalPlatform } from '../activities/platform';
 import type { Application } from '../domain';
 import { createApiClient } from '../cli/api-client';
+import { readStackToken, stackApiUrl } from './stack';
 import { demoAppName } from './story';
 
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const home = process.env.RELGUARD_HOME ?? path.join(projectRoot, '.relguard');
-const apiPort = process.env.API_PORT ?? '3000';
-
-const token = await readFile(path.join(home, 'token'), 'utf8').then(
-  (text) => text.trim(),
-  () => undefined,
-);
+const token = await readStackToken();
 if (token !== undefined) {
   const client = createApiClient({
-    baseUrl: `http://127.0.0.1:${apiPort}`,
+    baseUrl: stackApiUrl,
     token,
     timeoutMs: 5000,
   });
