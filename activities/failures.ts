@@ -1,13 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType, RelguardError } from '../domain/errors';
-
-/** Failures no retry can fix: a bad package stays bad, a missing application stays missing. */
-export const nonRetryableFailureTypes: readonly string[] = [
-  FailureType.BadConfig,
-  FailureType.BadPackage,
-  FailureType.NotFound,
-  FailureType.Conflict,
-];
+import { nonRetryableFailureTypes, RelguardError } from '../domain/errors';
 
 /**
  * Runs an activity body and turns a RelguardError into an ApplicationFailure of the same

@@ -10,6 +10,14 @@ export enum FailureType {
   Unavailable = 'Unavailable',
 }
 
+/** Failures no retry can fix: a bad package stays bad, a missing application stays missing. */
+export const nonRetryableFailureTypes: readonly FailureType[] = [
+  FailureType.BadConfig,
+  FailureType.BadPackage,
+  FailureType.NotFound,
+  FailureType.Conflict,
+];
+
 /** A failure of relguard's own making, with a message a person can act on. */
 export class RelguardError extends Error {
   constructor(

@@ -19,7 +19,7 @@ import {
   type DeploymentStatus,
   type NodeDeploymentStatus,
 } from '../../domain/deployment';
-import { FailureType, failureMessage } from '../../domain/errors';
+import { failureMessage, nonRetryableFailureTypes } from '../../domain/errors';
 import { analysisWorkflowId } from '../../domain/release';
 import { statusSearchAttribute } from '../../domain/search-attributes';
 import { analysisWorkflow } from '../analysis';
@@ -40,12 +40,7 @@ import {
   type RollbackRequest,
 } from './messages';
 
-const nonRetryable = [
-  FailureType.BadConfig,
-  FailureType.BadPackage,
-  FailureType.NotFound,
-  FailureType.Conflict,
-];
+const nonRetryable = [...nonRetryableFailureTypes];
 
 const { loadRelease, ensurePackage, recordDeploymentStatus, finishRelease } =
   proxyActivities<Activities>({
