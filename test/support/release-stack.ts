@@ -33,17 +33,29 @@ export interface ReleaseStack {
   stop(): Promise<void>;
 }
 
+export interface ReleaseStackOptions {
+  /** False: no in-process worker (a test starts worker processes of its own). */
+  worker?: boolean;
+  /** A Temporal the test controls (for instance one it restarts); by default a dev server. */
+  temporal?: Promise<TestWorkflowEnvironment>;
+  /** Storage the test controls (for instance one it stops); by default startTestStore(). */
+  testStore?: Promise<TestStore>;
+}
+
 /**
  * Everything a release needs, for real, on loopback: a Temporal dev server, MongoDB storage,
  * the api (serving the local package store) and a worker with the real activities.
  */
 export async function startReleaseStack(
-  options: { worker?: boolean } & Parameters<typeof testActivityDeps>[2] = {},
+  options: ReleaseStackOptions & Parameters<typeof testActivityDeps>[2] = {},
 ): Promise<ReleaseStack> {
-  const [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
+  const [temporal, testStore] = await Promise.all([
+    options.temporal ?? startDevServer(),
+    options.testStore ?? startTestStore(),
+  ]);
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const { worker: _worker, ...depsOptions } = options;
+  const { worker: _worker, temporal: _temporal, testStore: _testStore, ...depsOptions } = options;
   const activityDeps = await testActivityDeps(testStore.store, `${apiUrl}/packages`, depsOptions);
   const taskQueue = 'relguard-test';
   const health = connectTemporal(temporal.address, 2000);
