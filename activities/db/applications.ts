@@ -8,6 +8,7 @@ import {
   type ApplicationUpdate,
   type Machine,
 } from '../../domain';
+import { DocumentWrites, type ChangeOutcome } from './document-writes';
 import { fromStored, isDuplicateKey, newId, toStored, type Stored } from './documents';
 
 type ApplicationDocument = Stored<Application>;
@@ -21,11 +22,22 @@ function editableFields(app: Application): Partial<ApplicationInput> {
   );
 }
 
+interface MachineChange {
+  machineId: string;
+  changes: Partial<Pick<Machine, 'version' | 'status'>>;
+}
+
 export class ApplicationRepository {
   private readonly collection: Collection<ApplicationDocument>;
+  /** Every write of an application goes through here: see DocumentWrites for why. */
+  private readonly writes = new DocumentWrites();
+  private readonly writeMachines: (id: string, change: MachineChange) => Promise<Application>;
 
   constructor(db: Db) {
     this.collection = db.collection<ApplicationDocument>('applications');
+    this.writeMachines = this.writes.merging((id, changes) =>
+      this.applyMachineChanges(id, changes),
+    );
   }
 
   async ensureIndexes(): Promise<void> {
@@ -100,10 +112,12 @@ export class ApplicationRepository {
     };
     let updated: ApplicationDocument | null;
     try {
-      updated = await this.collection.findOneAndUpdate(
-        { _id: current.id, updatedTime: current.updatedTime },
-        { $set: changes },
-        { returnDocument: 'after' },
+      updated = await this.writes.exclusive(current.id, () =>
+        this.collection.findOneAndUpdate(
+          { _id: current.id, updatedTime: current.updatedTime },
+          { $set: changes },
+          { returnDocument: 'after' },
+        ),
       );
     } catch (error) {
       throw isDuplicateKey(error) ? this.nameTaken(merged.name) : error;
@@ -127,12 +141,17 @@ export class ApplicationRepository {
    * of two releases started at once exactly one gets it. Taking it again is a no-op.
    */
   async claimRelease(id: string, deploymentId: string, now = Date.now()): Promise<void> {
-    const claimed = await this.collection.findOneAndUpdate(
-      {
-        _id: id,
-        $or: [{ active_deployment_id: { $exists: false } }, { active_deployment_id: deploymentId }],
-      },
-      { $set: { active_deployment_id: deploymentId, updatedTime: now } },
+    const claimed = await this.writes.exclusive(id, () =>
+      this.collection.findOneAndUpdate(
+        {
+          _id: id,
+          $or: [
+            { active_deployment_id: { $exists: false } },
+            { active_deployment_id: deploymentId },
+          ],
+        },
+        { $set: { active_deployment_id: deploymentId, updatedTime: now } },
+      ),
     );
     if (claimed === null) {
       const app = await this.get(id);
@@ -145,36 +164,56 @@ export class ApplicationRepository {
 
   /** Gives the slot back, if `deploymentId` holds it; idempotent. */
   async releaseClaim(id: string, deploymentId: string, now = Date.now()): Promise<void> {
-    await this.collection.updateOne(
-      { _id: id, active_deployment_id: deploymentId },
-      { $unset: { active_deployment_id: '' }, $set: { updatedTime: now } },
+    await this.writes.exclusive(id, () =>
+      this.collection.updateOne(
+        { _id: id, active_deployment_id: deploymentId },
+        { $unset: { active_deployment_id: '' }, $set: { updatedTime: now } },
+      ),
     );
   }
 
   /**
-   * Sets one machine's version and status and recomputes the counts. Machines of one release
-   * finish in parallel, so this retries its compare-and-set until it lands on a fresh read.
+   * Sets one machine's version and status and recomputes the counts. The machines of a batch
+   * finish together: their changes are merged into one write (see DocumentWrites), which
+   * answers each with the application as written.
    */
   async updateMachine(
     id: string,
     machineId: string,
     changes: Partial<Pick<Machine, 'version' | 'status'>>,
   ): Promise<Application> {
+    return await this.writeMachines(id, { machineId, changes });
+  }
+
+  /** A compare-and-set on a fresh read, retried: another process may write the application. */
+  private async applyMachineChanges(
+    id: string,
+    changes: MachineChange[],
+  ): Promise<ChangeOutcome<Application>[]> {
     for (let attempt = 0; ; attempt++) {
       const app = await this.get(id);
-      if (!app.machines.some((machine) => machine.id === machineId)) {
-        throw notFound(`machine of application ${app.name}`, machineId);
-      }
-      const machines = app.machines.map((machine) =>
-        machine.id === machineId ? { ...machine, ...changes } : machine,
-      );
+      const known = new Set(app.machines.map((machine) => machine.id));
+      const machines = app.machines.map((machine) => {
+        let changed = machine;
+        for (const change of changes) {
+          if (change.machineId === machine.id) changed = { ...changed, ...change.changes };
+        }
+        return changed;
+      });
       const updatedTime = Math.max(Date.now(), app.updatedTime + 1);
       const updated = await this.collection.findOneAndUpdate(
         { _id: id, updatedTime: app.updatedTime },
         { $set: { machines, ...machineCounts(machines), updatedTime } },
         { returnDocument: 'after' },
       );
-      if (updated !== null) return fromStored<Application>(updated);
+      if (updated !== null) {
+        const written = fromStored<Application>(updated);
+        return changes.map((change) =>
+          known.has(change.machineId)
+            ? { value: written }
+            : { error: notFound(`machine of application ${app.name}`, change.machineId) },
+        );
+      }
       if (attempt >= 20) throw conflict(`application ${id} changes too often to update`);
     }
   }
@@ -184,16 +223,18 @@ export class ApplicationRepository {
     for (let attempt = 0; ; attempt++) {
       const app = await this.get(id);
       if (app.currentVersion === version) return app;
-      const updated = await this.collection.findOneAndUpdate(
-        { _id: id, updatedTime: app.updatedTime },
-        {
-          $set: {
-            prev_version: app.currentVersion,
-            currentVersion: version,
-            updatedTime: Math.max(now, app.updatedTime + 1),
+      const updated = await this.writes.exclusive(id, () =>
+        this.collection.findOneAndUpdate(
+          { _id: id, updatedTime: app.updatedTime },
+          {
+            $set: {
+              prev_version: app.currentVersion,
+              currentVersion: version,
+              updatedTime: Math.max(now, app.updatedTime + 1),
+            },
           },
-        },
-        { returnDocument: 'after' },
+          { returnDocument: 'after' },
+        ),
       );
       if (updated !== null) return fromStored<Application>(updated);
       if (attempt >= 20) throw conflict(`application ${id} changes too often to update`);

@@ -9,6 +9,7 @@ import {
   type NodeDeployment,
   type PackageInfo,
 } from '../../domain';
+import { DocumentWrites, type ChangeOutcome } from './document-writes';
 import { fromStored, newId, toStored, type Stored } from './documents';
 
 type DeploymentDocument = Stored<Deployment>;
@@ -20,11 +21,21 @@ export interface DeploymentQuery {
   limit?: number;
 }
 
+interface NodeChange {
+  machineId: string;
+  changes: Partial<Omit<NodeDeployment, 'machine_id' | 'batch'>>;
+  now: number;
+}
+
 export class DeploymentRepository {
   private readonly collection: Collection<DeploymentDocument>;
+  /** Every write of a deployment goes through here: see DocumentWrites for why. */
+  private readonly writes = new DocumentWrites();
+  private readonly writeNodes: (id: string, change: NodeChange) => Promise<void>;
 
   constructor(db: Db) {
     this.collection = db.collection<DeploymentDocument>('deployments');
+    this.writeNodes = this.writes.merging((id, changes) => this.applyNodeChanges(id, changes));
   }
 
   async ensureIndexes(): Promise<void> {
@@ -82,10 +93,12 @@ export class DeploymentRepository {
   ): Promise<Deployment> {
     const filter: Filter<DeploymentDocument> = { _id: id };
     if (expectedStatus) filter.status = { $in: [...expectedStatus] };
-    const updated = await this.collection.findOneAndUpdate(
-      filter,
-      { $set: { ...changes, updatedTime: now } },
-      { returnDocument: 'after' },
+    const updated = await this.writes.exclusive(id, () =>
+      this.collection.findOneAndUpdate(
+        filter,
+        { $set: { ...changes, updatedTime: now } },
+        { returnDocument: 'after' },
+      ),
     );
     if (updated === null) {
       const current = await this.get(id);
@@ -99,17 +112,18 @@ export class DeploymentRepository {
 
   /** Appends what a person or pipeline did to the release (the audit on the Deployment). */
   async recordAction(id: string, action: DeploymentAction, now = Date.now()): Promise<void> {
-    const result = await this.collection.updateOne(
-      { _id: id },
-      { $push: { actions: action }, $set: { updatedTime: now } },
+    const result = await this.writes.exclusive(id, () =>
+      this.collection.updateOne(
+        { _id: id },
+        { $push: { actions: action }, $set: { updatedTime: now } },
+      ),
     );
     if (result.matchedCount === 0) throw notFound('deployment', id);
   }
 
   /**
-   * Sets fields of one machine's node deployment. The array is laid out when the deployment is
-   * created and never reordered, so the element is addressed by its index (FerretDB has no
-   * arrayFilters), guarded by its machine id.
+   * Sets fields of one machine's node deployment. The machines of a batch report at once:
+   * their changes are merged into one write of the deployment (see DocumentWrites).
    */
   async setNodeDeployment(
     id: string,
@@ -117,21 +131,62 @@ export class DeploymentRepository {
     changes: Partial<Omit<NodeDeployment, 'machine_id' | 'batch'>>,
     now = Date.now(),
   ): Promise<void> {
-    const deployment = await this.get(id);
-    const index = deployment.node_deployments.findIndex((node) => node.machine_id === machineId);
-    if (index < 0) throw notFound(`machine of deployment ${id}`, machineId);
-    const set: Record<string, unknown> = { updatedTime: now };
-    for (const [field, value] of Object.entries(changes)) {
-      set[`node_deployments.${index}.${field}`] = value;
+    await this.writeNodes(id, { machineId, changes, now });
+  }
+
+  /**
+   * The array is laid out when the deployment is created and never reordered, so each element
+   * is addressed by its index (FerretDB has no arrayFilters), guarded by its machine id. The
+   * indexes of a deployment are read once: a batch's write is then one update, no read.
+   */
+  private async applyNodeChanges(
+    id: string,
+    changes: NodeChange[],
+  ): Promise<ChangeOutcome<void>[]> {
+    for (let attempt = 0; ; attempt++) {
+      const indexes = await this.nodeIndexes(id, attempt > 0);
+      const set: Record<string, unknown> = {};
+      const guard: Record<string, string> = {};
+      let updatedTime = 0;
+      const outcomes = changes.map((change): ChangeOutcome<void> => {
+        const index = indexes.get(change.machineId);
+        if (index === undefined) {
+          return { error: notFound(`machine of deployment ${id}`, change.machineId) };
+        }
+        for (const [field, value] of Object.entries(change.changes)) {
+          set[`node_deployments.${index}.${field}`] = value;
+        }
+        guard[`node_deployments.${index}.machine_id`] = change.machineId;
+        updatedTime = Math.max(updatedTime, change.now);
+        return { value: undefined };
+      });
+      if (updatedTime === 0) return outcomes;
+      const result = await this.collection.updateOne(
+        { _id: id, ...guard },
+        { $set: { ...set, updatedTime } },
+      );
+      // Indexes read before the deployment was replaced do not match: read them again once.
+      if (result.matchedCount > 0 || attempt > 0) return outcomes;
     }
-    await this.collection.updateOne(
-      { _id: id, [`node_deployments.${index}.machine_id`]: machineId },
-      { $set: set },
-    );
+  }
+
+  private readonly indexCache = new Map<string, Map<string, number>>();
+
+  private async nodeIndexes(id: string, fresh: boolean): Promise<Map<string, number>> {
+    const cached = fresh ? undefined : this.indexCache.get(id);
+    if (cached !== undefined) return cached;
+    const deployment = await this.get(id);
+    const indexes = new Map(deployment.node_deployments.map((node, i) => [node.machine_id, i]));
+    this.indexCache.set(id, indexes);
+    // The releases running now are all that is needed; the oldest entry goes.
+    if (this.indexCache.size > 200) this.indexCache.delete(this.indexCache.keys().next().value!);
+    return indexes;
   }
 
   async setPackage(id: string, pkg: PackageInfo, now = Date.now()): Promise<void> {
-    await this.collection.updateOne({ _id: id }, { $set: { package: pkg, updatedTime: now } });
+    await this.writes.exclusive(id, () =>
+      this.collection.updateOne({ _id: id }, { $set: { package: pkg, updatedTime: now } }),
+    );
   }
 
   /** How many deployments each application has in each status. */
