@@ -22,6 +22,7 @@ import { buildPackage, packageKey } from './package-build';
 import type { PackageStore } from './package-store/types';
 import type { DeployPlatform, DeployResult, MachineTarget, PackageRef } from './platform/types';
 import { writeTargets } from './prometheus-targets';
+import { SingleFlight } from './single-flight';
 
 export interface ReleaseDeps {
   store: Repositories;
@@ -76,6 +77,23 @@ async function withHeartbeat<T>(
   }
 }
 
+/**
+ * A write started now and awaited later: its failure is held for `result()` instead of being
+ * an unhandled rejection in the meantime.
+ */
+function settled(write: Promise<void>): { result(): Promise<void> } {
+  const outcome = write.then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  return {
+    async result() {
+      const done = await outcome;
+      if (!done.ok) throw done.error;
+    },
+  };
+}
+
 export function createReleaseActivities(deps: ReleaseDeps) {
   const { store, packageStore, platforms, logger } = deps;
 
@@ -90,10 +108,17 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     return { app, machine };
   }
 
+  // The machines of a batch start together and read the same documents: one read each.
+  const reads = new SingleFlight();
+
   /** The deployment, its application, the machine and the platform that runs it. */
   async function machineOf(request: MachineRequest) {
-    const deployment = await store.deployments.get(request.deploymentId);
-    const app = await store.applications.get(deployment.app_id);
+    const deployment = await reads.run(`deployment ${request.deploymentId}`, () =>
+      store.deployments.get(request.deploymentId),
+    );
+    const app = await reads.run(`application ${deployment.app_id}`, () =>
+      store.applications.get(deployment.app_id),
+    );
     return {
       deployment,
       app,
@@ -103,7 +128,9 @@ export function createReleaseActivities(deps: ReleaseDeps) {
   }
 
   async function packageRef(appId: string, version: string): Promise<PackageRef> {
-    const record = await store.packages.findByVersion(appId, version);
+    const record = await reads.run(`package ${appId} ${version}`, () =>
+      store.packages.findByVersion(appId, version),
+    );
     if (record === undefined) {
       throw new RelguardError(FailureType.NotFound, `no package of version ${version}`, {
         version,
@@ -226,30 +253,38 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return asActivity(async () => {
         const { deployment, app, target, platform } = await machineOf(request);
         const version = deployment.package_version;
-        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-          status: 'deploying',
-          started_at: Date.now(),
-        });
+        // The machine does not wait for its status to be written: the write runs beside the
+        // deploy and is awaited before the outcome is written.
+        const recordedStart = settled(
+          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'deploying',
+            started_at: Date.now(),
+          }),
+        );
         try {
           const pkg = await packageRef(app.id, version);
           const result = await withHeartbeat((signal, onProgress) =>
             platform.deploy(target, pkg, { signal, onProgress }),
           );
-          await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'deployed',
-            finished_at: Date.now(),
-          });
-          await writeTargets(
-            deps.targetsDir,
-            await store.applications.updateMachine(app.id, request.machineId, {
+          const finishedAt = Date.now();
+          await recordedStart.result();
+          // Two documents: the deployment's record of the machine and the application's.
+          const [, updatedApp] = await Promise.all([
+            store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+              status: 'deployed',
+              finished_at: finishedAt,
+            }),
+            store.applications.updateMachine(app.id, request.machineId, {
               version,
               status: 'healthy',
             }),
-          );
+          ]);
+          await writeTargets(deps.targetsDir, updatedApp);
           logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
           return result;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
+          await recordedStart.result().catch(() => undefined);
           await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
             status: 'failed',
             finished_at: Date.now(),
