@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   mkdir,
   open,
@@ -14,7 +15,14 @@ import type { Logger } from '../logger';
 import { extractArchive } from './archive';
 import { probeHealth } from './health-check';
 import { KeyedLock } from './keyed-lock';
-import { ownGroupAlive, runToEnd, startDetached, stopGroup } from './process-group';
+import {
+  findGroupByEnvironment,
+  ownGroupAlive,
+  processStartTicks,
+  runToEnd,
+  startDetached,
+  stopGroup,
+} from './process-group';
 import {
   assertSafeMachineId,
   isStopped,
@@ -24,6 +32,7 @@ import {
   parseState,
   releasesToPrune,
   startedState,
+  startingState,
   stoppedState,
   temporaryName,
   type MachineState,
@@ -56,6 +65,9 @@ export interface LocalPlatformOptions {
 }
 
 const logTailBytes = 4000;
+
+/** Set in start_cmd's environment to an id of that start: see MachineState.starting. */
+export const startIdVariable = 'RELGUARD_START_ID';
 
 interface LocalMachineOptions {
   logger: Logger;
@@ -229,12 +241,35 @@ class LocalMachine implements MachineHost {
 
   async start(version: string): Promise<void> {
     await mkdir(this.at(machineLayout.logs), { recursive: true });
+    const startId = randomUUID();
+    const before = await this.readState();
+    await this.writeState(startingState(before, version, startId));
     const { pid, pidStart } = await startDetached(this.target.app.start_cmd, {
       cwd: this.releaseDir(version),
-      env: this.env(version),
+      env: { ...this.env(version), [startIdVariable]: startId },
       logFile: this.logFile(version),
     });
-    await this.writeState(startedState(await this.readState(), version, pid, pidStart));
+    await this.writeState(startedState(before, version, pid, pidStart));
+  }
+
+  /**
+   * Records the process of a start that was interrupted (the worker killed between the spawn
+   * and its record), found by the start's id; without it the next deploy could not stop
+   * that process, and it would keep the port and answer the health check for its successor.
+   */
+  async settle(): Promise<void> {
+    const state = await this.readState();
+    if (state.starting === undefined) return;
+    const { version, id } = state.starting;
+    const pid = await findGroupByEnvironment(`${startIdVariable}=${id}`);
+    const log = { machine_id: this.target.machine.id, version };
+    if (pid === undefined) {
+      await this.writeState(stoppedState(state));
+      this.options.logger.warn(log, 'an interrupted start left no process');
+      return;
+    }
+    await this.writeState(startedState(state, version, pid, await processStartTicks(pid)));
+    this.options.logger.warn({ ...log, pid }, 'recorded the process of an interrupted start');
   }
 
   async processAlive(): Promise<boolean | undefined> {
@@ -305,9 +340,10 @@ export class LocalPlatform implements DeployPlatform {
     options: { signal?: AbortSignal; onProgress?: ProgressListener } = {},
   ): Promise<DeployResult> {
     const machine = this.machine(target);
-    return await this.lock.run(machine.dir, () =>
-      rollout(machine, target, pkg, 'deploy', this.settings, options),
-    );
+    return await this.lock.run(machine.dir, async () => {
+      await machine.settle();
+      return await rollout(machine, target, pkg, 'deploy', this.settings, options);
+    });
   }
 
   async rollback(
@@ -316,9 +352,10 @@ export class LocalPlatform implements DeployPlatform {
     options: { signal?: AbortSignal; onProgress?: ProgressListener } = {},
   ): Promise<DeployResult> {
     const machine = this.machine(target);
-    return await this.lock.run(machine.dir, () =>
-      rollout(machine, target, pkg, 'rollback', this.settings, options),
-    );
+    return await this.lock.run(machine.dir, async () => {
+      await machine.settle();
+      return await rollout(machine, target, pkg, 'rollback', this.settings, options);
+    });
   }
 
   health(target: MachineTarget): Promise<HealthResult> {
@@ -334,7 +371,10 @@ export class LocalPlatform implements DeployPlatform {
 
   async stop(target: MachineTarget): Promise<void> {
     const machine = this.machine(target);
-    await this.lock.run(machine.dir, () => machine.stopRunning());
+    await this.lock.run(machine.dir, async () => {
+      await machine.settle();
+      await machine.stopRunning();
+    });
   }
 
   /** The process relguard started on the machine, if it still runs: for operators and tests. */

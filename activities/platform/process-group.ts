@@ -40,6 +40,10 @@ function signalProbe(pgid: number): boolean {
  */
 export async function groupAlive(pgid: number): Promise<boolean> {
   if (!signalProbe(pgid)) return false;
+  // The leader itself running in its group answers at once; the scan of every process on the
+  // host (thousands on a host of many machines) is for a group whose leader is gone or a zombie.
+  const leader = await statFields(pgid);
+  if (leader !== undefined && leader[2] === String(pgid) && leader[0] !== 'Z') return true;
   let names: string[];
   try {
     names = await readdir('/proc');
@@ -88,6 +92,33 @@ export async function stopGroup(
   signalGroup(pid, 'SIGKILL');
   await waitGone(pid, 5000, pollMs);
   return 'killed';
+}
+
+/**
+ * The process group of a live process whose environment holds `entry` ("NAME=value"): how a
+ * process whose starter died before recording it is found again. Scans every process on the
+ * host, so it is for that recovery only.
+ */
+export async function findGroupByEnvironment(entry: string): Promise<number | undefined> {
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let environment: string;
+    try {
+      environment = await readFile(`/proc/${name}/environ`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!environment.split('\0').includes(entry)) continue;
+    const fields = await statFields(Number(name));
+    if (fields !== undefined && fields[0] !== 'Z') return Number(fields[2]);
+  }
+  return undefined;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

@@ -106,6 +106,11 @@ export interface MachineState {
   stopped_at?: number;
   /** Versions in the order they were last started, most recent first: pruning keeps the head. */
   history: string[];
+  /**
+   * Written just before start_cmd is spawned and replaced once its process is recorded: a
+   * worker killed in between leaves it, and the next call finds the process by that id.
+   */
+  starting?: { version: string; id: string };
 }
 
 const historyLength = 50;
@@ -125,7 +130,16 @@ export function parseState(text: string | undefined): MachineState {
   if (typeof value.pid_start === 'string') state.pid_start = value.pid_start;
   if (typeof value.started_at === 'number') state.started_at = value.started_at;
   if (typeof value.stopped_at === 'number') state.stopped_at = value.stopped_at;
+  const starting = value.starting as Record<string, unknown> | undefined;
+  if (typeof starting?.version === 'string' && typeof starting.id === 'string') {
+    state.starting = { version: starting.version, id: starting.id };
+  }
   return state;
+}
+
+/** The state while start_cmd is being spawned: the previous process is already stopped. */
+export function startingState(previous: MachineState, version: string, id: string): MachineState {
+  return { ...stoppedState(previous), starting: { version, id } };
 }
 
 export function startedState(

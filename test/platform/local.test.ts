@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../domain';
 import { FailureType, RelguardError } from '../../domain/errors';
 import { createLogger } from '../../activities/logger';
-import { LocalPlatform } from '../../activities/platform/local';
+import { LocalPlatform, startIdVariable } from '../../activities/platform/local';
+import { machineLayout, parseState, startingState } from '../../activities/platform/releases';
 import type { AppRuntime, MachineTarget } from '../../activities/platform/types';
 import {
   appRuntime,
@@ -140,6 +141,39 @@ describe('LocalPlatform', () => {
     expect(await platform.runningPid(target(app(), m1))).toBe(pid);
     expect(server.downloads(v1)).toBe(downloads);
     expect(await platform.health(target(app(), m1))).toEqual({ healthy: true, status: 200 });
+  });
+
+  it('finds and stops the process of a start whose worker died before recording it', async () => {
+    const m4 = await machineOnFreePort('m4');
+    const machineDir = path.join(deployPath, 'm4');
+    await platform.deploy(target(app(), m4), server.ref(v1));
+    await platform.deploy(target(app(), m4), server.ref(v2));
+    const pid = (await platform.runningPid(target(app(), m4)))!;
+    // What a worker killed between the spawn of v2 and its record leaves on disk: the state of
+    // the start, with the id the process carries, and no process.
+    const environment = await readFile(`/proc/${pid}/environ`, 'utf8');
+    const startId = environment
+      .split('\0')
+      .find((entry) => entry.startsWith(`${startIdVariable}=`))!
+      .slice(startIdVariable.length + 1);
+    const stateFile = path.join(machineDir, machineLayout.state);
+    const before = parseState(await readFile(stateFile, 'utf8'));
+    await writeFile(stateFile, JSON.stringify(startingState(before, '2.0.0', startId)));
+    expect(await platform.runningPid(target(app(), m4))).toBeUndefined();
+
+    const again = await platform.deploy(target(app(), m4), server.ref(v2));
+    expect(again.changed).toBe(false);
+    expect(await platform.runningPid(target(app(), m4))).toBe(pid);
+    await platform.deploy(target(app(), m4), server.ref(v3));
+    expect(processGone(pid)).toBe(true);
+    expect((await askVersion(m4)).version).toBe('3.0.0');
+
+    // Killed before the spawn: no process has the id, and the machine is simply started.
+    await platform.stop(target(app(), m4));
+    const stopped = parseState(await readFile(stateFile, 'utf8'));
+    await writeFile(stateFile, JSON.stringify(startingState(stopped, '3.0.0', 'never-spawned')));
+    expect((await platform.deploy(target(app(), m4), server.ref(v3))).changed).toBe(true);
+    expect((await askVersion(m4)).version).toBe('3.0.0');
   });
 
   it('refuses a package whose MD5 differs before anything on the machine changes', async () => {
