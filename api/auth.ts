@@ -34,7 +34,8 @@ const bearer = /^Bearer\s+(\S+)$/i;
 
 /**
  * Bearer tokens with roles: 401 without a known token, 403 when its role is below what the
- * route needs. Every write that passes is recorded in the audit log with its outcome.
+ * route needs. Every write that passes is recorded in the audit log with its outcome; a token's
+ * last use is recorded to the minute (TokenRepository.recordUse), off the request's path.
  */
 export function authentication(): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
@@ -63,6 +64,10 @@ export function authentication(): MiddlewareHandler<ApiEnv> {
         403,
       );
     }
+    // Fire and forget: the request neither waits for this write nor fails with it.
+    void c.var.store.tokens.recordUse(found).catch((error: unknown) => {
+      c.var.logger.error({ err: error, token: found.id }, 'token last use not recorded');
+    });
     const principal: Principal = { token_id: found.id, name: found.name, role: found.role };
     c.set('principal', principal);
     await next();

@@ -17,7 +17,11 @@ export const ApiToken = z.object({
   role: Role,
   createdTime: z.number().int(),
   created_by: z.string(),
-  last_used_at: z.number().int().optional(),
+  /** Written at most once a minute per token (see TokenRepository.recordUse): minute precision. */
+  last_used_at: z.number().int().optional().openapi({
+    description:
+      'When the token was last used (epoch ms), to the minute: it is recorded at most once a minute',
+  }),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
 

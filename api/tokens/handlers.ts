@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi';
-import { notFound } from '../../domain';
+import { FailureType, notFound, RelguardError } from '../../domain';
 import type { ApiEnv } from '../context';
 import type * as routes from './routes';
 
@@ -26,4 +26,13 @@ export const revokeToken: RouteHandler<typeof routes.revokeToken, ApiEnv> = asyn
 
 export const listAudit: RouteHandler<typeof routes.listAudit, ApiEnv> = async (c) => {
   return c.json({ items: await c.var.store.audit.list(c.req.valid('query').limit) }, 200);
+};
+
+export const whoami: RouteHandler<typeof routes.whoami, ApiEnv> = (c) => {
+  const principal = c.var.principal;
+  // The authentication middleware sets it on every /api/ route that needs a role.
+  if (principal === undefined) {
+    throw new RelguardError(FailureType.Unavailable, 'no principal on an authenticated route');
+  }
+  return c.json({ name: principal.name, role: principal.role }, 200);
 };

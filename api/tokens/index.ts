@@ -8,4 +8,5 @@ export const tokensApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook }
   .openapi(routes.createToken, handlers.createToken)
   .openapi(routes.listTokens, handlers.listTokens)
   .openapi(routes.revokeToken, handlers.revokeToken)
-  .openapi(routes.listAudit, handlers.listAudit);
+  .openapi(routes.listAudit, handlers.listAudit)
+  .openapi(routes.whoami, handlers.whoami);

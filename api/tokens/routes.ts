@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiToken, AuditEntry, NewApiToken } from '../../domain';
+import { ApiToken, AuditEntry, NewApiToken, Role } from '../../domain';
 import { errorResponses } from '../responses';
 import { IdParam, json } from '../route-parts';
 
@@ -25,7 +25,7 @@ export const listTokens = createRoute({
   method: 'get',
   path: '/api/v1/tokens',
   tags: ['tokens'],
-  summary: 'List api tokens (names and roles, never secrets)',
+  summary: 'List api tokens (names, roles and last use to the minute; never secrets)',
   responses: {
     200: { description: 'Tokens', content: json(z.object({ items: z.array(ApiTokenSchema) })) },
   },
@@ -57,5 +57,17 @@ export const listAudit = createRoute({
       content: json(z.object({ items: z.array(AuditEntry.openapi('AuditEntry')) })),
     },
     400: errorResponses[400],
+  },
+});
+
+export const Whoami = z.object({ name: z.string(), role: Role }).openapi('Whoami');
+
+export const whoami = createRoute({
+  method: 'get',
+  path: '/api/v1/whoami',
+  tags: ['tokens'],
+  summary: 'Who the bearer token is: its name and role (any role may ask)',
+  responses: {
+    200: { description: "The token's name and role", content: json(Whoami) },
   },
 });

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient, type Document } from 'mongodb';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TokenRepository } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
 import { createApp, type RelguardApp } from '../../api/app';
 import type { Releases } from '../../api/releases';
-import { ApplicationInput, type Deployment, type Role } from '../../domain';
+import { ApplicationInput, type ApiToken, type Deployment, type Role } from '../../domain';
 import { tokenFor, withToken } from '../support/api-token';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { releasesNotUsedHere } from '../support/releases';
@@ -10,7 +13,8 @@ import { releasesNotUsedHere } from '../support/releases';
 /**
  * Bearer tokens with roles over real storage: every protected route refuses a request without
  * a valid token (401) and a token whose role is below its need (403); tokens are stored hashed
- * and shown once; every write is in the audit log, and a release action on its Deployment.
+ * and shown once; every write is in the audit log, and a release action on its Deployment; a
+ * token's last use is written once a minute, off the request's path.
  */
 let testStore: TestStore;
 let app: RelguardApp;
@@ -220,5 +224,112 @@ describe('the audit', () => {
     });
     expect(entries[1]!.at).toBeGreaterThanOrEqual(before);
     expect(entries.some((entry) => entry.method === 'GET')).toBe(false);
+  });
+});
+
+describe("a token's last use", () => {
+  /** A client of the test's database that reports the updates each token's document gets. */
+  function watchedDb() {
+    const client = new MongoClient(testStore.uri, { monitorCommands: true });
+    const updatesOf = new Map<string, number[]>();
+    client.on('commandStarted', (event) => {
+      if (event.commandName !== 'update' || event.command.update !== 'api_tokens') return;
+      for (const update of event.command.updates as { q: { _id: string }; u: Document }[]) {
+        const written = (update.u as { $set: { last_used_at: number } }).$set.last_used_at;
+        updatesOf.set(update.q._id, [...(updatesOf.get(update.q._id) ?? []), written]);
+      }
+    });
+    return { client, db: client.db(testStore.dbName), updatesOf };
+  }
+
+  it('is written once a minute however many requests come, and again after the minute', async () => {
+    const watched = watchedDb();
+    try {
+      let now = Date.now();
+      const clocked = new TokenRepository(watched.db, { clock: () => now });
+      const clockedApp = createApp({
+        store: { ...testStore.store, tokens: clocked },
+        temporal: { check: () => Promise.resolve(true) },
+        releases,
+        logger: createLogger('api', 'silent'),
+      });
+      const viewer = await clocked.create({ name: 'busy-viewer', role: 'viewer' }, 'test');
+      const admin = await clocked.create({ name: 'clocked-admin', role: 'admin' }, 'test');
+      const asViewer = withToken(clockedApp, viewer.token);
+      const lastUsed = async () => {
+        const listed = await withToken(clockedApp, admin.token).request('/api/v1/tokens');
+        const { items } = (await listed.json()) as { items: ApiToken[] };
+        return items.find((token) => token.id === viewer.id)?.last_used_at;
+      };
+      expect(await lastUsed()).toBeUndefined();
+
+      // A burst of concurrent requests, then more over the next half minute.
+      const firstUse = now;
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, async () => await asViewer.request('/api/v1/deployments')),
+      );
+      expect(burst.map((response) => response.status)).toEqual(Array(20).fill(200));
+      for (let second = 1; second <= 30; second += 3) {
+        now = firstUse + second * 1000;
+        expect((await asViewer.request('/api/v1/applications')).status).toBe(200);
+      }
+      await vi.waitFor(async () => expect(await lastUsed()).toBe(firstUse));
+      expect(watched.updatesOf.get(viewer.id)).toEqual([firstUse]);
+
+      // A minute after the last write, the next request writes again.
+      const laterUse = firstUse + 60_000;
+      now = laterUse;
+      expect((await asViewer.request('/api/v1/deployments')).status).toBe(200);
+      await vi.waitFor(async () => expect(await lastUsed()).toBe(laterUse));
+      expect(watched.updatesOf.get(viewer.id)).toEqual([firstUse, laterUse]);
+    } finally {
+      await watched.client.close();
+    }
+  });
+
+  it('is one write for concurrent calls, and none from another process once it is recent', async () => {
+    let now = Date.now();
+    const tokens = new TokenRepository(testStore.store.db, { clock: () => now });
+    const created = await tokens.create({ name: 'concurrent', role: 'viewer' }, 'test');
+    const token = (await tokens.authenticate(created.token))!;
+    const wrote = await Promise.all(Array.from({ length: 10 }, () => tokens.recordUse(token)));
+    expect(wrote.filter(Boolean)).toHaveLength(1);
+
+    // Another api process (its clock a millisecond ahead, to tell its writes apart) skips a
+    // token it reads as used within the minute; one it read before a newer write lands is
+    // left alone by the conditional update.
+    const otherProcess = new TokenRepository(testStore.store.db, { clock: () => now + 1 });
+    const seen = (await otherProcess.authenticate(created.token))!;
+    expect(seen.last_used_at).toBe(now);
+    expect(await otherProcess.recordUse(seen)).toBe(false);
+    now += 60_000;
+    const readBeforeTheWrite = (await otherProcess.authenticate(created.token))!;
+    expect(await tokens.recordUse(token)).toBe(true);
+    expect(await otherProcess.recordUse(readBeforeTheWrite)).toBe(false);
+    expect((await tokens.authenticate(created.token))?.last_used_at).toBe(now);
+  });
+
+  it('neither delays nor fails the request when its write hangs or fails; the failure is logged', async () => {
+    let failWrite: (error: Error) => void = () => {};
+    const pendingWrite = new Promise<boolean>((_, reject) => {
+      failWrite = reject;
+    });
+    const failing = new (class extends TokenRepository {
+      override recordUse(): Promise<boolean> {
+        return pendingWrite;
+      }
+    })(testStore.store.db);
+    const logLines: string[] = [];
+    const failingApp = createApp({
+      store: { ...testStore.store, tokens: failing },
+      temporal: { check: () => Promise.resolve(true) },
+      releases,
+      logger: pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) }),
+    });
+    const answered = await withToken(failingApp, tokens.viewer).request('/api/v1/deployments');
+    expect(answered.status).toBe(200);
+    failWrite(new Error('mongo is down'));
+    await vi.waitFor(() => expect(logLines.join('')).toContain('token last use not recorded'));
+    expect(logLines.join('')).toContain('mongo is down');
   });
 });
