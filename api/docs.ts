@@ -26,8 +26,9 @@ const errorContent = { 'application/json': { schema: { $ref: '#/components/schem
 /**
  * Adds what the middleware in front of the handlers answers to every operation it guards: the
  * bearer token and its 401 and 403 where api/auth.ts asks for a role (the same function decides
- * both, so the document cannot drift from the check), and the body limit's 413 wherever a body
- * is sent. A route declares only what its handler answers.
+ * both, so the document cannot drift from the check), with the 503 of a token that cannot be
+ * checked while MongoDB is down, and the body limit's 413 wherever a body is sent. A route
+ * declares only what its handler answers.
  */
 export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocument {
   for (const [path, item] of Object.entries<PathItem>(document.paths ?? {})) {
@@ -41,6 +42,10 @@ export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocum
         responses['401'] ??= { description: 'No valid bearer token', content: errorContent };
         responses['403'] ??= {
           description: `The token's role is below ${role}`,
+          content: errorContent,
+        };
+        responses['503'] ??= {
+          description: 'The database (MongoDB) is unavailable; try again shortly',
           content: errorContent,
         };
       }

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { ZodError, type core } from 'zod';
 import { FailureType, RelguardError } from '../domain';
 import type { Logger } from '../activities/logger';
@@ -73,7 +74,20 @@ const codeOfFailure: Record<FailureType, string> = {
   [FailureType.Unavailable]: 'unavailable',
 };
 
-/** The app's onError: domain errors get their status, anything else is a 500 without a stack. */
+/**
+ * MongoDB cannot be reached: no server to select within the store's timeout, a connection
+ * refused (it is down or restarting: what a stopped FerretDB gives), a connection that broke
+ * under a request, or a pool cleared because of one (the driver's PoolClearedError is a
+ * MongoNetworkError). A retry later may succeed, so this is a 503 and not a 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return error instanceof MongoServerSelectionError || error instanceof MongoNetworkError;
+}
+
+/**
+ * The app's onError: domain errors get their status, MongoDB out of reach is a 503, anything
+ * else is a 500 without a stack.
+ */
 export function errorHandler(logger: Logger) {
   return (error: Error, c: Context) => {
     if (error instanceof RelguardError) {
@@ -90,6 +104,13 @@ export function errorHandler(logger: Logger) {
       return c.json(
         errorBody(status === 400 ? 'bad_request' : 'http_error', error.message),
         status,
+      );
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ err: error, method: c.req.method, path: c.req.path }, 'database unavailable');
+      return c.json(
+        errorBody('unavailable', 'the database (MongoDB) is unavailable; try again shortly'),
+        503,
       );
     }
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
