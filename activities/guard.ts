@@ -21,7 +21,7 @@ import type { Logger } from './logger';
 import type { MetricSource } from './metrics/types';
 
 export interface GuardDeps {
-  store: Pick<Repositories, 'deployments' | 'applications'>;
+  store: Pick<Repositories, 'deployments' | 'applications' | 'guardEvaluations'>;
   metrics: MetricSource;
   logger: Logger;
   /** Epoch ms; the instant every query of one evaluation is evaluated at. */
@@ -62,15 +62,34 @@ export function createGuardActivities(deps: GuardDeps) {
   const { store, metrics, logger } = deps;
   const now = deps.now ?? Date.now;
 
+  /**
+   * Keeps the evaluation for the console's charts. The verdict matters more than its record:
+   * a write that fails is logged and the evaluation still goes back to the guard.
+   */
+  async function record(deploymentId: string, evaluation: PolicyEvaluation): Promise<void> {
+    try {
+      await store.guardEvaluations.record({ deployment_id: deploymentId, ...evaluation });
+    } catch (error) {
+      logger.warn(
+        { err: error, deployment: deploymentId, at: evaluation.at },
+        'guard evaluation not recorded',
+      );
+    }
+  }
+
   return {
     /**
      * Evaluates the release's rollback policy once, every rule at one instant. A query that
      * fails is an `error` verdict, not an exception: only a deployment or application that
-     * cannot be read makes it throw. Read-only, so safe to retry.
+     * cannot be read makes it throw. Safe to retry (its one write is idempotent, see below).
      *
      * Before any machine runs the new version there is nothing to measure: the evaluation has
      * no results and passes, with an empty `instances` to say why (no_data would pause a
      * release under the default policy before its gray machine is even up).
+     *
+     * Each evaluation is also recorded in `guard_evaluations`, keyed by deployment and instant:
+     * the same evaluation written twice is one record; a retry measures again, at an instant of
+     * its own, and is a record of its own (it is a measurement too).
      */
     async evaluateRelease(request: { deploymentId: string }): Promise<PolicyEvaluation> {
       return asActivity(async (): Promise<PolicyEvaluation> => {
@@ -85,7 +104,15 @@ export function createGuardActivities(deps: GuardDeps) {
           baseline_version: deployment.previous_version,
           instances,
         };
-        if (instances.length === 0) return { ...evaluation, results: [], verdict: 'pass' };
+        if (instances.length === 0) {
+          const nothingToMeasure: PolicyEvaluation = {
+            ...evaluation,
+            results: [],
+            verdict: 'pass',
+          };
+          await record(deployment.id, nothingToMeasure);
+          return nothingToMeasure;
+        }
 
         const ctx: RuleContext = {
           app: app.name,
@@ -156,7 +183,9 @@ export function createGuardActivities(deps: GuardDeps) {
           },
           'policy evaluated',
         );
-        return { ...evaluation, results, verdict };
+        const judged: PolicyEvaluation = { ...evaluation, results, verdict };
+        await record(deployment.id, judged);
+        return judged;
       });
     },
   };

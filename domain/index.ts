@@ -13,3 +13,4 @@ export * from './report-markdown';
 export * from './fault-class';
 export * from './culprit';
 export * from './auth';
+export * from './guard-evaluation';

@@ -5,6 +5,7 @@ import { PackageRepository } from './packages';
 import { AnalysisReportRepository } from './analysis-reports';
 import { WebhookDeliveryRepository } from './webhook-deliveries';
 import { AuditRepository } from './audit';
+import { GuardEvaluationRepository } from './guard-evaluations';
 import { TokenRepository } from './tokens';
 
 export interface MongoOptions {
@@ -23,6 +24,7 @@ export interface Repositories {
   webhookDeliveries: WebhookDeliveryRepository;
   tokens: TokenRepository;
   audit: AuditRepository;
+  guardEvaluations: GuardEvaluationRepository;
 }
 
 /** The process's one MongoClient and what hangs off it. */
@@ -70,6 +72,7 @@ export function createRepositories(db: Db): Repositories {
     webhookDeliveries: new WebhookDeliveryRepository(db),
     tokens: new TokenRepository(db),
     audit: new AuditRepository(db),
+    guardEvaluations: new GuardEvaluationRepository(db),
   };
 }
 
@@ -83,5 +86,6 @@ export async function ensureIndexes(repositories: Repositories): Promise<void> {
     repositories.webhookDeliveries.ensureIndexes(),
     repositories.tokens.ensureIndexes(),
     repositories.audit.ensureIndexes(),
+    repositories.guardEvaluations.ensureIndexes(),
   ]);
 }

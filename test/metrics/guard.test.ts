@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardActivities, type GuardActivities } from '../../activities/guard';
+import { openStore } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
 import { ApplicationInput, type PolicyEvaluation, type RuleResult } from '../../domain';
@@ -194,6 +195,54 @@ describe('evaluateRelease against Prometheus and mockservers', () => {
     // The old version keeps serving without errors: its baseline is 0, and floor decides.
     expect(relative).toMatchObject({ baseline: 0, verdict: 'fail' });
     expect(relative?.message).toMatch(/> 3 x baseline 0 \(and > floor 0\.1\)$/);
+  });
+});
+
+describe('evaluateRelease records its evaluations', () => {
+  it('writes each evaluation it returns to guard_evaluations, in order', async () => {
+    const { guardEvaluations } = testStore.store;
+    const before = await guardEvaluations.listByDeployment(deploymentId);
+    const first = await evaluateRelease({ deploymentId });
+    const second = await evaluateRelease({ deploymentId });
+    const after = await guardEvaluations.listByDeployment(deploymentId);
+    expect(after).toHaveLength(before.length + 2);
+    expect(after.slice(-2)).toEqual([
+      { deployment_id: deploymentId, ...first },
+      { deployment_id: deploymentId, ...second },
+    ]);
+    expect(second.results.map((result) => result.rule)).toEqual([
+      'error rate above 20%',
+      'error rate 3x the old version',
+      'memory above 4 GiB',
+    ]);
+  });
+
+  it('still returns the evaluation when it cannot be recorded', async () => {
+    // A MongoDB that is not there: the driver's own failure, after its short timeout.
+    const unreachable = openStore({
+      uri: `mongodb://127.0.0.1:${await freePort()}/`,
+      dbName: 'nowhere',
+      timeoutMs: 300,
+    });
+    try {
+      const guardWithoutRecords = createGuardActivities({
+        store: {
+          deployments: testStore.store.deployments,
+          applications: testStore.store.applications,
+          guardEvaluations: unreachable.guardEvaluations,
+        },
+        metrics: new PrometheusClient({ url: prometheus.url, timeoutMs: 5_000 }),
+        logger: createLogger('guard-test', 'silent'),
+      });
+      const before = await testStore.store.guardEvaluations.listByDeployment(deploymentId);
+      const evaluation = await guardWithoutRecords.evaluateRelease({ deploymentId });
+      expect(evaluation.results).toHaveLength(3);
+      expect(await testStore.store.guardEvaluations.listByDeployment(deploymentId)).toHaveLength(
+        before.length,
+      );
+    } finally {
+      await unreachable.close();
+    }
   });
 });
 
