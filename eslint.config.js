@@ -69,6 +69,26 @@ export default tseslint.config(
     },
   },
   {
+    // The console runs in the browser: no Node built-ins, and domain/ for its types only
+    // (a value import would bundle zod and the schemas into the page).
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^node:', message: 'The console runs in the browser.' },
+            {
+              regex: '/domain(/|$)',
+              allowTypeImports: true,
+              message: 'The console imports domain/ types only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -9,6 +9,7 @@ import { packagesApi } from './packages';
 import { mountMetrics } from './metrics';
 import { mountPackageFiles } from './package-files';
 import type { ApiEnv, ApiVariables } from './context';
+import { mountConsole } from './console';
 import { mountDocs } from './docs';
 import { errorBody, errorHandler, validationHook } from './errors';
 import { healthApi } from './health';
@@ -31,11 +32,13 @@ export interface ApiOptions extends Omit<ApiVariables, 'packageUploads'> {
   alertLookbackMs?: number;
   /** GitHub's webhook secret; without it the GitHub webhook refuses every delivery. */
   githubWebhookSecret?: string;
+  /** The built web console (`npm run build:console`), served at /console/; unset, 503 there. */
+  consoleDir?: string;
 }
 
 /** The whole REST API over its dependencies; main.ts serves it, tests call app.request(). */
 export function createApp(options: ApiOptions) {
-  const { store, temporal, releases, logger } = options;
+  const { store, temporal, releases, logger, prometheus } = options;
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
   app.use(async (c, next) => {
@@ -43,6 +46,7 @@ export function createApp(options: ApiOptions) {
     c.set('temporal', temporal);
     c.set('releases', releases);
     c.set('logger', logger);
+    if (prometheus !== undefined) c.set('prometheus', prometheus);
     c.set('packageUploads', {
       ...(options.packageStore === undefined ? {} : { packageStore: options.packageStore }),
       maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
@@ -72,6 +76,7 @@ export function createApp(options: ApiOptions) {
   if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
   mountMetrics(app, store);
   mountDocs(app, options.version ?? '0.0.0');
+  mountConsole(app, options.consoleDir);
 
   app.notFound((c) =>
     c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),

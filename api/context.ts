@@ -2,6 +2,7 @@ import type { Store } from '../activities/db';
 import type { Logger } from '../activities/logger';
 import type { PackageStore } from '../activities/package-store';
 import type { Principal } from './auth';
+import type { RangeQuerySource } from './prometheus-series';
 import type { Releases } from './releases';
 
 /** What a handler reaches through `c.var`, set once per app by createApp. */
@@ -15,11 +16,14 @@ export interface ApiVariables {
     | 'webhookDeliveries'
     | 'tokens'
     | 'audit'
+    | 'guardEvaluations'
     | 'ping'
   >;
   temporal: TemporalHealth;
   releases: Releases;
   logger: Logger;
+  /** Where the console's charts come from; unset, the routes that need it answer 503. */
+  prometheus?: RangeQuerySource;
   /** Where uploaded packages go (the worker's store), and how large one may be. */
   packageUploads: { packageStore?: PackageStore; maxPackageBytes: number };
   /** Who made the request; set by the authentication middleware on the routes that need it. */

@@ -1,10 +1,12 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Client } from '@temporalio/client';
 import { loadConfig } from '../domain/config';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import packageJson from '../package.json' with { type: 'json' };
+import { prometheusAuth, PrometheusClient } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createApp } from './app';
 import { temporalReleases } from './releases';
@@ -40,6 +42,14 @@ const releases = temporalReleases({
   uiUrl: config.TEMPORAL_UI_URL,
 });
 
+const prometheusCredentials = prometheusAuth(config);
+// The console's charts: a short timeout, since a person is waiting for the page.
+const prometheus = new PrometheusClient({
+  url: config.PROMETHEUS_URL,
+  timeoutMs: 5000,
+  ...(prometheusCredentials === undefined ? {} : { auth: prometheusCredentials }),
+});
+
 const app = createApp({
   store,
   temporal: temporal.health,
@@ -53,6 +63,9 @@ const app = createApp({
   ),
   maxPackageBytes: config.PACKAGE_UPLOAD_MAX_MB * 1024 * 1024,
   githubWebhookSecret: config.GITHUB_WEBHOOK_SECRET,
+  prometheus,
+  // The built console, beside the api's sources wherever the api is started from.
+  consoleDir: fileURLToPath(new URL('../dist/console', import.meta.url)),
   ...(config.PACKAGE_STORE === 'local' ? { packageDir: path.resolve(config.PACKAGE_DIR) } : {}),
 });
 

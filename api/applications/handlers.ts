@@ -1,6 +1,8 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { conflict } from '../../domain';
 import type { ApiEnv } from '../context';
+import { prometheusOf } from '../prometheus-series';
+import { queryRedMetrics } from './red-metrics';
 import type * as routes from './routes';
 
 export const createApplication: RouteHandler<typeof routes.createApplication, ApiEnv> = async (
@@ -41,4 +43,15 @@ export const deleteApplication: RouteHandler<typeof routes.deleteApplication, Ap
   await applications.delete(id);
   c.var.logger.info({ app: app.name, id }, 'application deleted');
   return c.body(null, 204);
+};
+
+export const getApplicationMetrics: RouteHandler<
+  typeof routes.getApplicationMetrics,
+  ApiEnv
+> = async (c) => {
+  const app = await c.var.store.applications.get(c.req.valid('param').id);
+  const prometheus = prometheusOf(c.var);
+  const to = Date.now();
+  const from = to - c.req.valid('query').minutes * 60_000;
+  return c.json(await queryRedMetrics(prometheus, app, { from, to }), 200);
 };

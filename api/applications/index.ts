@@ -8,5 +8,6 @@ export const applicationsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validation
   .openapi(routes.createApplication, handlers.createApplication)
   .openapi(routes.listApplications, handlers.listApplications)
   .openapi(routes.getApplication, handlers.getApplication)
+  .openapi(routes.getApplicationMetrics, handlers.getApplicationMetrics)
   .openapi(routes.updateApplication, handlers.updateApplication)
   .openapi(routes.deleteApplication, handlers.deleteApplication);

@@ -9,6 +9,8 @@ import {
 } from '../../domain';
 import type { ReleaseProgress } from '../../workflows/release/messages';
 import type { ApiEnv, ApiVariables } from '../context';
+import { prometheusOf } from '../prometheus-series';
+import { queryReportSeries } from './report-series';
 import type * as routes from './routes';
 import { startRelease, view } from './start-release';
 
@@ -82,9 +84,10 @@ export const deploymentAction: RouteHandler<typeof routes.deploymentAction, ApiE
   return c.json(await view(vars, deployment), 202);
 };
 
-export const getAnalysis: RouteHandler<typeof routes.getAnalysis, ApiEnv> = async (c) => {
-  const deployment = await c.var.store.deployments.get(c.req.valid('param').id);
-  const report = await c.var.store.analysisReports.findByDeployment(deployment.id);
+/** The report of a deployment, or a 404 naming the analysis workflow to look at while it runs. */
+async function reportOf(vars: ApiVariables, deploymentId: string) {
+  const deployment = await vars.store.deployments.get(deploymentId);
+  const report = await vars.store.analysisReports.findByDeployment(deployment.id);
   if (report === undefined) {
     // Its workflow id says where to look in the Temporal UI while it runs.
     throw new RelguardError(
@@ -93,10 +96,33 @@ export const getAnalysis: RouteHandler<typeof routes.getAnalysis, ApiEnv> = asyn
       { id: deployment.id, workflow_id: analysisWorkflowId(deployment.id) },
     );
   }
+  return report;
+}
+
+export const getAnalysis: RouteHandler<typeof routes.getAnalysis, ApiEnv> = async (c) => {
+  const report = await reportOf(c.var, c.req.valid('param').id);
   if (c.req.valid('query').format === 'markdown') {
     return c.body(renderReportMarkdown(report), 200, {
       'content-type': 'text/markdown; charset=utf-8',
     });
   }
   return c.json(report, 200);
+};
+
+export const getAnalysisSeries: RouteHandler<typeof routes.getAnalysisSeries, ApiEnv> = async (
+  c,
+) => {
+  const report = await reportOf(c.var, c.req.valid('param').id);
+  return c.json(await queryReportSeries(prometheusOf(c.var), report), 200);
+};
+
+export const getGuardEvaluations: RouteHandler<typeof routes.getGuardEvaluations, ApiEnv> = async (
+  c,
+) => {
+  const deployment = await c.var.store.deployments.get(c.req.valid('param').id);
+  const items = await c.var.store.guardEvaluations.listByDeployment(
+    deployment.id,
+    c.req.valid('query').limit,
+  );
+  return c.json({ deployment_id: deployment.id, items }, 200);
 };

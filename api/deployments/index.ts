@@ -9,4 +9,6 @@ export const deploymentsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationH
   .openapi(routes.listDeployments, handlers.listDeployments)
   .openapi(routes.getDeployment, handlers.getDeployment)
   .openapi(routes.getAnalysis, handlers.getAnalysis)
+  .openapi(routes.getAnalysisSeries, handlers.getAnalysisSeries)
+  .openapi(routes.getGuardEvaluations, handlers.getGuardEvaluations)
   .openapi(routes.deploymentAction, handlers.deploymentAction);

@@ -1,5 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AnalysisReport, Deployment } from '../../domain';
+import {
+  AnalysisReport,
+  Deployment,
+  GuardEvaluationRecord,
+  guardEvaluationsKept,
+} from '../../domain';
+import { MetricSeries } from '../prometheus-series';
 import { errorResponses } from '../responses';
 import { IdParam, json } from '../route-parts';
 
@@ -143,5 +149,70 @@ export const getAnalysis = createRoute({
     },
     400: errorResponses[400],
     404: errorResponses[404],
+  },
+});
+
+export const GuardEvaluations = z
+  .object({
+    deployment_id: z.string(),
+    /** Oldest first. A value of ±Inf is stored without `value` (see withFiniteNumbers). */
+    items: z.array(GuardEvaluationRecord.openapi('GuardEvaluation')),
+  })
+  .openapi('GuardEvaluations');
+
+export const getGuardEvaluations = createRoute({
+  method: 'get',
+  path: '/api/v1/deployments/{id}/guard',
+  tags,
+  summary: "The metric guard's evaluations of a release over time",
+  description: `Each evaluation of the rollback policy: when, the worst verdict, and each rule's value, threshold and verdict. The newest \`limit\` (at most ${guardEvaluationsKept}, as many as are kept), oldest first; empty before the guard has run.`,
+  request: {
+    params: IdParam,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(guardEvaluationsKept).default(500),
+    }),
+  },
+  responses: {
+    200: { description: 'The evaluations', content: json(GuardEvaluations) },
+    400: errorResponses[400],
+    404: errorResponses[404],
+  },
+});
+
+export const AnalysisSeries = z
+  .object({
+    deployment_id: z.string(),
+    /** The baseline window's start to the release window's end (epoch ms). */
+    from: z.number().int(),
+    to: z.number().int(),
+    step_seconds: z.number().int(),
+    /** One per anomalous metric of the report, in its order. */
+    items: z.array(
+      z.object({
+        name: z.string(),
+        promql: z.string(),
+        series: z.array(MetricSeries),
+        /** Why Prometheus refused this query (bad PromQL in the report, say). */
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('AnalysisSeries');
+
+export const getAnalysisSeries = createRoute({
+  method: 'get',
+  path: '/api/v1/deployments/{id}/analysis/series',
+  tags,
+  summary: "The analysis report's anomalous metrics as series, for charts",
+  description:
+    'Each anomalous metric of the report evaluated as a range query from the baseline window through the release window. A query Prometheus refuses has its `error`; Prometheus down is 503; 404 until the report exists.',
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'The series', content: json(AnalysisSeries) },
+    404: errorResponses[404],
+    503: {
+      description: 'Prometheus is down, or this api has none configured',
+      content: errorResponses[503].content,
+    },
   },
 });

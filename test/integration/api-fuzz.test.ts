@@ -6,6 +6,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../activities/logger';
+import { PrometheusClient } from '../../activities/metrics/prometheus';
 import { LocalPackageStore } from '../../activities/package-store/local';
 import { createApp } from '../../api/app';
 import type { Releases } from '../../api/releases';
@@ -14,6 +15,7 @@ import { sampleReport } from '../support/analysis-report';
 import { tokenFor } from '../support/api-token';
 import { freePort } from '../support/free-port';
 import { startTestStore, type TestStore } from '../support/mongo';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus';
 import { toolPaths } from '../support/tools';
 
 /**
@@ -22,6 +24,7 @@ import { toolPaths } from '../support/tools';
  * has a status the document declares for the route, in the shape and media type it declares.
  */
 let testStore: TestStore;
+let prometheus: TestPrometheus;
 let packageDir: string;
 let scratch: string;
 let server: ServerType | undefined;
@@ -93,7 +96,9 @@ schemathesis.serializer.alias("application/gzip", "application/octet-stream")
 `;
 
 beforeAll(async () => {
-  testStore = await startTestStore();
+  // A real Prometheus behind the console's chart routes: without one they answer 503, which
+  // the fuzz counts as a server error like any other 5xx.
+  [testStore, prometheus] = await Promise.all([startTestStore(), startPrometheus()]);
   packageDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-fuzz-packages-'));
   scratch = await mkdtemp(path.join(os.tmpdir(), 'relguard-fuzz-'));
   const port = await freePort();
@@ -105,6 +110,7 @@ beforeAll(async () => {
     logger: createLogger('api', 'silent'),
     packageStore: new LocalPackageStore({ dir: packageDir, baseUrl: `${apiUrl}/packages` }),
     packageDir,
+    prometheus: new PrometheusClient({ url: prometheus.url, timeoutMs: 5_000 }),
     // Set, so that the GitHub webhook is fuzzed through its signature check: no signature
     // schemathesis makes is right, and each refusal must be the documented 401.
     githubWebhookSecret: 'fuzz-secret',
@@ -153,7 +159,7 @@ afterAll(async () => {
     const listening = server;
     await new Promise((resolve) => listening.close(resolve));
   }
-  await testStore?.close();
+  await Promise.all([testStore?.close(), prometheus?.stop()]);
   for (const dir of [packageDir, scratch]) {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
