@@ -120,12 +120,14 @@ install_actionlint() {
 }
 
 # Debian packages: Prometheus and Alertmanager for the stack, openssh-server (sshd) for the
-# tests of the ssh deploy platform, which start their own sshd on a free loopback port.
+# tests of the ssh deploy platform, which start their own sshd on a free loopback port, and
+# chromium for the console's browser tests (playwright-core drives it; it downloads no browser).
 install_debian_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v chromium >/dev/null || missing+=(chromium)
   [ ${#missing[@]} -gt 0 ] || return 0
   say "installing ${missing[*]} (Debian packages)"
   command -v apt-get >/dev/null || die "install ${missing[*]} yourself (no apt-get here)"
@@ -274,6 +276,10 @@ cmd_up() {
   cmd_install
   mkdir -p "$STATE/temporal" "$RUN" "$LOGS"
   write_prometheus_config
+  # The console the api serves at /console/ (into dist/console, again at every up): built
+  # before anything starts, so a broken build stops up early.
+  say "building the console"
+  (cd "$ROOT" && npm run -s build:console) || die "could not build the console (npm run build:console)"
 
   check_port temporal "$TEMPORAL_PORT" TEMPORAL_PORT
   check_port temporal "$TEMPORAL_UI_PORT" TEMPORAL_UI_PORT

@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createLogger } from '../../activities/logger';
+import { PrometheusClient } from '../../activities/metrics';
 import { createApp } from '../../api/app';
 import { temporalReleases } from '../../api/releases';
 import { connectTemporal } from '../../api/temporal';
@@ -40,6 +41,8 @@ export interface ReleaseStackOptions {
   temporal?: Promise<TestWorkflowEnvironment>;
   /** Storage the test controls (for instance one it stops); by default startTestStore(). */
   testStore?: Promise<TestStore>;
+  /** A built console (web/build.ts buildConsole) for the api to serve at /console/. */
+  consoleDir?: string;
 }
 
 /**
@@ -55,7 +58,13 @@ export async function startReleaseStack(
   ]);
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const { worker: _worker, temporal: _temporal, testStore: _testStore, ...depsOptions } = options;
+  const {
+    worker: _worker,
+    temporal: _temporal,
+    testStore: _testStore,
+    consoleDir,
+    ...depsOptions
+  } = options;
   const activityDeps = await testActivityDeps(testStore.store, `${apiUrl}/packages`, depsOptions);
   const taskQueue = 'relguard-test';
   const health = connectTemporal(temporal.address, 2000);
@@ -72,6 +81,11 @@ export async function startReleaseStack(
     logger: createLogger('api', 'silent'),
     packageDir: activityDeps.packageDir,
     packageStore: activityDeps.deps.packageStore,
+    // The console's charts read the Prometheus the worker's guard reads.
+    ...(options.prometheusUrl === undefined
+      ? {}
+      : { prometheus: new PrometheusClient({ url: options.prometheusUrl }) }),
+    ...(consoleDir === undefined ? {} : { consoleDir }),
   });
   const server: ServerType = await new Promise((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () =>

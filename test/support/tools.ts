@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -17,5 +18,17 @@ export function toolPaths() {
     actionlint: path.join(bin, 'actionlint'),
     schemathesis: path.join(bin, 'st'),
     prometheus: process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus',
+    /** Debian's chromium (temporal-dev.sh installs it), which the browser tests drive. */
+    chromium: process.env.CHROMIUM_BIN ?? onPath('chromium') ?? '/usr/bin/chromium',
   };
+}
+
+/** Where `command -v <name>` would find a program, or undefined. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
 }
