@@ -30,6 +30,8 @@ const { values } = parseArgs({
 const faultSeconds = Number(values['fault-seconds']);
 const parallel = Number(values.parallel);
 const warmupSeconds = 12;
+const culpritFirstTarget = 0.8;
+const queriesWithDataTarget = 1;
 
 interface Outcome {
   scenario: AnalysisScenario;
@@ -159,6 +161,8 @@ const classRight = outcomes.filter(
 ).length;
 const queries = outcomes.reduce((sum, outcome) => sum + outcome.queries, 0);
 const queriesWithData = outcomes.reduce((sum, outcome) => sum + outcome.queriesWithData, 0);
+const culpritFirstShare = share(culpritFirst, outcomes.length);
+const queriesWithDataShare = share(queriesWithData, queries);
 
 console.log('\nAnalysis evaluation: the heuristic analyzer on labelled faults\n');
 console.table(
@@ -173,8 +177,25 @@ console.table(
 );
 console.log(
   [
-    `culprit ranked first: ${share(culpritFirst, outcomes.length).toFixed(2)} (${culpritFirst}/${outcomes.length}; target >= 0.80)`,
+    `culprit ranked first: ${culpritFirstShare.toFixed(2)} (${culpritFirst}/${outcomes.length}; target >= ${culpritFirstTarget.toFixed(2)})`,
     `fault class right:    ${share(classRight, outcomes.length).toFixed(2)} (${classRight}/${outcomes.length})`,
-    `queries with data:    ${share(queriesWithData, queries).toFixed(2)} (${queriesWithData}/${queries}; target 1.00)`,
+    `queries with data:    ${queriesWithDataShare.toFixed(2)} (${queriesWithData}/${queries}; target ${queriesWithDataTarget.toFixed(2)})`,
   ].join('\n'),
+);
+console.log(
+  JSON.stringify({
+    bench: 'analysis',
+    scenarios: outcomes.length,
+    culprit_first: culpritFirst,
+    culprit_first_share: Number(culpritFirstShare.toFixed(3)),
+    culprit_first_target: culpritFirstTarget,
+    class_right: classRight,
+    class_right_share: Number(share(classRight, outcomes.length).toFixed(3)),
+    queries,
+    queries_with_data: queriesWithData,
+    queries_with_data_share: Number(queriesWithDataShare.toFixed(3)),
+    queries_with_data_target: queriesWithDataTarget,
+    meets_target:
+      culpritFirstShare >= culpritFirstTarget && queriesWithDataShare >= queriesWithDataTarget,
+  }),
 );
