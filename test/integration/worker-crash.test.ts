@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import { ApplicationInput, type Application, type Deployment } from '../../domai
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
-import { projectRoot } from '../support/tools';
+import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 /**
  * The worker process dies (SIGKILL, as a crashed host would) in the middle of a release; a
@@ -19,40 +18,7 @@ let repo: string;
 let deployPath: string;
 let app: Application;
 const ports: number[] = [];
-const workers: ChildProcess[] = [];
-
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-    cwd: projectRoot,
-    env: { ...process.env, ...stack.workerEnv },
-    // Its own process group, so that the kill takes everything it started.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(worker);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    worker.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"msg":"worker started"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    worker.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output}`)));
-  });
-  return worker;
-}
-
-function kill(worker: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (worker.exitCode !== null || worker.signalCode !== null) return resolve();
-    worker.once('exit', () => resolve());
-    process.kill(-worker.pid!, signal);
-  });
-}
+const workers: WorkerProcess[] = [];
 
 async function deployment(id: string): Promise<Deployment> {
   const response = await stack.app.request(`/api/v1/deployments/${id}`);
@@ -99,7 +65,8 @@ afterAll(async () => {
 
 describe('a worker killed in the middle of a release', () => {
   it('is replaced by another and the release completes, each machine deployed once', async () => {
-    const first = await startWorkerProcess();
+    const first = await startWorkerProcess(stack.workerEnv);
+    workers.push(first);
     const started = await stack.app.request('/api/v1/deployments', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -121,7 +88,7 @@ describe('a worker killed in the middle of a release', () => {
     }
     await kill(first, 'SIGKILL');
 
-    await startWorkerProcess();
+    workers.push(await startWorkerProcess(stack.workerEnv));
     const deadline = Date.now() + 150_000;
     let done = await deployment(id);
     while (!['succeeded', 'failed', 'rolled_back'].includes(done.status) && Date.now() < deadline) {
