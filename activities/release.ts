@@ -23,6 +23,7 @@ import type { PackageStore } from './package-store/types';
 import type { DeployPlatform, DeployResult, MachineTarget, PackageRef } from './platform/types';
 import { writeTargets } from './prometheus-targets';
 import { SingleFlight } from './single-flight';
+import { throughStoreOutage } from './db/store-outage';
 
 export interface ReleaseDeps {
   store: Repositories;
@@ -55,6 +56,13 @@ export interface MachineRequest {
 }
 
 const heartbeatEveryMs = 5000;
+
+/**
+ * How long a machine activity waits for an unavailable store before it fails. A machine has
+ * three attempts a few seconds apart: without the wait, a MongoDB restart would fail the
+ * machine and roll the release back, blaming it for the database.
+ */
+const storeOutageToleranceMs = 5 * 60_000;
 
 /**
  * Runs `body` with the activity's cancellation signal and a heartbeat that carries the last
@@ -108,16 +116,34 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     return { app, machine };
   }
 
+  /**
+   * A store call of a machine activity: it waits out a store outage, heartbeating so that
+   * Temporal knows the worker is alive, instead of failing the machine.
+   */
+  function stored<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const context = Context.current();
+    return throughStoreOutage(call, {
+      maxWaitMs: storeOutageToleranceMs,
+      signal: context.cancellationSignal,
+      onWait: (error, attempt) => {
+        context.heartbeat(`waiting for the store to ${what}`);
+        if (attempt === 1) {
+          logger.warn({ err: error, what }, 'the store is unavailable; waiting for it');
+        }
+      },
+    });
+  }
+
   // The machines of a batch start together and read the same documents: one read each.
   const reads = new SingleFlight();
 
   /** The deployment, its application, the machine and the platform that runs it. */
   async function machineOf(request: MachineRequest) {
     const deployment = await reads.run(`deployment ${request.deploymentId}`, () =>
-      store.deployments.get(request.deploymentId),
+      stored('read the deployment', () => store.deployments.get(request.deploymentId)),
     );
     const app = await reads.run(`application ${deployment.app_id}`, () =>
-      store.applications.get(deployment.app_id),
+      stored('read the application', () => store.applications.get(deployment.app_id)),
     );
     return {
       deployment,
@@ -129,7 +155,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
   async function packageRef(appId: string, version: string): Promise<PackageRef> {
     const record = await reads.run(`package ${appId} ${version}`, () =>
-      store.packages.findByVersion(appId, version),
+      stored('read the package', () => store.packages.findByVersion(appId, version)),
     );
     if (record === undefined) {
       throw new RelguardError(FailureType.NotFound, `no package of version ${version}`, {
@@ -255,11 +281,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         const version = deployment.package_version;
         // The machine does not wait for its status to be written: the write runs beside the
         // deploy and is awaited before the outcome is written.
+        const startedAt = Date.now();
         const recordedStart = settled(
-          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'deploying',
-            started_at: Date.now(),
-          }),
+          stored('record the start', () =>
+            store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+              status: 'deploying',
+              started_at: startedAt,
+            }),
+          ),
         );
         try {
           const pkg = await packageRef(app.id, version);
@@ -270,14 +299,18 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           await recordedStart.result();
           // Two documents: the deployment's record of the machine and the application's.
           const [, updatedApp] = await Promise.all([
-            store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-              status: 'deployed',
-              finished_at: finishedAt,
-            }),
-            store.applications.updateMachine(app.id, request.machineId, {
-              version,
-              status: 'healthy',
-            }),
+            stored('record the deploy', () =>
+              store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+                status: 'deployed',
+                finished_at: finishedAt,
+              }),
+            ),
+            stored('record the machine', () =>
+              store.applications.updateMachine(app.id, request.machineId, {
+                version,
+                status: 'healthy',
+              }),
+            ),
           ]);
           await writeTargets(deps.targetsDir, updatedApp);
           logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
@@ -285,12 +318,17 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           await recordedStart.result().catch(() => undefined);
-          await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'failed',
-            finished_at: Date.now(),
-            error: message,
-          });
-          await store.applications.updateMachine(app.id, request.machineId, { status: 'error' });
+          const finishedAt = Date.now();
+          await stored('record the failure', () =>
+            store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+              status: 'failed',
+              finished_at: finishedAt,
+              error: message,
+            }),
+          );
+          await stored('record the machine', () =>
+            store.applications.updateMachine(app.id, request.machineId, { status: 'error' }),
+          );
           logger.warn(
             { app: app.name, machine: request.machineId, version, error: message },
             'deploy failed',
@@ -305,24 +343,31 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return asActivity(async () => {
         const { deployment, app, target, platform } = await machineOf(request);
         const version = deployment.previous_version;
-        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-          status: 'rolling_back',
-        });
+        await stored('record the rollback', () =>
+          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'rolling_back',
+          }),
+        );
         const pkg = await packageRef(app.id, version);
         const result = await withHeartbeat((signal, onProgress) =>
           platform.rollback(target, pkg, { signal, onProgress }),
         );
-        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-          status: 'rolled_back',
-          version,
-          finished_at: Date.now(),
-        });
+        const finishedAt = Date.now();
+        await stored('record the rollback', () =>
+          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'rolled_back',
+            version,
+            finished_at: finishedAt,
+          }),
+        );
         await writeTargets(
           deps.targetsDir,
-          await store.applications.updateMachine(app.id, request.machineId, {
-            version,
-            status: 'healthy',
-          }),
+          await stored('record the machine', () =>
+            store.applications.updateMachine(app.id, request.machineId, {
+              version,
+              status: 'healthy',
+            }),
+          ),
         );
         logger.info({ app: app.name, machine: request.machineId, version }, 'rolled back');
         return result;
@@ -334,17 +379,22 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       await asActivity(async () => {
         const { deployment, app, target, platform } = await machineOf(request);
         await platform.stop(target);
-        await store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-          status: 'rolled_back',
-          version: '',
-          finished_at: Date.now(),
-        });
+        const finishedAt = Date.now();
+        await stored('record the stop', () =>
+          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'rolled_back',
+            version: '',
+            finished_at: finishedAt,
+          }),
+        );
         await writeTargets(
           deps.targetsDir,
-          await store.applications.updateMachine(app.id, request.machineId, {
-            version: '',
-            status: 'unknown',
-          }),
+          await stored('record the machine', () =>
+            store.applications.updateMachine(app.id, request.machineId, {
+              version: '',
+              status: 'unknown',
+            }),
+          ),
         );
       });
     },

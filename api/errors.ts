@@ -2,9 +2,9 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { ZodError, type core } from 'zod';
 import { FailureType, RelguardError } from '../domain';
+import { isStoreUnavailable } from '../activities/db/store-outage';
 import type { Logger } from '../activities/logger';
 
 /** Every error the api answers has this shape, whatever its status. */
@@ -75,16 +75,6 @@ const codeOfFailure: Record<FailureType, string> = {
 };
 
 /**
- * MongoDB cannot be reached: no server to select within the store's timeout, a connection
- * refused (it is down or restarting: what a stopped FerretDB gives), a connection that broke
- * under a request, or a pool cleared because of one (the driver's PoolClearedError is a
- * MongoNetworkError). A retry later may succeed, so this is a 503 and not a 500.
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  return error instanceof MongoServerSelectionError || error instanceof MongoNetworkError;
-}
-
-/**
  * The app's onError: domain errors get their status, MongoDB out of reach is a 503, anything
  * else is a 500 without a stack.
  */
@@ -106,7 +96,8 @@ export function errorHandler(logger: Logger) {
         status,
       );
     }
-    if (isDatabaseUnavailable(error)) {
+    // A retry later may succeed (MongoDB restarting, FerretDB's SQLite busy): a 503, not a 500.
+    if (isStoreUnavailable(error)) {
       logger.warn({ err: error, method: c.req.method, path: c.req.path }, 'database unavailable');
       return c.json(
         errorBody('unavailable', 'the database (MongoDB) is unavailable; try again shortly'),

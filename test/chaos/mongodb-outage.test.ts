@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureIndexes, openStore } from '../../activities/db';
 import type { Application, AuditEntry, Deployment } from '../../domain';
@@ -14,8 +15,8 @@ import { machineVersions, releaseCalls } from './release-calls';
 /**
  * MongoDB stops in the middle of a release (its FerretDB, stopped and started again on the same
  * port and data): while it is down the api answers 503 with the error envelope and /healthz says
- * so; the release's activities fail and are retried, and once it is back the release completes
- * with nothing it had recorded lost.
+ * so; the release's machine activities wait for it (they do not spend the machine's attempts on
+ * the database), and once it is back the release completes with nothing it had recorded lost.
  */
 let stack: ReleaseStack;
 let ferret: FerretDB;
@@ -42,13 +43,21 @@ async function storeOn(server: FerretDB): Promise<TestStore> {
   };
 }
 
-/** The attempt the release's deployMachine activity is on, once one has failed; else 0. */
-async function retriedDeployAttempt(workflowId: string): Promise<number> {
+/** The release's deployMachine activity in flight, with its attempt and last heartbeat. */
+async function pendingDeploy(
+  workflowId: string,
+): Promise<{ attempt: number; failed: boolean; heartbeat: unknown } | undefined> {
   const { raw } = await stack.temporal.client.workflow.getHandle(workflowId).describe();
   const deploy = (raw.pendingActivities ?? []).find(
-    (activity) => activity.activityType?.name === 'deployMachine' && activity.lastFailure,
+    (activity) => activity.activityType?.name === 'deployMachine',
   );
-  return deploy?.attempt ?? 0;
+  if (deploy === undefined) return undefined;
+  const [details] = deploy.heartbeatDetails?.payloads ?? [];
+  return {
+    attempt: deploy.attempt ?? 0,
+    failed: deploy.lastFailure !== undefined && deploy.lastFailure !== null,
+    heartbeat: details === undefined ? undefined : defaultPayloadConverter.fromPayload(details),
+  };
 }
 
 beforeAll(async () => {
@@ -133,14 +142,23 @@ describe('MongoDB stops during a release', () => {
       body: { status: 'error', temporal: 'ok', mongo: 'error' },
     });
 
-    // Down until the next batch's deploy has failed for it and waits for its next attempt.
+    // Down for longer than a machine's three attempts, 2 s and 4 s apart, would last: the
+    // deploy due meanwhile waits for the store, heartbeating, instead of failing the machine.
+    let waiting: Awaited<ReturnType<typeof pendingDeploy>>;
     const deadline = Date.now() + 30_000;
-    let attempt = 0;
-    while (attempt < 2 && Date.now() < deadline) {
-      attempt = await retriedDeployAttempt(started.body.workflow_id);
-      if (attempt < 2) await delay(100);
-    }
-    expect(attempt).toBeGreaterThanOrEqual(2);
+    do {
+      await delay(200);
+      waiting = await pendingDeploy(started.body.workflow_id);
+    } while (
+      !String(waiting?.heartbeat).includes('waiting for the store') &&
+      Date.now() < deadline
+    );
+    expect(waiting?.heartbeat).toMatch(/^waiting for the store to /);
+    await delay(12_000);
+    expect(await pendingDeploy(started.body.workflow_id)).toMatchObject({
+      attempt: 1,
+      failed: false,
+    });
     await ferret.restart();
 
     const done = await waitForStatus(id, ['succeeded', 'failed', 'rolled_back']);
