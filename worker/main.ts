@@ -5,6 +5,7 @@ import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import { activityDeps } from './activity-deps';
 import { temporalLogger } from './temporal-logger';
+import { untilReachable } from './until-reachable';
 import { createWorker } from './worker';
 
 const config = loadConfig(process.env);
@@ -14,6 +15,11 @@ const logger = createLogger('worker', config.LOG_LEVEL);
 // (or are cancelled at their heartbeat) before run() resolves.
 Runtime.install({ logger: temporalLogger(logger), shutdownSignals: ['SIGINT', 'SIGTERM'] });
 
+// Ends the waits for Temporal and MongoDB at start-up; once it runs, the Runtime stops it.
+const stopping = new AbortController();
+let running = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stopping.abort());
+
 const store = openStore({
   uri: config.MONGODB_URI,
   dbName: config.MONGODB_DB,
@@ -21,8 +27,18 @@ const store = openStore({
 });
 
 try {
-  await ensureIndexes(store);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const waits = { logger, signal: stopping.signal };
+  // connect() again after a failed try: the driver closes a client whose first connection failed.
+  await untilReachable(
+    'MongoDB',
+    () => store.client.connect().then(() => ensureIndexes(store)),
+    waits,
+  );
+  const connection = await untilReachable(
+    `Temporal at ${config.TEMPORAL_ADDRESS}`,
+    () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
+    waits,
+  );
   try {
     const worker = await createWorker({
       connection,
@@ -38,14 +54,19 @@ try {
       },
       'worker started',
     );
+    running = true;
     await worker.run();
     logger.info('worker stopped');
   } finally {
     await connection.close();
   }
 } catch (error) {
-  logger.fatal({ err: error }, 'worker failed');
-  process.exitCode = 1;
+  if (stopping.signal.aborted && !running) {
+    logger.info({ err: error }, 'worker stopped while it waited for Temporal or MongoDB');
+  } else {
+    logger.fatal({ err: error }, 'worker failed');
+    process.exitCode = 1;
+  }
 } finally {
   await store.close();
 }
