@@ -38,14 +38,6 @@ export function toMetricSeries(
   }));
 }
 
-/** A chart of `from`..`to` gets about this many points, whatever its length. */
-const pointsPerChart = 240;
-
-/** The step of a range query over `from`..`to` (epoch ms), in whole seconds, at least 1. */
-export function stepSeconds(from: number, to: number): number {
-  return Math.max(1, Math.ceil((to - from) / 1000 / pointsPerChart));
-}
-
 /** The api's Prometheus, or a 503 that says it has none. */
 export function prometheusOf(vars: Pick<ApiVariables, 'prometheus'>): RangeQuerySource {
   if (vars.prometheus === undefined) {

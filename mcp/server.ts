@@ -2,11 +2,16 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../activities/logger';
-import { parseSampleValue, PrometheusError, type PrometheusClient } from '../activities/metrics';
+import {
+  defaultStepSeconds,
+  parseSampleValue,
+  PrometheusError,
+  type PrometheusClient,
+} from '../activities/metrics';
 import { errorMessage } from '../domain/errors';
 import packageJson from '../package.json' with { type: 'json' };
 import { summarizeSeries } from './series-summary';
-import { defaultStepSeconds, parseDuration, parseTime, TimeInputError } from './time';
+import { parseDuration, parseTime, TimeInputError } from './time';
 
 export interface PrometheusMcpServerOptions {
   /** Tool failures are logged at warn, calls at debug. */

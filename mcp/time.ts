@@ -73,11 +73,3 @@ export function parseTime(text: string, nowMs: number): number {
       'an offset (2024-05-01T12:00:00Z) or unix seconds',
   );
 }
-
-/**
- * A step that gives about 240 points over the window: enough to place a peak, few enough to
- * stay far below Prometheus' limit of 11,000 points per series.
- */
-export function defaultStepSeconds(startMs: number, endMs: number): number {
-  return Math.max(1, Math.ceil((endMs - startMs) / 1000 / 240));
-}

@@ -1,6 +1,7 @@
 export type { MetricSource } from './types';
 export {
   PrometheusClient,
+  defaultStepSeconds,
   PrometheusError,
   parseSampleValue,
   prometheusAuth,

@@ -64,6 +64,15 @@ export interface RangeSeries {
   samples: { timestamp: number; value: number }[];
 }
 
+/**
+ * A step that gives about 240 points over `startMs`..`endMs`: enough to place a peak, few
+ * enough to stay far below Prometheus' limit of 11,000 points per series. Whole seconds, at
+ * least 1.
+ */
+export function defaultStepSeconds(startMs: number, endMs: number): number {
+  return Math.max(1, Math.ceil((endMs - startMs) / 1000 / 240));
+}
+
 export interface RangeQueryOptions {
   /** Epoch ms. */
   start: number;

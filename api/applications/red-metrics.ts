@@ -1,4 +1,4 @@
-import { PrometheusError } from '../../activities/metrics/prometheus';
+import { defaultStepSeconds, PrometheusError } from '../../activities/metrics/prometheus';
 import {
   FailureType,
   renderTemplate,
@@ -9,7 +9,6 @@ import {
 import {
   isPrometheusOutage,
   prometheusUnavailable,
-  stepSeconds,
   toMetricSeries,
   type MetricSeries,
   type RangeQuerySource,
@@ -51,7 +50,7 @@ export async function queryRedMetrics(
   app: Application,
   window: { from: number; to: number },
 ) {
-  const step = stepSeconds(window.from, window.to);
+  const step = defaultStepSeconds(window.from, window.to);
   const versions = app.machines.length === 0 ? [] : chartedVersions(app);
   const instances = app.machines.map((machine) => machine.id);
   const metrics = await Promise.all(

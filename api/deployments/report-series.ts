@@ -1,9 +1,8 @@
-import { PrometheusError } from '../../activities/metrics/prometheus';
+import { defaultStepSeconds, PrometheusError } from '../../activities/metrics/prometheus';
 import type { AnalysisReport } from '../../domain';
 import {
   isPrometheusOutage,
   prometheusUnavailable,
-  stepSeconds,
   toMetricSeries,
   type MetricSeries,
   type RangeQuerySource,
@@ -28,7 +27,7 @@ const shortestWindowMs = 10 * 60_000;
 export async function queryReportSeries(prometheus: RangeQuerySource, report: AnalysisReport) {
   const to = report.window.to;
   const from = Math.min(report.window.from, report.baseline_window.from, to - shortestWindowMs);
-  const step = stepSeconds(from, to);
+  const step = defaultStepSeconds(from, to);
   const items = await Promise.all(
     report.anomalous_metrics.map(async ({ name, promql }): Promise<ReportSeriesItem> => {
       try {

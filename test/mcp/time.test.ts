@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultStepSeconds, parseDuration, parseTime, TimeInputError } from '../../mcp/time';
+import { defaultStepSeconds } from '../../activities/metrics';
+import { parseDuration, parseTime, TimeInputError } from '../../mcp/time';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 
