@@ -139,11 +139,17 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
   /** The deployment, its application, the machine and the platform that runs it. */
   async function machineOf(request: MachineRequest) {
-    const deployment = await reads.run(`deployment ${request.deploymentId}`, () =>
-      stored('read the deployment', () => store.deployments.get(request.deploymentId)),
+    // Each activity waits out an outage itself (its own heartbeat and cancellation); only the
+    // store call is shared.
+    const deployment = await stored('read the deployment', () =>
+      reads.run(`deployment ${request.deploymentId}`, () =>
+        store.deployments.get(request.deploymentId),
+      ),
     );
-    const app = await reads.run(`application ${deployment.app_id}`, () =>
-      stored('read the application', () => store.applications.get(deployment.app_id)),
+    const app = await stored('read the application', () =>
+      reads.run(`application ${deployment.app_id}`, () =>
+        store.applications.get(deployment.app_id),
+      ),
     );
     return {
       deployment,
@@ -154,8 +160,8 @@ export function createReleaseActivities(deps: ReleaseDeps) {
   }
 
   async function packageRef(appId: string, version: string): Promise<PackageRef> {
-    const record = await reads.run(`package ${appId} ${version}`, () =>
-      stored('read the package', () => store.packages.findByVersion(appId, version)),
+    const record = await stored('read the package', () =>
+      reads.run(`package ${appId} ${version}`, () => store.packages.findByVersion(appId, version)),
     );
     if (record === undefined) {
       throw new RelguardError(FailureType.NotFound, `no package of version ${version}`, {
