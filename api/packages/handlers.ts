@@ -58,6 +58,8 @@ export const uploadPackage: RouteHandler<typeof routes.uploadPackage, ApiEnv> = 
     throw new RelguardError(FailureType.Unavailable, 'this api has no package store to upload to');
   }
   const app = await c.var.store.applications.get(id);
+  // Refuses a version that cannot name a package before a byte of the body is read.
+  const key = packageKey(app.name, version);
   if ((await c.var.store.packages.findByVersion(app.id, version)) !== undefined) {
     throw conflict(`${app.name} already has a package for ${version}: packages are immutable`);
   }
@@ -87,7 +89,6 @@ export const uploadPackage: RouteHandler<typeof routes.uploadPackage, ApiEnv> = 
         { md5: received.md5 },
       );
     }
-    const key = packageKey(app.name, version);
     await packageStore.put(key, file);
     const record = await c.var.store.packages.create({
       app_id: app.id,

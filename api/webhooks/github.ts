@@ -194,7 +194,8 @@ async function autoRelease(
       error instanceof RelguardError &&
       (error.type === FailureType.Conflict || error.type === FailureType.BadConfig)
     ) {
-      const active = (await vars.store.applications.find(app.id))?.active_deployment_id;
+      // The slot's conflict names the release holding it (ApplicationRepository.claimRelease).
+      const active = (error.details as { deployment_id?: string } | undefined)?.deployment_id;
       return {
         refused: error.message,
         ...(error.type === FailureType.Conflict && active !== undefined
