@@ -68,6 +68,16 @@ export function alertmanagerWebhook(options: { lookbackMs: number; now?: () => n
     const ignored: z.infer<typeof Outcome>['ignored'] = [];
     const byDeployment = new Map<string, { deployment: Deployment; alerts: FiringAlert[] }>();
 
+    // The alerts of one group are mostly one app's (one per instance): each app is read once.
+    const lastRelease = async (appName: string) => {
+      const app = await store.applications.findByName(appName);
+      if (app === undefined) return { app };
+      const [latest] = await store.deployments.list({ app_id: app.id, limit: 1 });
+      if (latest === undefined) return { app, latest };
+      return { app, latest, report: await store.analysisReports.findByDeployment(latest.id) };
+    };
+    const lastReleaseOf = new Map<string, ReturnType<typeof lastRelease>>();
+
     for (const alert of payload.alerts) {
       const name = alertName(alert.labels);
       if (alert.status !== 'firing') {
@@ -79,18 +89,17 @@ export function alertmanagerWebhook(options: { lookbackMs: number; now?: () => n
         ignored.push({ alert: name, reason: 'no app label' });
         continue;
       }
-      const app = await store.applications.findByName(appName);
+      if (!lastReleaseOf.has(appName)) lastReleaseOf.set(appName, lastRelease(appName));
+      const { app, latest, report } = await lastReleaseOf.get(appName)!;
       if (app === undefined) {
         ignored.push({ alert: name, reason: `no application named ${appName}` });
         continue;
       }
-      const [latest] = await store.deployments.list({ app_id: app.id, limit: 1 });
       if (latest === undefined || latest.createdTime < now() - options.lookbackMs) {
         ignored.push({ alert: name, reason: `${appName} has no release in the lookback` });
         continue;
       }
       const startsAt = Date.parse(alert.startsAt);
-      const report = await store.analysisReports.findByDeployment(latest.id);
       if (report !== undefined && report.createdTime >= startsAt) {
         ignored.push({
           alert: name,
