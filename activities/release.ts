@@ -50,6 +50,9 @@ export interface ReleasePlan {
   packageReady: boolean;
 }
 
+type NodeChanges = Parameters<Repositories['deployments']['setNodeDeployment']>[2];
+type MachineChanges = Parameters<Repositories['applications']['updateMachine']>[2];
+
 export interface MachineRequest {
   deploymentId: string;
   machineId: string;
@@ -85,23 +88,6 @@ async function withHeartbeat<T>(
   }
 }
 
-/**
- * A write started now and awaited later: its failure is held for `result()` instead of being
- * an unhandled rejection in the meantime.
- */
-function settled(write: Promise<void>): { result(): Promise<void> } {
-  const outcome = write.then(
-    () => ({ ok: true as const }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  return {
-    async result() {
-      const done = await outcome;
-      if (!done.ok) throw done.error;
-    },
-  };
-}
-
 export function createReleaseActivities(deps: ReleaseDeps) {
   const { store, packageStore, platforms, logger } = deps;
 
@@ -132,6 +118,28 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         }
       },
     });
+  }
+
+  /**
+   * Records where a machine ended up, in the deployment's record of it and in the application
+   * (two documents, written at once), then Prometheus' targets from the application as written.
+   */
+  async function recordMachine(
+    deploymentId: string,
+    appId: string,
+    machineId: string,
+    node: NodeChanges,
+    machine: MachineChanges,
+  ): Promise<void> {
+    const [, updatedApp] = await Promise.all([
+      stored(`record the ${node.status ?? 'machine'}`, () =>
+        store.deployments.setNodeDeployment(deploymentId, machineId, node),
+      ),
+      stored('record the machine', () =>
+        store.applications.updateMachine(appId, machineId, machine),
+      ),
+    ]);
+    await writeTargets(deps.targetsDir, updatedApp);
   }
 
   // The machines of a batch start together and read the same documents: one read each.
@@ -288,42 +296,33 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         // The machine does not wait for its status to be written: the write runs beside the
         // deploy and is awaited before the outcome is written.
         const startedAt = Date.now();
-        const recordedStart = settled(
-          stored('record the start', () =>
-            store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-              status: 'deploying',
-              started_at: startedAt,
-            }),
-          ),
+        const recordedStart = stored('record the start', () =>
+          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+            status: 'deploying',
+            started_at: startedAt,
+          }),
         );
+        // Awaited below; until then a failure of it is not an unhandled rejection.
+        recordedStart.catch(() => undefined);
         try {
           const pkg = await packageRef(app.id, version);
           const result = await withHeartbeat((signal, onProgress) =>
             platform.deploy(target, pkg, { signal, onProgress }),
           );
           const finishedAt = Date.now();
-          await recordedStart.result();
-          // Two documents: the deployment's record of the machine and the application's.
-          const [, updatedApp] = await Promise.all([
-            stored('record the deploy', () =>
-              store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-                status: 'deployed',
-                finished_at: finishedAt,
-              }),
-            ),
-            stored('record the machine', () =>
-              store.applications.updateMachine(app.id, request.machineId, {
-                version,
-                status: 'healthy',
-              }),
-            ),
-          ]);
-          await writeTargets(deps.targetsDir, updatedApp);
+          await recordedStart;
+          await recordMachine(
+            deployment.id,
+            app.id,
+            request.machineId,
+            { status: 'deployed', finished_at: finishedAt },
+            { version, status: 'healthy' },
+          );
           logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
           return result;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          await recordedStart.result().catch(() => undefined);
+          await recordedStart.catch(() => undefined);
           const finishedAt = Date.now();
           await stored('record the failure', () =>
             store.deployments.setNodeDeployment(deployment.id, request.machineId, {
@@ -358,22 +357,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         const result = await withHeartbeat((signal, onProgress) =>
           platform.rollback(target, pkg, { signal, onProgress }),
         );
-        const finishedAt = Date.now();
-        await stored('record the rollback', () =>
-          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'rolled_back',
-            version,
-            finished_at: finishedAt,
-          }),
-        );
-        await writeTargets(
-          deps.targetsDir,
-          await stored('record the machine', () =>
-            store.applications.updateMachine(app.id, request.machineId, {
-              version,
-              status: 'healthy',
-            }),
-          ),
+        await recordMachine(
+          deployment.id,
+          app.id,
+          request.machineId,
+          { status: 'rolled_back', version, finished_at: Date.now() },
+          { version, status: 'healthy' },
         );
         logger.info({ app: app.name, machine: request.machineId, version }, 'rolled back');
         return result;
@@ -385,22 +374,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       await asActivity(async () => {
         const { deployment, app, target, platform } = await machineOf(request);
         await platform.stop(target);
-        const finishedAt = Date.now();
-        await stored('record the stop', () =>
-          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'rolled_back',
-            version: '',
-            finished_at: finishedAt,
-          }),
-        );
-        await writeTargets(
-          deps.targetsDir,
-          await stored('record the machine', () =>
-            store.applications.updateMachine(app.id, request.machineId, {
-              version: '',
-              status: 'unknown',
-            }),
-          ),
+        await recordMachine(
+          deployment.id,
+          app.id,
+          request.machineId,
+          { status: 'rolled_back', version: '', finished_at: Date.now() },
+          { version: '', status: 'unknown' },
         );
       });
     },
