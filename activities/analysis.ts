@@ -4,10 +4,11 @@ import {
   AnalysisReport,
   errorMessage,
   FailureType,
+  machinesWith,
   RelguardError,
+  touchedNodeStatuses,
   type AnalysisTrigger,
   type Deployment,
-  type NodeDeploymentStatus,
   type ReleaseChanges,
   type RuleResultRecord,
 } from '../domain';
@@ -54,15 +55,6 @@ export interface SaveReportRequest {
   fallback_reason?: string;
   createdTime: number;
 }
-
-/** Machines that ran the new version at some point of the release. */
-const touched: readonly NodeDeploymentStatus[] = [
-  'deploying',
-  'deployed',
-  'failed',
-  'rolling_back',
-  'rolled_back',
-];
 
 /** Shorter windows make rates of a few samples: noise, not evidence. */
 const minimumWindowMs = 60_000;
@@ -135,9 +127,7 @@ export function createAnalysisActivities(deps: AnalysisDeps) {
             app_name: app.name,
             version: deployment.package_version,
             previous_version: deployment.previous_version,
-            instances: deployment.node_deployments
-              .filter((node) => touched.includes(node.status))
-              .map((node) => node.machine_id),
+            instances: machinesWith(deployment, touchedNodeStatuses),
             red_metrics: app.red_metrics_config,
             trigger: request.trigger,
             reason: request.reason,

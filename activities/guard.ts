@@ -1,11 +1,11 @@
 import type {
-  Deployment,
   NodeDeploymentStatus,
   PolicyEvaluation,
   REDMetrics,
   RollbackRule,
   RuleResult,
 } from '../domain';
+import { machinesWith } from '../domain/deployment';
 import { errorMessage } from '../domain/errors';
 import {
   judge,
@@ -35,12 +35,6 @@ const onNewVersion: readonly NodeDeploymentStatus[] = ['deploying', 'deployed'];
  * either version, or on none, so it is in neither group.
  */
 const onPreviousVersion: readonly NodeDeploymentStatus[] = ['pending', 'skipped', 'rolled_back'];
-
-function machinesWith(deployment: Deployment, statuses: readonly NodeDeploymentStatus[]): string[] {
-  return deployment.node_deployments
-    .filter((node) => statuses.includes(node.status))
-    .map((node) => node.machine_id);
-}
 
 /** The rule's query as configured, for a result whose query could not even be rendered. */
 function unrenderedQuery(rule: RollbackRule, red: REDMetrics): string {

@@ -1,5 +1,10 @@
 import type { Alert, AlertKind, Application, Deployment, RuleResult } from '../domain';
-import { analysisWorkflowId, releaseWorkflowId } from '../domain';
+import {
+  analysisWorkflowId,
+  machinesWith,
+  releaseWorkflowId,
+  touchedNodeStatuses,
+} from '../domain';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
@@ -18,8 +23,6 @@ export interface ReleaseAlertRequest {
   reason: string;
   failing: RuleResult[];
 }
-
-const touchedStatuses = ['deploying', 'deployed', 'failed', 'rolling_back', 'rolled_back'];
 
 /** Alerts about a release: what happened, its evidence, what relguard did, where to look. */
 export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
@@ -57,9 +60,7 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
       return asActivity(async () => {
         const deployment = await deps.store.deployments.get(request.deploymentId);
         const app = await deps.store.applications.get(deployment.app_id);
-        const machines = deployment.node_deployments
-          .filter((node) => touchedStatuses.includes(node.status))
-          .map((node) => node.machine_id);
+        const machines = machinesWith(deployment, touchedNodeStatuses);
         const previous = deployment.previous_version || 'nothing (first release)';
         const action = {
           rolled_back: `rolled back ${machines.length} machine(s) to ${previous}`,

@@ -129,3 +129,22 @@ export const Deployment = z.object({
   updatedTime: z.number().int(),
 });
 export type Deployment = z.infer<typeof Deployment>;
+
+/** Machines that ran the new version at some point of the release. */
+export const touchedNodeStatuses: readonly NodeDeploymentStatus[] = [
+  'deploying',
+  'deployed',
+  'failed',
+  'rolling_back',
+  'rolled_back',
+];
+
+/** The ids of the deployment's machines in one of `statuses`. */
+export function machinesWith(
+  deployment: Pick<Deployment, 'node_deployments'>,
+  statuses: readonly NodeDeploymentStatus[],
+): string[] {
+  return deployment.node_deployments
+    .filter((node) => statuses.includes(node.status))
+    .map((node) => node.machine_id);
+}
