@@ -44,18 +44,22 @@ export async function groupAlive(pgid: number): Promise<boolean> {
   // host (thousands on a host of many machines) is for a group whose leader is gone or a zombie.
   const leader = await statFields(pgid);
   if (leader !== undefined && leader[2] === String(pgid) && leader[0] !== 'Z') return true;
-  let names: string[];
-  try {
-    names = await readdir('/proc');
-  } catch {
-    return true;
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    const fields = await statFields(Number(name));
+  const pids = await processIds();
+  if (pids === undefined) return true;
+  for (const pid of pids) {
+    const fields = await statFields(pid);
     if (fields !== undefined && fields[2] === String(pgid) && fields[0] !== 'Z') return true;
   }
   return false;
+}
+
+/** Every pid on this host (from /proc), or undefined when /proc cannot be read. */
+async function processIds(): Promise<number[] | undefined> {
+  try {
+    return (await readdir('/proc')).filter((name) => /^[0-9]+$/.test(name)).map(Number);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -100,22 +104,15 @@ export async function stopGroup(
  * host, so it is for that recovery only.
  */
 export async function findGroupByEnvironment(entry: string): Promise<number | undefined> {
-  let names: string[];
-  try {
-    names = await readdir('/proc');
-  } catch {
-    return undefined;
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name)) continue;
+  for (const pid of (await processIds()) ?? []) {
     let environment: string;
     try {
-      environment = await readFile(`/proc/${name}/environ`, 'utf8');
+      environment = await readFile(`/proc/${pid}/environ`, 'utf8');
     } catch {
       continue;
     }
     if (!environment.split('\0').includes(entry)) continue;
-    const fields = await statFields(Number(name));
+    const fields = await statFields(pid);
     if (fields !== undefined && fields[0] !== 'Z') return Number(fields[2]);
   }
   return undefined;
