@@ -22,7 +22,6 @@ export function targetGroups(app: Pick<Application, 'name' | 'machines'>): Targe
 const fileLock = new KeyedLock();
 /** The updatedTime of the application each file was last written from, in this process. */
 const writtenFrom = new Map<string, number>();
-let temporaryCount = 0;
 
 /**
  * Writes `<dir>/<app>.json` for Prometheus' file service discovery, so that a machine is
@@ -42,7 +41,8 @@ export async function writeTargets(
     // The machines of one merged write all bring the application as that write left it.
     if (app.updatedTime !== undefined && last !== undefined && app.updatedTime <= last) return;
     await mkdir(dir, { recursive: true });
-    const temporary = `${file}.${process.pid}-${++temporaryCount}.tmp`;
+    // One write of a file at a time in this process (fileLock): the pid makes the name unique.
+    const temporary = `${file}.${process.pid}.tmp`;
     await writeFile(temporary, `${JSON.stringify(targetGroups(app), null, 2)}\n`);
     await rename(temporary, file);
     if (app.updatedTime !== undefined) writtenFrom.set(file, app.updatedTime);

@@ -50,9 +50,9 @@ export const configSchema = z.object({
   KODO_PRIVATE: flag.default(true),
   /** Files at least this large are uploaded in resumable parts instead of one form upload. */
   KODO_RESUMABLE_MB: z.coerce.number().min(1).default(8),
-  /** Releases kept on each machine for instant rollback. */
   /** Largest package the api takes in an upload (PUT /api/v1/applications/:id/packages/:version). */
   PACKAGE_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(512),
+  /** Releases kept on each machine for instant rollback. */
   DEPLOY_RELEASES_KEPT: z.coerce.number().int().min(2).default(3),
   /** Where relguard writes the Prometheus file-SD targets of the machines it deploys. */
   PROMETHEUS_TARGETS_DIR: z.string().min(1).default('.relguard/prometheus/targets'),

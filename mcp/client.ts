@@ -4,6 +4,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { LevelWithSilent } from 'pino';
 import type { PrometheusAuth } from '../activities/metrics';
+import { errorMessage } from '../domain/errors';
 import packageJson from '../package.json' with { type: 'json' };
 
 export type { Tool };
@@ -80,7 +81,7 @@ export async function connectPrometheusMcp(
     await client.connect(transport, { timeout: 30_000 });
   } catch (error) {
     await transport.close();
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     const output = stderrTail.trim();
     throw new Error(
       `the Prometheus MCP server (${serverEntry}) did not start: ${reason}` +

@@ -3,7 +3,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
-import { AnalysisFindings, type ToolCall } from '../../domain';
+import { AnalysisFindings, errorMessage, type ToolCall } from '../../domain';
 import type { Logger } from '../logger';
 import { contextPrompt, repairPrompt, systemPrompt } from './llm-prompt';
 import type { AnalysisContext, Analyzer, AnalyzerResult } from './types';
@@ -67,7 +67,7 @@ function problemsOf(content: string): { findings?: AnalysisFindings; problems?: 
   try {
     json = extractJson(content);
   } catch (error) {
-    return { problems: error instanceof Error ? error.message : String(error) };
+    return { problems: errorMessage(error) };
   }
   const parsed = AnalysisFindings.safeParse(json);
   if (parsed.success) return { findings: parsed.data };

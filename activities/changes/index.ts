@@ -4,12 +4,6 @@ import { LocalGitChangeSource } from './local-git';
 import { gitHubHosts, parseGitHubRepo } from './repo-url';
 import type { ChangeRequest, ChangeSource } from './types';
 
-export type { ChangeRequest, ChangeSource } from './types';
-export { GitHubChangeSource, defaultGitHubApiUrl, type GitHubChangeSourceOptions } from './github';
-export { LocalGitChangeSource, type LocalGitChangeSourceOptions } from './local-git';
-export { applyBudget, cutPatch, resolveBudget, type BudgetedChanges } from './budget';
-export { gitHubHosts, parseGitHubRepo, type GitHubRepo } from './repo-url';
-
 export interface ChangeSourceOptions {
   /** GITHUB_TOKEN: without it every repository is read with git. */
   githubToken?: string | undefined;

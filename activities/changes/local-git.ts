@@ -14,7 +14,7 @@ import type {
 import { FailureType, RelguardError } from '../../domain/errors';
 import { applyBudget, resolveBudget } from './budget';
 import { checkChangeRequest, firstReleaseChanges } from './first-release';
-import { isGitUrl, parseGitHubRepo, redactCredentials } from './repo-url';
+import { gitHubRepoOn, isGitUrl, redactCredentials } from './repo-url';
 import type { ChangeRequest, ChangeSource } from './types';
 
 const execFileAsync = promisify(execFile);
@@ -394,8 +394,8 @@ export class LocalGitChangeSource implements ChangeSource {
 
   /** The repository's web page, when it is on a GitHub: pull request and compare links. */
   private webUrl(repo: string): string | undefined {
-    const onGitHub = parseGitHubRepo(repo);
-    if (onGitHub === undefined || !this.gitHubHosts.includes(onGitHub.host)) return undefined;
+    const onGitHub = gitHubRepoOn(repo, this.gitHubHosts);
+    if (onGitHub === undefined) return undefined;
     return `https://${onGitHub.host}/${onGitHub.owner}/${onGitHub.name}`;
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { ApiToken, NewApiToken } from '../../domain';
-import { fromStored, newId, type Stored } from './documents';
+import { fromStored, newId, toStored, type Stored } from './documents';
 
 type TokenDocument = Stored<ApiToken> & { hash: string };
 
@@ -54,8 +54,7 @@ export class TokenRepository {
       createdTime: now,
       created_by: createdBy,
     };
-    const { id, ...rest } = record;
-    await this.collection.insertOne({ _id: id, ...rest, hash: hashToken(token) });
+    await this.collection.insertOne({ ...toStored(record), hash: hashToken(token) });
     return { ...record, token };
   }
 

@@ -5,7 +5,6 @@ export {
   PrometheusError,
   parseSampleValue,
   prometheusAuth,
-  type ApiParams,
   type PrometheusAuth,
   type PrometheusErrorType,
   type PrometheusOptions,
