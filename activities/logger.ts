@@ -1,10 +1,23 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import {
+  pino,
+  type DestinationStream,
+  type Logger,
+  type LevelWithSilent,
+  type LoggerOptions,
+} from 'pino';
 
 export type { Logger };
 
-/** Structured JSON logs on stdout, one logger per process, named by its component. */
-export function createLogger(component: string, level: LevelWithSilent = 'info'): Logger {
-  return pino({
+/**
+ * Structured JSON logs, one logger per process, named by its component: on stdout, or on
+ * `destination` (the MCP server's stdio mode keeps stdout for the protocol).
+ */
+export function createLogger(
+  component: string,
+  level: LevelWithSilent = 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options: LoggerOptions = {
     name: 'relguard',
     level,
     base: { component },
@@ -14,5 +27,6 @@ export function createLogger(component: string, level: LevelWithSilent = 'info')
       paths: ['*.password', '*.token', '*.secret', '*.apiKey', '*.authorization'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -1,5 +1,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { pino, type LevelWithSilent, type Logger } from 'pino';
+import { pino } from 'pino';
+import { createLogger } from '../activities/logger';
 import { PrometheusClient } from '../activities/metrics';
 import { ConfigError } from '../domain/config';
 import { loadMcpConfig, prometheusOptions, type McpConfig } from './config';
@@ -10,27 +11,6 @@ import { createPrometheusMcpServer } from './server';
  * The Prometheus MCP server: `npm run mcp` serves streamable HTTP at MCP_HOST:MCP_PORT/mcp,
  * `npm run mcp -- --stdio` serves one client over stdin/stdout.
  */
-
-/**
- * activities/logger.ts's format, on stderr: in stdio mode stdout carries the protocol alone,
- * and both modes log alike so that one reader fits both.
- */
-function stderrLogger(level: LevelWithSilent): Logger {
-  return pino(
-    {
-      name: 'relguard',
-      level,
-      base: { component: 'mcp' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: {
-        paths: ['*.password', '*.token', '*.secret', '*.apiKey', '*.authorization'],
-        censor: '[redacted]',
-      },
-    },
-    pino.destination({ dest: 2, sync: true }),
-  );
-}
 
 const USAGE = 'usage: node --import tsx mcp/main.ts [--stdio]';
 const args = process.argv.slice(2);
@@ -52,7 +32,9 @@ function readConfig(): McpConfig {
 }
 const config = readConfig();
 
-const logger = stderrLogger(config.LOG_LEVEL);
+// On stderr in both modes: in stdio mode stdout carries the protocol alone, and both modes log
+// alike so that one reader fits both.
+const logger = createLogger('mcp', config.LOG_LEVEL, pino.destination({ dest: 2, sync: true }));
 const client = new PrometheusClient(prometheusOptions(config));
 // The origin only: a URL may carry credentials, and the auth settings are never logged.
 const prometheus = client.origin;
