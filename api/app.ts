@@ -41,16 +41,17 @@ export function createApp(options: ApiOptions) {
   const { store, temporal, releases, logger, prometheus } = options;
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
+  const packageUploads = {
+    ...(options.packageStore === undefined ? {} : { packageStore: options.packageStore }),
+    maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
+  };
   app.use(async (c, next) => {
     c.set('store', store);
     c.set('temporal', temporal);
     c.set('releases', releases);
     c.set('logger', logger);
     if (prometheus !== undefined) c.set('prometheus', prometheus);
-    c.set('packageUploads', {
-      ...(options.packageStore === undefined ? {} : { packageStore: options.packageStore }),
-      maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
-    });
+    c.set('packageUploads', packageUploads);
     await next();
   });
   const limitBody = bodyLimit({
