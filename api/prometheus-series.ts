@@ -27,7 +27,7 @@ export const MetricSeries = z
   .openapi('MetricSeries');
 export type MetricSeries = z.infer<typeof MetricSeries>;
 
-export function toMetricSeries(
+function toMetricSeries(
   range: readonly RangeSeries[],
   extraLabels: Record<string, string> = {},
 ): MetricSeries[] {
@@ -60,15 +60,26 @@ const outageTypes = new Set([
   'internal',
 ]);
 
-export function isPrometheusOutage(error: unknown): error is PrometheusError {
-  return error instanceof PrometheusError && outageTypes.has(error.errorType);
-}
-
-/** A 503 naming Prometheus and why it did not answer. */
-export function prometheusUnavailable(source: RangeQuerySource, error: PrometheusError) {
-  return new RelguardError(
-    FailureType.Unavailable,
-    `Prometheus at ${source.origin} is unavailable: ${error.message}`,
-    { error_type: error.errorType },
-  );
+/**
+ * The series of `promql` over `options`, for a chart (labels plus `extraLabels`). Prometheus
+ * down is a 503 naming it and why; a query it refuses stays a PrometheusError for the caller.
+ */
+export async function chartSeries(
+  source: RangeQuerySource,
+  promql: string,
+  options: RangeQueryOptions,
+  extraLabels: Record<string, string> = {},
+): Promise<MetricSeries[]> {
+  try {
+    return toMetricSeries(await source.rangeQuery(promql, options), extraLabels);
+  } catch (error) {
+    if (error instanceof PrometheusError && outageTypes.has(error.errorType)) {
+      throw new RelguardError(
+        FailureType.Unavailable,
+        `Prometheus at ${source.origin} is unavailable: ${error.message}`,
+        { error_type: error.errorType },
+      );
+    }
+    throw error;
+  }
 }

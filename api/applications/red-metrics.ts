@@ -6,13 +6,7 @@ import {
   type Application,
   type REDMetrics,
 } from '../../domain';
-import {
-  isPrometheusOutage,
-  prometheusUnavailable,
-  toMetricSeries,
-  type MetricSeries,
-  type RangeQuerySource,
-} from '../prometheus-series';
+import { chartSeries, type MetricSeries, type RangeQuerySource } from '../prometheus-series';
 
 const redMetrics = [
   { metric: 'rate', unit: 'req/s', template: (red: REDMetrics) => red.rate },
@@ -66,14 +60,13 @@ export async function queryRedMetrics(
       const perVersion = await Promise.all(
         queries.map(async ({ version, promql }): Promise<MetricSeries[]> => {
           try {
-            const range = await prometheus.rangeQuery(promql, {
-              start: window.from,
-              end: window.to,
-              stepSeconds: step,
-            });
-            return toMetricSeries(range, { version });
+            return await chartSeries(
+              prometheus,
+              promql,
+              { start: window.from, end: window.to, stepSeconds: step },
+              { version },
+            );
           } catch (error) {
-            if (isPrometheusOutage(error)) throw prometheusUnavailable(prometheus, error);
             if (error instanceof PrometheusError) {
               throw new RelguardError(
                 FailureType.BadConfig,

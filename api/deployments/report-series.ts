@@ -1,12 +1,6 @@
 import { defaultStepSeconds, PrometheusError } from '../../activities/metrics/prometheus';
 import type { AnalysisReport } from '../../domain';
-import {
-  isPrometheusOutage,
-  prometheusUnavailable,
-  toMetricSeries,
-  type MetricSeries,
-  type RangeQuerySource,
-} from '../prometheus-series';
+import { chartSeries, type MetricSeries, type RangeQuerySource } from '../prometheus-series';
 
 interface ReportSeriesItem {
   name: string;
@@ -31,14 +25,13 @@ export async function queryReportSeries(prometheus: RangeQuerySource, report: An
   const items = await Promise.all(
     report.anomalous_metrics.map(async ({ name, promql }): Promise<ReportSeriesItem> => {
       try {
-        const range = await prometheus.rangeQuery(promql, {
+        const series = await chartSeries(prometheus, promql, {
           start: from,
           end: to,
           stepSeconds: step,
         });
-        return { name, promql, series: toMetricSeries(range) };
+        return { name, promql, series };
       } catch (error) {
-        if (isPrometheusOutage(error)) throw prometheusUnavailable(prometheus, error);
         if (error instanceof PrometheusError) {
           return { name, promql, series: [], error: error.message };
         }
