@@ -325,9 +325,10 @@ cmd_up() {
   export PACKAGE_BASE_URL="http://127.0.0.1:$API_PORT/packages" BUILD_DIR="$STATE/builds"
 
   # The first admin token, for the CLI and Alertmanager's webhook: made once, kept in a file
-  # only this user can read.
-  (cd "$ROOT" && node --import tsx api/create-token.ts --name local-admin --role admin \
-    --out "$STATE/token") || die "could not create the local admin token"
+  # only this user can read (checked here too: loading the script takes a second or two).
+  [ -e "$STATE/token" ] || (cd "$ROOT" && node --import tsx api/create-token.ts \
+    --name local-admin --role admin --out "$STATE/token") ||
+    die "could not create the local admin token"
 
   say "starting the worker and the api"
   # node with tsx as its loader, one process each: the tsx command would run a second process
