@@ -4,11 +4,10 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureIndexes, openStore } from '../../activities/db';
 import type { Application, AuditEntry, Deployment } from '../../domain';
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
-import { startFerretDB, type FerretDB, type TestStore } from '../support/mongo';
+import { startFerretDB, startTestStore, type FerretDB } from '../support/mongo';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { machineVersions, releaseCalls } from './release-calls';
 
@@ -25,23 +24,6 @@ let deployPath: string;
 let app: Application;
 const ports: number[] = [];
 const { api, waitForStatus } = releaseCalls(() => stack.app);
-
-/** Storage for the stack on a FerretDB of this test's own, even when MONGODB_URI is set. */
-async function storeOn(server: FerretDB): Promise<TestStore> {
-  const dbName = `relguard_chaos_${process.pid}_${Date.now()}`;
-  // The timeout the api and the worker are given in the other tests too (see startTestStore).
-  const store = openStore({ uri: server.uri, dbName, timeoutMs: 3000 });
-  await ensureIndexes(store);
-  return {
-    store,
-    uri: server.uri,
-    dbName,
-    async close() {
-      await store.close();
-      await server.dispose();
-    },
-  };
-}
 
 /** The release's deployMachine activity in flight, with its attempt and last heartbeat. */
 async function pendingDeploy(
@@ -63,7 +45,7 @@ async function pendingDeploy(
 beforeAll(async () => {
   ferret = await startFerretDB();
   [stack, repo, deployPath] = await Promise.all([
-    startReleaseStack({ testStore: storeOn(ferret) }),
+    startReleaseStack({ testStore: startTestStore({ ferret }) }),
     createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v1.1.0' }]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),
   ]);

@@ -1,7 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Alert, AlertKind, Deployment, DeploymentStatus } from '../../domain';
+import type { Repositories } from '../../activities/db';
+import {
+  isTerminal,
+  type Alert,
+  type AlertKind,
+  type Deployment,
+  type DeploymentStatus,
+} from '../../domain';
 import type { TestApi } from '../support/api-token';
 
 /** What the outage tests of this folder ask of a release stack's api and of its machines. */
@@ -101,4 +110,39 @@ export async function startAlertReceiver(): Promise<AlertReceiver> {
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The release has ended, whichever way. */
+export const ended = (deployment: Deployment): boolean => isTerminal(deployment.status);
+
+/**
+ * Polls the deployment in MongoDB until `done` holds or `timeoutMs` passes, and returns it as
+ * last read. From the store, not the api: the api asks the workflow for its progress, which
+ * no worker answers while a test has killed it (or stopped Temporal).
+ */
+export async function waitForStoredDeployment(
+  store: Repositories,
+  id: string,
+  done: (deployment: Deployment) => boolean,
+  timeoutMs: number,
+): Promise<Deployment> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await store.deployments.get(id);
+    if (done(current) || Date.now() > deadline) return current;
+    await delay(25);
+  }
+}
+
+/** How often a machine started `version`: the mockserver's start lines in logs/<version>.log. */
+export async function machineStarts(
+  deployPath: string,
+  machineId: string,
+  version: string,
+): Promise<number> {
+  const log = await readFile(
+    path.join(deployPath, machineId, 'logs', `${version}.log`),
+    'utf8',
+  ).catch(() => '');
+  return log.split('\n').filter((line) => line.includes('mockserver listening')).length;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { startTemporalServer, type TemporalServer } from '../support/temporal-server';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { ended, machineStarts, waitForStoredDeployment } from './release-calls';
 
 /**
  * The Temporal server goes away in the middle of a release and comes back on the same port and
@@ -33,21 +34,6 @@ function deployment(id: string): Promise<Deployment> {
   return stack.testStore.store.deployments.get(id);
 }
 
-async function waitForDeployment(
-  id: string,
-  done: (deployment: Deployment) => boolean,
-  timeoutMs: number,
-): Promise<Deployment> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await deployment(id);
-    if (done(current) || Date.now() > deadline) return current;
-    await delay(25);
-  }
-}
-
-const ended = (deployment: Deployment) =>
-  ['succeeded', 'failed', 'rolled_back', 'cancelled'].includes(deployment.status);
 const deployedCount = (deployment: Deployment) =>
   deployment.node_deployments.filter((node) => node.status === 'deployed').length;
 
@@ -102,7 +88,8 @@ describe('the Temporal server restarted in the middle of a release', () => {
     const { id } = (await started.json()) as Deployment;
 
     // After the gray machine, once the batches have begun.
-    const beforeStop = await waitForDeployment(
+    const beforeStop = await waitForStoredDeployment(
+      stack.testStore.store,
       id,
       (current) => deployedCount(current) >= 2 || ended(current),
       120_000,
@@ -115,7 +102,7 @@ describe('the Temporal server restarted in the middle of a release', () => {
     await temporalServer.restart();
     const restartedAfterMs = Date.now() - startedAt;
 
-    const done = await waitForDeployment(id, ended, 180_000);
+    const done = await waitForStoredDeployment(stack.testStore.store, id, ended, 180_000);
     const resumedAfterMs = Date.now() - startedAt;
     console.log(
       `temporal-restart: stopped with ${deployedCount(whileStopped)} of ${machineCount} machines ` +
@@ -140,12 +127,7 @@ describe('the Temporal server restarted in the middle of a release', () => {
         machineId,
         version,
       ]);
-      const log = await readFile(
-        path.join(deployPath, machineId, 'logs', `${version}.log`),
-        'utf8',
-      );
-      const starts = log.split('\n').filter((line) => line.includes('mockserver listening'));
-      expect(starts, machineId).toHaveLength(1);
+      expect(await machineStarts(deployPath, machineId, version), machineId).toBe(1);
     }
   }, 300_000);
 });

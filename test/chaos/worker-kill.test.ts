@@ -10,6 +10,7 @@ import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { ended, machineStarts, waitForStoredDeployment } from './release-calls';
 import { chaosSeed, chaosTrials, seededRandom } from './trials';
 
 /**
@@ -69,22 +70,6 @@ function deployment(id: string): Promise<Deployment> {
   return stack.testStore.store.deployments.get(id);
 }
 
-async function waitForDeployment(
-  id: string,
-  done: (deployment: Deployment) => boolean,
-  timeoutMs: number,
-): Promise<Deployment> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await deployment(id);
-    if (done(current) || Date.now() > deadline) return current;
-    await delay(25);
-  }
-}
-
-const ended = (deployment: Deployment) =>
-  ['succeeded', 'failed', 'rolled_back', 'cancelled'].includes(deployment.status);
-
 async function startRelease(version: string): Promise<string> {
   const response = await stack.app.request('/api/v1/deployments', {
     method: 'POST',
@@ -140,14 +125,8 @@ async function machineReport(machineId: string): Promise<string> {
   return [`machine ${machineId}, state: ${state}`, ...tails].join('\n');
 }
 
-/** How often the machine started `version`: its start lines in logs/<version>.log. */
-async function starts(machineId: string, version: string): Promise<number> {
-  const log = await readFile(
-    path.join(deployPath, machineId, 'logs', `${version}.log`),
-    'utf8',
-  ).catch(() => '');
-  return log.split('\n').filter((line) => line.includes('mockserver listening')).length;
-}
+const starts = (machineId: string, version: string) =>
+  machineStarts(deployPath, machineId, version);
 
 /** Where a release is, in words: the status and what its machines are doing. */
 function describeMoment(deployment: Deployment): string {
@@ -179,16 +158,27 @@ async function reachKillMoment(id: string, phase: KillPhase): Promise<Deployment
     case 'build':
       // The demo application builds in well under a second, and MongoDB hears of the build
       // (an activity of its own) when it has begun.
-      await waitForDeployment(id, (current) => current.status !== 'pending', 60_000);
+      await waitForStoredDeployment(
+        stack.testStore.store,
+        id,
+        (current) => current.status !== 'pending',
+        60_000,
+      );
       await delay(random() * 300);
       break;
     case 'gray':
       // A machine's deploy takes about a second.
-      await waitForDeployment(id, (current) => someOf(current, 0), 60_000);
+      await waitForStoredDeployment(
+        stack.testStore.store,
+        id,
+        (current) => someOf(current, 0),
+        60_000,
+      );
       await delay(random() * 800);
       break;
     case 'bake':
-      await waitForDeployment(
+      await waitForStoredDeployment(
+        stack.testStore.store,
         id,
         (current) => current.status === 'verifying' || someOf(current, 1),
         60_000,
@@ -197,14 +187,24 @@ async function reachKillMoment(id: string, phase: KillPhase): Promise<Deployment
       break;
     case 'batches': {
       const batch = 1 + Math.floor(random() * lastBatch);
-      await waitForDeployment(id, (current) => someOf(current, batch) || ended(current), 90_000);
+      await waitForStoredDeployment(
+        stack.testStore.store,
+        id,
+        (current) => someOf(current, batch) || ended(current),
+        90_000,
+      );
       await delay(random() * 2500);
       break;
     }
     case 'rollback': {
       // Before the last batch, so that the rollback has machines to restore and some to spare.
       const batch = 1 + Math.floor(random() * (lastBatch - 1));
-      await waitForDeployment(id, (current) => someOf(current, batch) || ended(current), 90_000);
+      await waitForStoredDeployment(
+        stack.testStore.store,
+        id,
+        (current) => someOf(current, batch) || ended(current),
+        90_000,
+      );
       await delay(random() * 1500);
       const response = await stack.app.request(`/api/v1/deployments/${id}/rollback`, {
         method: 'POST',
@@ -212,7 +212,8 @@ async function reachKillMoment(id: string, phase: KillPhase): Promise<Deployment
         body: JSON.stringify({ reason: 'chaos: a rollback asked for mid-release' }),
       });
       expect(response.status, await response.clone().text()).toBe(202);
-      await waitForDeployment(
+      await waitForStoredDeployment(
+        stack.testStore.store,
         id,
         (current) => current.status === 'rolling_back' || ended(current),
         60_000,
@@ -253,7 +254,7 @@ beforeAll(async () => {
   // version to roll back to.
   worker = await startWorker();
   const id = await startRelease(versions[0]!);
-  const first = await waitForDeployment(id, ended, 170_000);
+  const first = await waitForStoredDeployment(stack.testStore.store, id, ended, 170_000);
   expect(first.status, first.reason).toBe('succeeded');
   console.log(`worker-kill: ${trials} trial(s), seed ${seed}, phases ${phases.join(', ')}`);
 }, 240_000);
@@ -297,7 +298,7 @@ describe('a worker killed with SIGKILL at a random moment of a 20-machine releas
       const moment = await reachKillMoment(id, phase);
       await kill(worker, 'SIGKILL');
       worker = await startWorker();
-      const done = await waitForDeployment(id, ended, 200_000);
+      const done = await waitForStoredDeployment(stack.testStore.store, id, ended, 200_000);
 
       const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
       console.log(

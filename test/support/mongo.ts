@@ -70,11 +70,12 @@ export interface TestStore {
 
 /**
  * Storage for a test: the MongoDB at MONGODB_URI when set (a database of the test's own,
- * dropped afterwards), else a FerretDB the test starts and stops.
+ * dropped afterwards), else a FerretDB the test starts and stops. A test that stops its
+ * database passes the FerretDB it controls, which is used whatever MONGODB_URI says.
  */
-export async function startTestStore(): Promise<TestStore> {
-  const external = process.env.MONGODB_URI;
-  const ferret = external ? undefined : await startFerretDB();
+export async function startTestStore(options: { ferret?: FerretDB } = {}): Promise<TestStore> {
+  const external = options.ferret === undefined ? process.env.MONGODB_URI : undefined;
+  const ferret = options.ferret ?? (external ? undefined : await startFerretDB());
   const dbName = `relguard_test_${process.pid}_${Date.now()}`;
   const store = openStore({ uri: external ?? ferret!.uri, dbName, timeoutMs: 3000 });
   await ensureIndexes(store);
