@@ -326,9 +326,12 @@ cmd_up() {
 
   # The first admin token, for the CLI and Alertmanager's webhook: made once, kept in a file
   # only this user can read (checked here too: loading the script takes a second or two).
-  [ -e "$STATE/token" ] || (cd "$ROOT" && node --import tsx api/create-token.ts \
-    --name local-admin --role admin --out "$STATE/token") ||
-    die "could not create the local admin token"
+  if [ -e "$STATE/token" ]; then
+    say "$STATE/token exists: keeping its token"
+  else
+    (cd "$ROOT" && node --import tsx api/create-token.ts --name local-admin --role admin \
+      --out "$STATE/token") || die "could not create the local admin token"
+  fi
 
   say "starting the worker and the api"
   # node with tsx as its loader, one process each: the tsx command would run a second process
