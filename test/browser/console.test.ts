@@ -26,6 +26,7 @@ import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
+import { startTogether } from '../support/start-together';
 
 /**
  * The console in Debian's chromium against the real stack: a Temporal dev server, MongoDB
@@ -148,7 +149,7 @@ beforeAll(async () => {
   const consoleDir = path.join(workDir, 'console');
   prometheus = await startPrometheus({ scrapeIntervalSeconds: 1 });
   let repo: string;
-  [stack, repo, browser] = await Promise.all([
+  [stack, repo, browser] = await startTogether([
     startReleaseStack({
       prometheusUrl: prometheus.url,
       targetsDir: prometheus.targetsDir,
@@ -161,7 +162,8 @@ beforeAll(async () => {
   ]);
   // git (the package builds and the change reader, in this process's worker) fetches the
   // GitHub address from the local repository: the report then links pull requests as it
-  // does for a repository on GitHub, and nothing leaves the machine.
+  // does for a repository on GitHub, and nothing leaves the machine. Set only once Temporal
+  // has started: a variable added while its server is being spawned can fail that spawn.
   process.env.GIT_CONFIG_COUNT = '1';
   process.env.GIT_CONFIG_KEY_0 = `url.${repo}.insteadOf`;
   process.env.GIT_CONFIG_VALUE_0 = shopRepoUrl;

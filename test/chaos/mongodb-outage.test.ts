@@ -10,6 +10,7 @@ import { freePort } from '../support/free-port';
 import { startFerretDB, startTestStore, type FerretDB } from '../support/mongo';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { machineVersions, releaseCalls } from './release-calls';
+import { startTogether } from '../support/start-together';
 
 /**
  * MongoDB stops in the middle of a release (its FerretDB, stopped and started again on the same
@@ -44,7 +45,7 @@ async function pendingDeploy(
 
 beforeAll(async () => {
   ferret = await startFerretDB();
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack({ testStore: startTestStore({ ferret }) }),
     createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v1.1.0' }]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),

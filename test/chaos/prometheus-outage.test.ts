@@ -15,6 +15,7 @@ import {
   startAlertReceiver,
   type AlertReceiver,
 } from './release-calls';
+import { startTogether } from '../support/start-together';
 
 /**
  * Prometheus stops, for good, while three releases bake under load: one per `no_data` policy,
@@ -108,7 +109,7 @@ beforeAll(async () => {
   // The targets folder outlives Prometheus: relguard keeps writing machines into it.
   targetsDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-targets-'));
   prometheus = await startPrometheus({ targetsDir, scrapeIntervalSeconds: 1 });
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack({
       prometheusUrl: prometheus.url,
       targetsDir,

@@ -10,6 +10,7 @@ import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { startTemporalServer, type TemporalServer } from '../support/temporal-server';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 import { ended, machineStarts, waitForStoredDeployment } from './release-calls';
+import { startTogether } from '../support/start-together';
 
 /**
  * The Temporal server goes away in the middle of a release and comes back on the same port and
@@ -39,7 +40,7 @@ const deployedCount = (deployment: Deployment) =>
 
 beforeAll(async () => {
   temporalServer = await startTemporalServer();
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack({ worker: false, temporal: temporalServer.environment() }),
     createDemoRepo([{ tag: version }]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),

@@ -12,6 +12,7 @@ import {
   startAlertReceiver,
   type AlertReceiver,
 } from './release-calls';
+import { startTogether } from '../support/start-together';
 
 /**
  * A machine that never becomes healthy: v2.0.0 starts on machine m3 (batch 2 of four machines,
@@ -34,7 +35,7 @@ const healthDropped = {
 
 beforeAll(async () => {
   receiver = await startAlertReceiver();
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack({ notifyChannels: { oncall: { type: 'webhook', url: receiver.url } } }),
     createDemoRepo([
       {

@@ -12,6 +12,7 @@ import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 import { ended, machineStarts, waitForStoredDeployment } from './release-calls';
 import { chaosSeed, chaosTrials, seededRandom } from './trials';
+import { startTogether } from '../support/start-together';
 
 /**
  * kill -9 of the worker at a random moment of a 20-machine release, `chaosTrials()` times: a
@@ -226,7 +227,7 @@ async function reachKillMoment(id: string, phase: KillPhase): Promise<Deployment
 }
 
 beforeAll(async () => {
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack({ worker: false }),
     createDemoRepo(versions.map((tag) => ({ tag }))),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),

@@ -12,6 +12,7 @@ import { freePort } from '../support/free-port';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
 import { releasesNotUsedHere } from '../support/releases';
+import { startTogether } from '../support/start-together';
 
 /**
  * The routes the console reads besides the resources: who a token is, an application's RED
@@ -52,7 +53,7 @@ const input = (name: string, overrides: Record<string, unknown> = {}) =>
   });
 
 beforeAll(async () => {
-  [prometheus, testStore, server] = await Promise.all([
+  [prometheus, testStore, server] = await startTogether([
     startPrometheus({ scrapeIntervalSeconds: 1 }),
     startTestStore(),
     startServer({ app: 'shop', version: 'v1', instance: 'm1' }),

@@ -17,6 +17,7 @@ import { freePort } from '../support/free-port';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
 import { toolPaths } from '../support/tools';
+import { startTogether } from '../support/start-together';
 
 /**
  * A schema-driven fuzz of the whole api: schemathesis reads /openapi.json, sends what the
@@ -98,7 +99,7 @@ schemathesis.serializer.alias("application/gzip", "application/octet-stream")
 beforeAll(async () => {
   // A real Prometheus behind the console's chart routes: without one they answer 503, which
   // the fuzz counts as a server error like any other 5xx.
-  [testStore, prometheus] = await Promise.all([startTestStore(), startPrometheus()]);
+  [testStore, prometheus] = await startTogether([startTestStore(), startPrometheus()]);
   packageDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-fuzz-packages-'));
   scratch = await mkdtemp(path.join(os.tmpdir(), 'relguard-fuzz-'));
   const port = await freePort();

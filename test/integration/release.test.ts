@@ -9,6 +9,7 @@ import type { Application, Deployment, DeploymentStatus } from '../../domain';
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
+import { startTogether } from '../support/start-together';
 
 /**
  * A release for real: the demo application (the mockserver, built from the tags of a git
@@ -69,7 +70,7 @@ async function startRelease(version: string, extra: Record<string, unknown> = {}
 }
 
 beforeAll(async () => {
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack(),
     createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v1.1.0' }]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),

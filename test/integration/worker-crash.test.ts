@@ -8,6 +8,7 @@ import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { startTogether } from '../support/start-together';
 
 /**
  * The worker process dies (SIGKILL, as a crashed host would) in the middle of a release; a
@@ -31,7 +32,7 @@ async function machinePid(port: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  [stack, repo, deployPath] = await Promise.all([
+  [stack, repo, deployPath] = await startTogether([
     startReleaseStack({ worker: false }),
     createDemoRepo([{ tag: 'v1.0.0' }]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-machines-')),

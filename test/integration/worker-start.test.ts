@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startTemporalServer, type TemporalServer } from '../support/temporal-server';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { startTogether } from '../support/start-together';
 
 /**
  * A worker started before its Temporal server (a host booting, a server restarting) waits for
@@ -17,7 +18,7 @@ let workDir: string;
 let worker: WorkerProcess | undefined;
 
 beforeAll(async () => {
-  [temporal, testStore, workDir] = await Promise.all([
+  [temporal, testStore, workDir] = await startTogether([
     startTemporalServer(),
     startTestStore(),
     mkdtemp(path.join(os.tmpdir(), 'relguard-worker-start-')),

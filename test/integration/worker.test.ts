@@ -6,13 +6,14 @@ import { createWorker } from '../../worker/worker';
 import { testActivityDeps, type TestActivityDeps } from '../support/activity-deps';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startDevServer, workflowBundle } from '../support/temporal';
+import { startTogether } from '../support/start-together';
 
 let temporal: TestWorkflowEnvironment;
 let testStore: TestStore;
 let activityDeps: TestActivityDeps;
 
 beforeAll(async () => {
-  [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
+  [temporal, testStore] = await startTogether([startDevServer(), startTestStore()]);
   activityDeps = await testActivityDeps(testStore.store);
 });
 afterAll(async () => {

@@ -13,10 +13,9 @@ export const tokenKey = 'relguard.token';
 /**
  * Debian's chromium (temporal-dev.sh installs it), driven by playwright-core, headless.
  * playwright-core has no install script and downloads nothing when it launches a browser at
- * a given path; the variable only makes sure no tool of it ever fetches one.
+ * a given path.
  */
 export async function launchChromium(): Promise<Browser> {
-  process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
   const executablePath = toolPaths().chromium;
   if (!existsSync(executablePath)) {
     throw new Error(

@@ -14,6 +14,7 @@ import { tokenFor, withToken, type TestApi } from './api-token';
 import { freePort } from './free-port';
 import { startTestStore, type TestStore } from './mongo';
 import { startDevServer, workflowBundle } from './temporal';
+import { startTogether } from './start-together';
 
 export interface ReleaseStack {
   temporal: TestWorkflowEnvironment;
@@ -52,7 +53,7 @@ export interface ReleaseStackOptions {
 export async function startReleaseStack(
   options: ReleaseStackOptions & Parameters<typeof testActivityDeps>[2] = {},
 ): Promise<ReleaseStack> {
-  const [temporal, testStore] = await Promise.all([
+  const [temporal, testStore] = await startTogether([
     options.temporal ?? startDevServer(),
     options.testStore ?? startTestStore(),
   ]);
