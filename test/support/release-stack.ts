@@ -57,6 +57,20 @@ export async function startReleaseStack(
     options.temporal ?? startDevServer(),
     options.testStore ?? startTestStore(),
   ]);
+  try {
+    return await assembleStack(temporal, testStore, options);
+  } catch (error) {
+    await Promise.allSettled([testStore.close(), temporal.teardown()]);
+    throw error;
+  }
+}
+
+/** The api and the worker, on a Temporal and a store that have started. */
+async function assembleStack(
+  temporal: TestWorkflowEnvironment,
+  testStore: TestStore,
+  options: ReleaseStackOptions & Parameters<typeof testActivityDeps>[2],
+): Promise<ReleaseStack> {
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
   const {
