@@ -39,7 +39,8 @@ export function planBatches(
   } else {
     let deployed = 1;
     for (const percentage of pacer.batches ?? defaultBatchPercentages) {
-      const target = Math.min(machines.length, Math.ceil((percentage / 100) * machines.length));
+      // Multiply first: (28 / 100) * 25 is 7.000000000000001 in floating point, one too many.
+      const target = Math.min(machines.length, Math.ceil((percentage * machines.length) / 100));
       if (target > deployed) {
         batches.push(rest.slice(deployed - 1, target - 1));
         deployed = target;
