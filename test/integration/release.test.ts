@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Application, Deployment, DeploymentStatus } from '../../domain';
+import { resolvePackagePath } from '../../activities/package-store/local';
+import {
+  statusSearchAttribute,
+  type Application,
+  type Deployment,
+  type DeploymentStatus,
+} from '../../domain';
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
@@ -59,6 +65,39 @@ async function runningVersions(): Promise<(string | undefined)[]> {
       }
     }),
   );
+}
+
+/**
+ * The ids of the workflows the dev server's visibility lists for `query`, polled until they are
+ * `expected` (visibility is eventually consistent) or 20 s have passed.
+ */
+async function listedWorkflows(query: string, expected: string[]): Promise<string[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ids: string[] = [];
+    for await (const execution of stack.temporal.client.workflow.list({ query })) {
+      ids.push(execution.workflowId);
+    }
+    ids.sort();
+    if (JSON.stringify(ids) === JSON.stringify([...expected].sort()) || Date.now() > deadline) {
+      return ids;
+    }
+    await delay(250);
+  }
+}
+
+/** A visibility query for the releases of shop at `version` whose status is `status`. */
+const releasesOfShop = (version: string, status: DeploymentStatus) =>
+  `RelguardApp = 'shop' AND RelguardVersion = '${version}' AND RelguardStatus = '${status}'`;
+
+/** The statuses a release upserted as its RelguardStatus search attribute, in its history. */
+async function upsertedStatuses(workflowId: string): Promise<string[]> {
+  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes;
+    const data = fields?.indexedFields?.[statusSearchAttribute.name]?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString()) as string] : [];
+  });
 }
 
 async function startRelease(version: string, extra: Record<string, unknown> = {}) {
@@ -122,6 +161,8 @@ describe('a release on three local machines', () => {
     ]);
     expect(done.package?.md5).toMatch(/^[a-f0-9]{32}$/);
     expect(await runningVersions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
+    // No package of v1.0.0 yet: the release built one (the reuse test below sees no 'building').
+    expect(await upsertedStatuses(started.body.workflow_id)).toContain('building');
 
     const after = await api<Application>('GET', `/api/v1/applications/${app.id}`);
     expect(after.body).toMatchObject({
@@ -160,6 +201,11 @@ describe('a release on three local machines', () => {
     // The gray machine runs v1.1.0 and bakes; the others still run v1.0.0.
     await waitForStatus(started.body.id, ['verifying']);
     expect(await runningVersions()).toEqual(['v1.1.0', 'v1.0.0', 'v1.0.0']);
+    // The Temporal UI finds the release by application, version and its status while it bakes.
+    const workflowId = started.body.workflow_id;
+    expect(await listedWorkflows(releasesOfShop('v1.1.0', 'verifying'), [workflowId])).toEqual([
+      workflowId,
+    ]);
     const resume = await api('POST', `/api/v1/deployments/${started.body.id}/resume`, {});
     expect(resume.status).toBe(409);
 
@@ -179,6 +225,11 @@ describe('a release on three local machines', () => {
     expect(await runningVersions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
     const after = await api<Application>('GET', `/api/v1/applications/${app.id}`);
     expect(after.body.currentVersion).toBe('v1.0.0');
+    // ... and by its final status once it has ended; the same record no longer says verifying.
+    expect(await listedWorkflows(releasesOfShop('v1.1.0', 'rolled_back'), [workflowId])).toEqual([
+      workflowId,
+    ]);
+    expect(await listedWorkflows(releasesOfShop('v1.1.0', 'verifying'), [])).toEqual([]);
 
     const late = await api('POST', `/api/v1/deployments/${started.body.id}/pause`, {});
     expect(late.status).toBe(409);
@@ -206,6 +257,8 @@ describe('a release on three local machines', () => {
     expect(build.body).toMatchObject({ version: 'v1.1.0', app_name: 'shop' });
 
     await execFileAsync('git', ['-C', repo, 'tag', 'v1.2.0']);
+    const buildDir = stack.activityDeps.deps.buildDir;
+    const buildDirBefore = await stat(buildDir, { bigint: true });
     const started = await api<{ workflow_id: string }>('POST', '/api/v1/packages', {
       app_id: app.id,
       version: 'v1.2.0',
@@ -222,6 +275,53 @@ describe('a release on three local machines', () => {
       'v1.1.0',
       'v1.2.0',
     ]);
+    // A build works in a folder of its own under the build dir and removes it: the dir changed.
+    expect((await stat(buildDir, { bigint: true })).mtimeNs).not.toBe(buildDirBefore.mtimeNs);
+  });
+
+  it('releases v1.2.0 with the package built on request: reused, not built again', async () => {
+    // The pacing has tests of its own: the gray machine, then the other two at once.
+    const updated = await api('PUT', `/api/v1/applications/${app.id}`, {
+      pacer: { batch_size: 2, gray_bake_seconds: 0, interval_seconds: 0 },
+    });
+    expect(updated.status).toBe(200);
+    const { store } = stack.testStore;
+    const recorded = await store.packages.findByVersion(app.id, 'v1.2.0');
+    if (recorded === undefined) throw new Error('the previous test built no package of v1.2.0');
+    const packageFile = resolvePackagePath(stack.activityDeps.packageDir, recorded.key);
+    if (packageFile === undefined) throw new Error(`package key ${recorded.key} leaves the store`);
+    const fileBefore = await stat(packageFile, { bigint: true });
+    const buildDir = stack.activityDeps.deps.buildDir;
+    const buildDirBefore = await stat(buildDir, { bigint: true });
+    const packageInfo = {
+      url: recorded.url,
+      md5: recorded.md5,
+      size: recorded.size,
+      created_at: recorded.created_at,
+    };
+
+    const started = await startRelease('v1.2.0');
+    expect(started.status).toBe(202);
+    // The api found the package: the deployment carries it from the start.
+    expect(started.body.package).toEqual(packageInfo);
+    const done = await waitForStatus(started.body.id, ['succeeded', 'failed', 'rolled_back']);
+    expect(done.status).toBe('succeeded');
+    expect(done.package).toEqual(packageInfo);
+    expect(await runningVersions()).toEqual(['v1.2.0', 'v1.2.0', 'v1.2.0']);
+
+    // Not rebuilt: the record (its id, time, MD5) and the stored file (a store writes a new file
+    // and renames it over the old) are the ones from before, and no build folder came and went.
+    expect(await store.packages.findByVersion(app.id, 'v1.2.0')).toEqual(recorded);
+    const fileAfter = await stat(packageFile, { bigint: true });
+    expect([fileAfter.ino, fileAfter.mtimeNs]).toEqual([fileBefore.ino, fileBefore.mtimeNs]);
+    expect((await stat(buildDir, { bigint: true })).mtimeNs).toBe(buildDirBefore.mtimeNs);
+    expect(await readdir(buildDir)).toEqual([]);
+    const statuses = await upsertedStatuses(started.body.workflow_id);
+    expect(statuses).not.toContain('building');
+    expect(statuses.at(-1)).toBe('succeeded');
+    expect(
+      await listedWorkflows(releasesOfShop('v1.2.0', 'succeeded'), [started.body.workflow_id]),
+    ).toEqual([started.body.workflow_id]);
   });
 
   it('answers bad release requests with the field or the thing named', async () => {
