@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../domain';
 import { FailureType, RelguardError } from '../../domain/errors';
@@ -209,6 +210,46 @@ describe('LocalPlatform', () => {
     const machineDir = path.join(deployPath, 'm2');
     expect(await readdir(path.join(machineDir, 'releases'))).toEqual(['1.0.0']);
     expect((await askVersion(m2)).version).toBe('1.0.0');
+  });
+
+  it('fails on a corrupt archive whose MD5 matches, leaving the machine as it was', async () => {
+    const m2 = machines[1]!;
+    const machineDir = path.join(deployPath, 'm2');
+    const pid = await platform.runningPid(target(app(), m2));
+    const whole = await readFile(v3.file);
+    // Real packages damaged after they were recorded: the MD5 is the damaged bytes', so the
+    // download passes its check and the unpack is what fails.
+    const corrupt = [
+      {
+        version: '6.0.0',
+        bytes: whole.subarray(0, whole.length - 20),
+        message: 'the package is not a valid gzip file: unexpected end of file',
+      },
+      {
+        version: '6.0.1',
+        bytes: gzipSync(gunzipSync(whole).subarray(0, 512 * 3)),
+        message: 'the package archive is corrupt: the tar archive is truncated',
+      },
+    ];
+    for (const { version, bytes, message } of corrupt) {
+      const file = path.join(workDir, `corrupt-${version}.tar.gz`);
+      await writeFile(file, bytes);
+      const pkg = await describeFile(version, file);
+      const error = await failure(platform.deploy(target(app(), m2), server.ref(pkg)));
+      expect(error.type).toBe(FailureType.BadPackage);
+      expect(error.message).toContain(message);
+      expect(error.message).toContain('rebuild the package');
+      expect(error.message).not.toContain('secret-signature');
+      expect(server.downloads(pkg)).toBe(1);
+
+      expect(await readlink(path.join(machineDir, 'current'))).toBe('releases/1.0.0');
+      expect(await readdir(path.join(machineDir, 'releases'))).toEqual(['1.0.0']);
+      expect(await readdir(path.join(machineDir, 'incoming'))).toEqual([]);
+      expect(await platform.runningPid(target(app(), m2))).toBe(pid);
+      expect(processGone(pid!)).toBe(false);
+      expect((await askVersion(m2)).version).toBe('1.0.0');
+      expect(await platform.health(target(app(), m2))).toEqual({ healthy: true, status: 200 });
+    }
   });
 
   it('stops at once when cancelled before it starts', async () => {

@@ -30,6 +30,7 @@ let sshd: TestSshd;
 let server: PackageServer;
 let v1: BuiltPackage;
 let v2: BuiltPackage;
+let v3: BuiltPackage;
 let platform: SshPlatform;
 const hostKeysSeen: HostKeyInfo[] = [];
 const machines: Machine[] = [];
@@ -48,11 +49,12 @@ async function failure(promise: Promise<unknown>): Promise<RelguardError> {
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-ssh-platform-'));
   deployPath = path.join(workDir, 'deploy');
-  [sshd, server, v1, v2] = await Promise.all([
+  [sshd, server, v1, v2, v3] = await Promise.all([
     startSshd(),
     startPackageServer(),
     buildAppPackage(workDir, '1.0.0'),
     buildAppPackage(workDir, '2.0.0'),
+    buildAppPackage(workDir, '3.0.0'),
   ]);
   platform = new SshPlatform({
     releasesKept: 3,
@@ -169,4 +171,39 @@ describe('SshPlatform against a real sshd', () => {
     expect(await platform.runningPid(target(s2))).toBeUndefined();
     await platform.stop(target(s2));
   });
+
+  // Four rollouts over ssh take seconds each on shared cores: more than the default timeout.
+  it('keeps the newest releases and never the one it rolls back to', async () => {
+    const keepTwo = new SshPlatform({
+      releasesKept: 2,
+      logger,
+      killGraceMs: 3000,
+      stagingDir: path.join(workDir, 'staging'),
+      verifyHostKey: () => true,
+    });
+    const s3 = await machineOnFreePort('s3', {
+      ssh: { user: sshd.user, port: sshd.port, key_path: sshd.clientKeyPath },
+    });
+    // Stopped with the others after the tests.
+    machines.push(s3);
+    const machineDir = path.join(deployPath, 's3');
+    const listed = (folder: string) =>
+      readdir(path.join(machineDir, folder)).then((names) => names.sort());
+
+    for (const pkg of [v1, v2, v3]) await keepTwo.deploy(target(s3), server.ref(pkg));
+    expect(await listed('releases')).toEqual(['2.0.0', '3.0.0']);
+    expect(await readlink(path.join(machineDir, 'current'))).toBe('releases/3.0.0');
+    expect((await askVersion(s3)).version).toBe('3.0.0');
+    expect(await listed('logs')).toEqual(['2.0.0.log', '3.0.0.log']);
+
+    // v1 was pruned: the rollback downloads it again, and v2, the least recently started, goes.
+    const v1Downloads = server.downloads(v1);
+    await keepTwo.rollback(target(s3), server.ref(v1));
+    expect(server.downloads(v1)).toBe(v1Downloads + 1);
+    expect(await listed('releases')).toEqual(['1.0.0', '3.0.0']);
+    expect(await readlink(path.join(machineDir, 'current'))).toBe('releases/1.0.0');
+    expect((await askVersion(s3)).version).toBe('1.0.0');
+    expect(await listed('logs')).toEqual(['1.0.0.log', '3.0.0.log']);
+    expect(await readdir(path.join(machineDir, 'incoming'))).toEqual([]);
+  }, 120_000);
 });
