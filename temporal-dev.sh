@@ -351,15 +351,19 @@ cmd_up() {
 cmd_down() {
   # The demo's machines while the api can still say which they are; then the worker and the
   # api (they finish their work against the rest), then the rest, each group in parallel.
+  local name running=0
+  for name in "${SERVICES[@]}"; do
+    if pid_of "$name" >/dev/null; then running=1; fi
+  done
   if [ -d "$STATE/demo" ]; then
     (cd "$ROOT" && RELGUARD_HOME="$STATE" API_PORT="$API_PORT" node --import tsx demo/stop.ts) ||
       true
   fi
-  local name
   for name in worker api; do stop "$name" & done
   wait
   for name in temporal ferretdb prometheus alertmanager; do stop "$name" & done
   wait
+  [ "$running" = 1 ] || echo "  nothing runs"
 }
 
 url_of() {
