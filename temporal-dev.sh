@@ -390,10 +390,17 @@ cmd_status() {
 }
 
 cmd_logs() {
-  mkdir -p "$LOGS"
+  # tail -F waits for a file that does not exist: a mistyped name or a stack never started
+  # would look like a quiet service.
   if [ $# -gt 0 ]; then
+    case " ${SERVICES[*]} " in
+      *" $1 "*) ;;
+      *) die "no service '$1'; the services are: ${SERVICES[*]}" ;;
+    esac
+    [ -f "$LOGS/$1.log" ] || die "$1 has no log yet ($LOGS/$1.log): ./temporal-dev.sh up starts it"
     exec tail -n 50 -F "$LOGS/$1.log"
   fi
+  compgen -G "$LOGS/*.log" >/dev/null || die "no logs yet in $LOGS: ./temporal-dev.sh up starts the stack"
   exec tail -n 20 -F "$LOGS"/*.log
 }
 

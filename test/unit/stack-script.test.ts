@@ -75,4 +75,28 @@ describe('temporal-dev.sh', () => {
     expect(yaml).toMatch(/^ {2}scrape_interval: 250ms$/m);
     expect(check).toMatch(/SUCCESS/);
   });
+
+  it.each([
+    [['logs', 'tempral'], /no service 'tempral'; the services are: temporal ferretdb/],
+    [['logs', 'api'], /api has no log yet .*up starts it/],
+    [['logs'], /no logs yet in .*up starts the stack/],
+  ])(
+    'refuses %j with a reason instead of waiting for a log that is not there',
+    async (args, reason) => {
+      const home = await mkdtemp(path.join(os.tmpdir(), 'relguard-stack-logs-'));
+      try {
+        const failed = await run(path.join(projectRoot, 'temporal-dev.sh'), args, {
+          env: { ...process.env, RELGUARD_HOME: home },
+          timeout: 10_000,
+        }).then(
+          () => undefined,
+          (error: unknown) => error as { code: number; stderr: string },
+        );
+        expect(failed?.code).toBe(1);
+        expect(failed?.stderr).toMatch(reason);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    },
+  );
 });
