@@ -140,7 +140,7 @@ export const scenarios: AnalysisScenario[] = [
   },
   {
     name: 'memory growth',
-    fault: { type: 'memory', params: { mb: 300, rate_mb_s: 30 } },
+    fault: { type: 'memory', params: { mb: 300, rate: 30 } },
     faultClass: 'memory',
     culprit: cacheForever,
     others: [...background, payLogDeclines],

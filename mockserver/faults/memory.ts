@@ -33,7 +33,10 @@ parentPort.on('message', () => undefined);
 grow();
 `;
 
-/** Allocates and touches `mb` (or `percent` of total memory), optionally growing at `rate_mb_s`. */
+/**
+ * Allocates and touches `mb` (or `percent` of the host's total memory, os.totalmem()),
+ * optionally growing at `rate` MB/s.
+ */
 export const memoryFault = defineFault({
   type: 'memory',
   schema: (limits) =>
@@ -41,7 +44,7 @@ export const memoryFault = defineFault({
       .strictObject({
         mb: z.number().int().min(1).max(limits.memoryMb).optional(),
         percent: z.number().gt(0).max(100).optional(),
-        rate_mb_s: z.number().gt(0).max(10_000).optional(),
+        rate: z.number().gt(0).max(10_000).optional(),
       })
       .refine((params) => (params.mb === undefined) !== (params.percent === undefined), {
         message: 'set exactly one of mb or percent',
@@ -62,7 +65,7 @@ export const memoryFault = defineFault({
     let allocatedMb = 0;
     const worker = new Worker(ballastSource, {
       eval: true,
-      workerData: { mb: params.mb, rateMbPerSecond: params.rate_mb_s ?? 0 },
+      workerData: { mb: params.mb, rateMbPerSecond: params.rate ?? 0 },
     });
     worker.unref();
     worker.on('message', (value: number) => {

@@ -81,6 +81,13 @@ describe('fault API', () => {
     expect(network.params).toMatchObject({ drop: true, routes: ['/api/pay', '/healthz'] });
   });
 
+  it('names the memory growth rate `rate` (MB/s)', async () => {
+    const shorthand = await callJson<FaultView>(`${server.url}/faults/memory?mb=8&rate=4`, {
+      method: 'POST',
+    });
+    expect(shorthand).toMatchObject({ httpStatus: 201, params: { mb: 8, rate: 4 } });
+  });
+
   it('resets every fault and the active gauge of every type', async () => {
     await post({ type: 'error', params: { rate: 0.1 } });
     await post({ type: 'error', params: { rate: 0.2 } });
@@ -116,6 +123,8 @@ describe('fault API', () => {
     [{ type: 'cpu', params: { cores: 999 } }, 'params.cores'],
     [{ type: 'memory', params: { mb: 10, percent: 1 } }, 'params.mb'],
     [{ type: 'memory', params: { mb: 100_000 } }, 'params.mb'],
+    [{ type: 'memory', params: { mb: 10, rate: 0 } }, 'params.rate'],
+    [{ type: 'memory', params: { mb: 10, rate_mb_s: 5 } }, 'params.rate_mb_s'],
     [{ type: 'network', params: { drop: true, timeout: true } }, 'params.drop'],
     [{ type: 'network', params: {} }, 'params.drop'],
     [{ type: 'disk', params: { mb: -1 } }, 'params.mb'],

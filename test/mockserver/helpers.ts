@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -166,6 +166,107 @@ export async function cpuPercent(pid: number, ms: number): Promise<number> {
   await sleep(ms);
   const elapsedSeconds = (performance.now() - started) / 1000;
   return ((cpuSeconds(pid) - before) / elapsedSeconds) * 100;
+}
+
+/**
+ * CPU time of each live thread of `pid`, in ms, by thread id, from /proc/<pid>/task/<tid>/schedstat
+ * (ns, exact, unlike the 10 ms ticks of /proc/<pid>/stat). A thread that exits between the
+ * listing and the read is left out.
+ */
+export function threadCpuMs(pid: number): Map<number, number> {
+  const byThread = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const schedstat = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1');
+      byThread.set(Number(tid), Number(schedstat.split(' ')[0]) / 1e6);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return byThread;
+}
+
+/** Threads of `pid` that used at least `minPercent` of a core over `ms`, with their share. */
+export async function busyThreads(
+  pid: number,
+  ms: number,
+  minPercent: number,
+): Promise<Map<number, number>> {
+  const before = threadCpuMs(pid);
+  const started = performance.now();
+  await sleep(ms);
+  const elapsedMs = performance.now() - started;
+  const busy = new Map<number, number>();
+  for (const [tid, cpuMs] of threadCpuMs(pid)) {
+    const percent = ((cpuMs - (before.get(tid) ?? cpuMs)) / elapsedMs) * 100;
+    if (percent >= minPercent) busy.set(tid, percent);
+  }
+  return busy;
+}
+
+/** When an effect was last seen and first seen gone after that, as Date.now() times. */
+export interface EffectEnd {
+  lastOnAt: number;
+  firstOffAt: number;
+  samples: number;
+}
+
+/**
+ * Samples `isOn` every `intervalMs` until `untilMs` (a Date.now() time) and returns the last
+ * sample that saw the effect and the sample after it, so the effect's end lies between them.
+ * Throws when the effect was never seen, or still seen at `untilMs`.
+ */
+export async function watchEffectEnd(
+  isOn: () => boolean,
+  untilMs: number,
+  intervalMs = 20,
+): Promise<EffectEnd> {
+  let lastOnAt: number | undefined;
+  let firstOffAt: number | undefined;
+  let samples = 0;
+  for (;;) {
+    const at = Date.now();
+    samples += 1;
+    if (isOn()) {
+      lastOnAt = at;
+      firstOffAt = undefined;
+    } else if (lastOnAt !== undefined && firstOffAt === undefined) {
+      firstOffAt = at;
+    }
+    if (at >= untilMs) break;
+    await sleep(intervalMs);
+  }
+  if (lastOnAt === undefined) throw new Error('the effect was never seen');
+  if (firstOffAt === undefined) throw new Error('the effect was still on at the end of watching');
+  return { lastOnAt, firstOffAt, samples };
+}
+
+export interface TimedResult<T> {
+  sentAt: number;
+  receivedAt: number;
+  result: T;
+}
+
+/**
+ * An open loop: starts `task` every `intervalMs` until `untilMs` (Date.now() times) without
+ * waiting for earlier ones, so the send times stay evenly spread however slow the answers are.
+ */
+export async function openLoop<T>(
+  intervalMs: number,
+  untilMs: number,
+  task: () => Promise<T>,
+): Promise<TimedResult<T>[]> {
+  const pending: Promise<TimedResult<T>>[] = [];
+  const started = Date.now();
+  for (let tick = 0; ; tick += 1) {
+    const dueAt = started + tick * intervalMs;
+    if (dueAt > untilMs) break;
+    const waitMs = dueAt - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
+    const sentAt = Date.now();
+    pending.push(task().then((result) => ({ sentAt, receivedAt: Date.now(), result })));
+  }
+  return Promise.all(pending);
 }
 
 export function rssMb(pid: number): number {

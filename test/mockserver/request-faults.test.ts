@@ -1,6 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultView } from '../../mockserver/faults/registry';
 import type { MockServer } from '../../mockserver/server';
-import { call, failureOf, many, metricValue, startServer, type HttpResult } from './helpers';
+import {
+  call,
+  failureOf,
+  many,
+  metricValue,
+  openLoop,
+  startServer,
+  type HttpResult,
+  type TimedResult,
+} from './helpers';
 
 let server: MockServer;
 
@@ -12,10 +22,10 @@ afterEach(async () => {
 });
 afterAll(() => server.close());
 
-const startFault = async (spec: unknown): Promise<string> => {
+const startFault = async (spec: unknown): Promise<FaultView> => {
   const response = await call(`${server.url}/faults`, { method: 'POST', body: spec });
   expect(response.status, response.body).toBe(201);
-  return (JSON.parse(response.body) as { id: string }).id;
+  return JSON.parse(response.body) as FaultView;
 };
 const pay = () =>
   call(`${server.url}/api/pay`, {
@@ -103,18 +113,21 @@ describe('error fault', () => {
 });
 
 describe('latency fault', () => {
+  // A few hundred requests each, in groups: a delayed request only sleeps, so a group costs
+  // little more than the delay. Groups stay small enough that answering a group's requests,
+  // which all wake together, adds only a few ms to the measured times.
   it('delays its routes by the asked time and leaves others alone', async () => {
     await startFault({ type: 'latency', params: { ms: 120, routes: ['/api/users/:id'] } });
-    const delayed = await many(40, 20, (index) => user(index));
+    const delayed = await many(300, 25, (index) => user(index));
     expect(Math.min(...delayed.map((result) => result.ms))).toBeGreaterThanOrEqual(118);
     expect(mean(delayed)).toBeLessThan(120 + 40);
-    const others = await many(40, 20, () => orders());
+    const others = await many(300, 10, () => orders());
     expect(median(others)).toBeLessThan(60);
   });
 
   it('hits the asked percent of requests', async () => {
     await startFault({ type: 'latency', params: { ms: 150, percent: 50 } });
-    const results = await many(200, 50, () => orders());
+    const results = await many(300, 25, () => orders());
     const delayed = share(results, (result) => result.ms >= 145);
     expect(delayed).toBeGreaterThan(0.38);
     expect(delayed).toBeLessThan(0.62);
@@ -122,10 +135,79 @@ describe('latency fault', () => {
 
   it('spreads the delay over ms ± jitter_ms', async () => {
     await startFault({ type: 'latency', params: { ms: 100, jitter_ms: 40 } });
-    const delays = (await many(60, 30, () => orders())).map((result) => result.ms);
+    const results = await many(300, 25, () => orders());
+    const delays = results.map((result) => result.ms);
+    // Uniform over 60..140 ms: of 300 delays, the chance that none falls in 60..80 ms (or in
+    // 120..140 ms) is 0.75^300, so both ends of the spread must show.
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(59);
-    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(40);
+    expect(Math.min(...delays)).toBeLessThan(80);
+    expect(Math.max(...delays)).toBeGreaterThan(120);
     expect(Math.max(...delays)).toBeLessThan(140 + 60);
+  });
+});
+
+/*
+ * Seen from outside, a request proves the fault active (or gone) at some moment between
+ * sending it and receiving the answer. So the fault ended after the last faulted request was
+ * sent and before the first clean one was answered; both must lie within 200 ms of ends_at.
+ * The requests go out on an open loop every 10 ms, so their send times do not depend on how
+ * slow the answers are.
+ */
+function faultEnd<T>(samples: TimedResult<T>[], faulted: (result: T) => boolean) {
+  const faultedSamples = samples.filter((sample) => faulted(sample.result));
+  const cleanSamples = samples.filter((sample) => !faulted(sample.result));
+  return {
+    lastFaultedSentAt: Math.max(...faultedSamples.map((sample) => sample.sentAt)),
+    firstCleanReceivedAt: Math.min(...cleanSamples.map((sample) => sample.receivedAt)),
+  };
+}
+
+describe('fault deadlines, seen from outside', () => {
+  it('an error fault stops failing requests at its deadline (±200 ms)', async () => {
+    const fault = await startFault({
+      type: 'error',
+      params: { rate: 1, routes: ['/api/orders'] },
+      duration: '1s',
+    });
+    const deadline = Date.parse(fault.ends_at ?? '');
+    const samples = await openLoop(10, deadline + 500, () => orders());
+    const failed = (result: HttpResult) => result.status === 500;
+
+    const answeredWellBefore = samples.filter((sample) => sample.receivedAt < deadline - 200);
+    const sentWellAfter = samples.filter((sample) => sample.sentAt > deadline + 200);
+    expect(answeredWellBefore.length).toBeGreaterThan(20);
+    expect(sentWellAfter.length).toBeGreaterThan(10);
+    expect(answeredWellBefore.every((sample) => failed(sample.result))).toBe(true);
+    expect(sentWellAfter.every((sample) => sample.result.status === 200)).toBe(true);
+
+    const end = faultEnd(samples, failed);
+    expect(end.lastFaultedSentAt - deadline).toBeGreaterThanOrEqual(-200);
+    expect(end.firstCleanReceivedAt - deadline).toBeLessThanOrEqual(200);
+  });
+
+  it('a latency fault stops delaying requests at its deadline (±200 ms)', async () => {
+    const fault = await startFault({
+      type: 'latency',
+      params: { ms: 250, routes: ['/api/orders'] },
+      duration: '1s',
+    });
+    const deadline = Date.parse(fault.ends_at ?? '');
+    const samples = await openLoop(10, deadline + 500, () => orders());
+    // Whether a request is delayed is decided when it arrives; a delayed one takes ≥ 250 ms,
+    // a clean one a few ms, so half the delay tells them apart with room for a busy machine.
+    const delayed = (result: HttpResult) => result.ms >= 125;
+
+    const answeredWellBefore = samples.filter((sample) => sample.receivedAt < deadline - 200);
+    const sentWellAfter = samples.filter((sample) => sample.sentAt > deadline + 200);
+    expect(answeredWellBefore.length).toBeGreaterThan(20);
+    expect(sentWellAfter.length).toBeGreaterThan(10);
+    expect(answeredWellBefore.every((sample) => sample.result.ms >= 248)).toBe(true);
+    expect(sentWellAfter.every((sample) => !delayed(sample.result))).toBe(true);
+    expect(samples.every((sample) => sample.result.status === 200)).toBe(true);
+
+    const end = faultEnd(samples, delayed);
+    expect(end.lastFaultedSentAt - deadline).toBeGreaterThanOrEqual(-200);
+    expect(end.firstCleanReceivedAt - deadline).toBeLessThanOrEqual(200);
   });
 });
 

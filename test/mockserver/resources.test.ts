@@ -4,15 +4,19 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultView } from '../../mockserver/faults/registry';
 import {
+  busyThreads,
   call,
   callJson,
   cpuPercent,
+  cpuSeconds,
   metricValue,
   pollUntil,
   rssMb,
   runToExit,
   sleep,
   spawnMockServer,
+  threadCpuMs,
+  watchEffectEnd,
   type ChildServer,
 } from './helpers';
 
@@ -34,6 +38,43 @@ afterAll(async () => {
 const startFault = (spec: unknown) =>
   callJson<FaultView>(`${server.url}/faults`, { method: 'POST', body: spec });
 
+/** Process CPU over `ms` (share of one core) and the threads that burned `minPercent` of one. */
+async function measureCpu(ms: number, minPercent = 20) {
+  const cpuBefore = cpuSeconds(server.pid);
+  const started = performance.now();
+  const burners = await busyThreads(server.pid, ms, minPercent);
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  return { percent: ((cpuSeconds(server.pid) - cpuBefore) / elapsedSeconds) * 100, burners };
+}
+
+/**
+ * When the burner threads stopped: a sample is "on" when any of them gained CPU time since the
+ * previous one (20 ms earlier). A burner idles up to (100 - percent)% of each 100 ms slice,
+ * so its last burst may end that long before the deadline; the threads exit soon after.
+ */
+function watchBurnersEnd(burners: Map<number, number>, untilMs: number) {
+  let previous = threadCpuMs(server.pid);
+  return watchEffectEnd(() => {
+    const current = threadCpuMs(server.pid);
+    const burning = [...burners.keys()].some(
+      (tid) => (current.get(tid) ?? 0) - (previous.get(tid) ?? Infinity) > 0.5,
+    );
+    previous = current;
+    return burning;
+  }, untilMs);
+}
+
+/**
+ * When the resident set fell back: "on" while it is still grown by more than half of `mb`.
+ * RSS can be timed this closely because the ballast is one mmap'd block that goes back to the
+ * OS when its worker thread is terminated, not whenever a garbage collection runs.
+ */
+function watchMemoryEnd(baselineMb: number, mb: number, untilMs: number) {
+  return watchEffectEnd(() => rssMb(server.pid) - baselineMb > mb / 2, untilMs);
+}
+
+const deadlineOf = (fault: FaultView) => Date.parse(fault.ends_at ?? '');
+
 describe('cpu fault', () => {
   it('burns the asked share of a core in a thread, and stops at the end', async () => {
     const idle = await cpuPercent(server.pid, 1_000);
@@ -54,10 +95,36 @@ describe('cpu fault', () => {
     await call(`${server.url}/faults/${fault.id}`, { method: 'DELETE' });
     expect(await cpuPercent(server.pid, 1_000)).toBeLessThan(15);
   });
+
+  // 2 × 25% asks no more than the 1-core test: CI runs two test files at once on two cores,
+  // and a burner cannot get CPU the machine does not have.
+  it('burns 25% of each of 2 cores in two threads until its deadline (±200 ms)', async () => {
+    const fault = await startFault({
+      type: 'cpu',
+      params: { percent: 25, cores: 2 },
+      duration: '3500ms',
+    });
+    expect(fault.httpStatus).toBe(201);
+    await sleep(300);
+    const { percent, burners } = await measureCpu(2_000, 10);
+    expect(percent).toBeGreaterThan(50 - 15);
+    expect(percent).toBeLessThan(50 + 15);
+    expect(burners.size).toBe(2);
+
+    const deadline = deadlineOf(fault);
+    const end = await watchBurnersEnd(burners, deadline + 600);
+    expect(end.lastOnAt - deadline).toBeGreaterThanOrEqual(-200);
+    expect(end.firstOffAt - deadline).toBeLessThanOrEqual(200);
+    // The threads are gone, not just idle, and the process is back to idle.
+    const threads = threadCpuMs(server.pid);
+    expect([...burners.keys()].filter((tid) => threads.has(tid))).toEqual([]);
+    const after = await cpuPercent(server.pid, 1_000);
+    expect(after).toBeLessThan(15);
+  });
 });
 
 describe('memory fault', () => {
-  it('grows the resident set by the asked MB and gives it back at the end', async () => {
+  it('grows the resident set by the asked MB and gives it back at its deadline', async () => {
     const before = rssMb(server.pid);
     const fault = await startFault({ type: 'memory', params: { mb: 256 }, duration: '1500ms' });
     expect(fault.httpStatus).toBe(201);
@@ -67,14 +134,11 @@ describe('memory fault', () => {
     });
     expect(grown).toBeLessThan(256 + 64);
 
-    const released = await pollUntil(
-      () => {
-        const growth = rssMb(server.pid) - before;
-        return growth < 64 ? growth : undefined;
-      },
-      { timeoutMs: 5_000 },
-    );
-    expect(released).toBeLessThan(64);
+    const deadline = deadlineOf(fault);
+    const end = await watchMemoryEnd(before, 256, deadline + 600);
+    expect(end.lastOnAt - deadline).toBeGreaterThanOrEqual(-200);
+    expect(end.firstOffAt - deadline).toBeLessThanOrEqual(200);
+    expect(rssMb(server.pid) - before).toBeLessThan(64);
     expect((await callJson<{ faults: FaultView[] }>(`${server.url}/faults`)).faults).toEqual([]);
   });
 
@@ -82,9 +146,10 @@ describe('memory fault', () => {
     const before = rssMb(server.pid);
     const fault = await startFault({
       type: 'memory',
-      params: { mb: 200, rate_mb_s: 200 },
+      params: { mb: 200, rate: 200 },
       duration: '3s',
     });
+    expect(fault.params).toEqual({ mb: 200, rate: 200 });
     await sleep(400);
     // About 80 MB by now: clearly growing, clearly not all at once.
     const early = rssMb(server.pid) - before;
@@ -98,20 +163,86 @@ describe('memory fault', () => {
     expect(status.remaining_ms).toBeGreaterThan(0);
     await call(`${server.url}/faults/${fault.id}`, { method: 'DELETE' });
   });
+
+  it('takes percent as a share of the total memory the host reports (os.totalmem)', async () => {
+    // Aim at about 128 MB whatever the host's size; the server rounds to whole MB.
+    const totalMb = os.totalmem() / (1024 * 1024);
+    const percent = Math.round((128 / totalMb) * 100 * 1000) / 1000;
+    const expectedMb = Math.round((percent / 100) * totalMb);
+    const before = rssMb(server.pid);
+    const fault = await startFault({ type: 'memory', params: { percent }, duration: '1500ms' });
+    expect(fault.httpStatus).toBe(201);
+    expect(fault.params).toEqual({ percent, mb: expectedMb });
+    const grown = await pollUntil(() => {
+      const growth = rssMb(server.pid) - before;
+      return growth >= expectedMb * 0.95 ? growth : undefined;
+    });
+    expect(grown).toBeLessThan(expectedMb + 64);
+    const deadline = deadlineOf(fault);
+    const end = await watchMemoryEnd(before, expectedMb, deadline + 600);
+    expect(end.lastOnAt - deadline).toBeGreaterThanOrEqual(-200);
+    expect(end.firstOffAt - deadline).toBeLessThanOrEqual(200);
+  });
 });
 
 describe('disk fault', () => {
-  it('writes the asked MB in its own folder and removes it at the end', async () => {
-    const fault = await startFault({ type: 'disk', params: { mb: 24 }, duration: '1s' });
+  it('writes the asked MB in its own folder and removes it at its deadline', async () => {
+    const fault = await startFault({ type: 'disk', params: { mb: 24 }, duration: '2s' });
     const file = path.join(diskDir, `${fault.id}.bin`);
     const size = await pollUntil(() => {
       const bytes = existsSync(file) ? statSync(file).size : 0;
       return bytes === 24 * 1024 * 1024 ? bytes : undefined;
     });
     expect(size).toBe(24 * 1024 * 1024);
+
+    const deadline = deadlineOf(fault);
+    const end = await watchEffectEnd(() => existsSync(file), deadline + 600, 10);
+    expect(end.lastOnAt - deadline).toBeGreaterThanOrEqual(-200);
+    expect(end.firstOffAt - deadline).toBeLessThanOrEqual(200);
     // The file goes first, then the folder it was the last tenant of.
     await pollUntil(() => (existsSync(diskDir) ? undefined : true), { timeoutMs: 3_000 });
-    expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('several resource faults at once', () => {
+  it('runs cpu and memory side by side, each measured alone and ending at its own deadline', async () => {
+    const cpu = await startFault({
+      type: 'cpu',
+      params: { percent: 50, cores: 1 },
+      duration: '5s',
+    });
+    expect(cpu.httpStatus).toBe(201);
+    // The burner's own thread costs some MB: the memory baseline is taken once it runs.
+    await sleep(300);
+    const before = rssMb(server.pid);
+    const memory = await startFault({ type: 'memory', params: { mb: 192 }, duration: '2s' });
+    expect(memory.httpStatus).toBe(201);
+    await pollUntil(() => (rssMb(server.pid) - before >= 192 * 0.95 ? true : undefined));
+
+    // Both at once: the CPU is what the cpu fault asked, the memory what the memory fault asked.
+    const together = await measureCpu(1_500);
+    expect(together.percent).toBeGreaterThan(50 - 15);
+    expect(together.percent).toBeLessThan(50 + 15);
+    expect(together.burners.size).toBe(1);
+    const heldMb = rssMb(server.pid) - before;
+    expect(heldMb).toBeGreaterThan(192 * 0.95);
+    expect(heldMb).toBeLessThan(192 + 64);
+
+    // The memory fault ends at its deadline while the cpu fault keeps burning.
+    const memoryDeadline = deadlineOf(memory);
+    const memoryEnd = await watchMemoryEnd(before, 192, memoryDeadline + 400);
+    expect(memoryEnd.lastOnAt - memoryDeadline).toBeGreaterThanOrEqual(-200);
+    expect(memoryEnd.firstOffAt - memoryDeadline).toBeLessThanOrEqual(200);
+    const alone = await measureCpu(1_000);
+    expect(alone.percent).toBeGreaterThan(50 - 15);
+    expect(alone.percent).toBeLessThan(50 + 15);
+    expect([...alone.burners.keys()]).toEqual([...together.burners.keys()]);
+
+    const cpuDeadline = deadlineOf(cpu);
+    const cpuEnd = await watchBurnersEnd(together.burners, cpuDeadline + 600);
+    expect(cpuEnd.lastOnAt - cpuDeadline).toBeGreaterThanOrEqual(-200);
+    expect(cpuEnd.firstOffAt - cpuDeadline).toBeLessThanOrEqual(200);
+    expect(rssMb(server.pid) - before).toBeLessThan(64);
   });
 });
 
