@@ -6,6 +6,7 @@ import {
   FailureType,
   RelguardError,
   type Application,
+  type Deployment,
   type DeploymentPlatform as PlatformKind,
   type DeploymentStatus,
   type NodeDeployment,
@@ -88,6 +89,12 @@ async function withHeartbeat<T>(
   }
 }
 
+/** The fields of a Deployment a machine activity needs; none changes after it is created. */
+type ReleaseOfMachine = Pick<Deployment, 'id' | 'app_id' | 'package_version' | 'previous_version'>;
+
+/** How many releases' fixed fields a worker keeps (a release's machines ask again and again). */
+const rememberedReleases = 200;
+
 export function createReleaseActivities(deps: ReleaseDeps) {
   const { store, packageStore, platforms, logger } = deps;
 
@@ -144,16 +151,32 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
   // The machines of a batch start together and read the same documents: one read each.
   const reads = new SingleFlight();
+  // What a machine activity reads of its deployment never changes once the api wrote it, and
+  // each batch's machines would otherwise wait for one more read before their deploy starts.
+  const releases = new Map<string, ReleaseOfMachine>();
+
+  async function releaseOf(deploymentId: string): Promise<ReleaseOfMachine> {
+    const known = releases.get(deploymentId);
+    if (known !== undefined) return known;
+    const deployment = await stored('read the deployment', () =>
+      reads.run(`deployment ${deploymentId}`, () => store.deployments.get(deploymentId)),
+    );
+    const release: ReleaseOfMachine = {
+      id: deployment.id,
+      app_id: deployment.app_id,
+      package_version: deployment.package_version,
+      previous_version: deployment.previous_version,
+    };
+    if (releases.size >= rememberedReleases) releases.delete(releases.keys().next().value!);
+    releases.set(deploymentId, release);
+    return release;
+  }
 
   /** The deployment, its application, the machine and the platform that runs it. */
   async function machineOf(request: MachineRequest) {
     // Each activity waits out an outage itself (its own heartbeat and cancellation); only the
     // store call is shared.
-    const deployment = await stored('read the deployment', () =>
-      reads.run(`deployment ${request.deploymentId}`, () =>
-        store.deployments.get(request.deploymentId),
-      ),
-    );
+    const deployment = await releaseOf(request.deploymentId);
     const app = await stored('read the application', () =>
       reads.run(`application ${deployment.app_id}`, () =>
         store.applications.get(deployment.app_id),
