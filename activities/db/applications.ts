@@ -32,6 +32,13 @@ export class ApplicationRepository {
   /** Every write of an application goes through here: see DocumentWrites for why. */
   private readonly writes = new DocumentWrites();
   private readonly writeMachines: (id: string, change: MachineChange) => Promise<Application>;
+  /**
+   * Each application as this process last wrote its machines: the next machine change tries
+   * its compare-and-set on it before reading the application again. During a release the
+   * worker is nearly the only writer, so the read is saved; any other write changes
+   * `updatedTime`, the compare-and-set misses, and the change is made on a fresh read.
+   */
+  private readonly machinesWritten = new Map<string, Application>();
 
   constructor(db: Db) {
     this.collection = db.collection<ApplicationDocument>('applications');
@@ -132,6 +139,7 @@ export class ApplicationRepository {
   }
 
   async delete(id: string): Promise<void> {
+    this.machinesWritten.delete(id);
     const result = await this.collection.deleteOne({ _id: id });
     if (result.deletedCount === 0) throw notFound('application', id);
   }
@@ -185,13 +193,17 @@ export class ApplicationRepository {
     return await this.writeMachines(id, { machineId, changes });
   }
 
-  /** A compare-and-set on a fresh read, retried: another process may write the application. */
+  /**
+   * A compare-and-set on the application as last written here, then on fresh reads, retried:
+   * another process may write the application.
+   */
   private async applyMachineChanges(
     id: string,
     changes: MachineChange[],
   ): Promise<ChangeOutcome<Application>[]> {
     for (let attempt = 0; ; attempt++) {
-      const app = await this.get(id);
+      const app =
+        (attempt === 0 ? this.machinesWritten.get(id) : undefined) ?? (await this.get(id));
       const known = new Set(app.machines.map((machine) => machine.id));
       const machines = app.machines.map((machine) => {
         let changed = machine;
@@ -210,6 +222,7 @@ export class ApplicationRepository {
       );
       if (result.matchedCount === 1) {
         const written: Application = { ...app, machines, ...counts, updatedTime };
+        this.machinesWritten.set(id, written);
         return changes.map((change) =>
           known.has(change.machineId)
             ? { value: written }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../activities/db';
+import { openStore, type Store } from '../../activities/db';
 import { ApplicationInput, FailureType, type RelguardError } from '../../domain';
 import { startTestStore, type TestStore } from '../support/mongo';
 
@@ -121,5 +121,36 @@ describe('writes of one document at once', () => {
     for (const [i, answer] of answers.entries()) {
       expect(answer.machines[i]?.version).toBe('v2');
     }
+  });
+
+  it('keeps what another process wrote between two machine changes of this one', async () => {
+    const app = await store.applications.create(
+      ApplicationInput.parse({
+        name: 'shared-app',
+        deploy_path: '/srv/shared',
+        start_cmd: 'node main.js',
+        machines: [
+          { id: 'm1', host: '127.0.0.1', port: 5001 },
+          { id: 'm2', host: '127.0.0.1', port: 5002 },
+        ],
+      }),
+    );
+    await store.applications.updateMachine(app.id, 'm1', { version: 'v2', status: 'healthy' });
+    // The api, another process with a client of its own, edits the application meanwhile.
+    const api = openStore({ uri: testStore.uri, dbName: testStore.dbName, timeoutMs: 3000 });
+    try {
+      await api.applications.update(app.id, { start_cmd: 'node server.js' });
+    } finally {
+      await api.close();
+    }
+    const answer = await store.applications.updateMachine(app.id, 'm2', {
+      version: 'v2',
+      status: 'healthy',
+    });
+
+    const stored = await store.applications.get(app.id);
+    expect(stored.start_cmd).toBe('node server.js');
+    expect(stored.machines.map((machine) => machine.version)).toEqual(['v2', 'v2']);
+    expect(answer).toEqual(stored);
   });
 });
