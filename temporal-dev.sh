@@ -314,6 +314,12 @@ cmd_up() {
     --cluster.listen-address=
   wait_for prometheus 60 http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
   wait_for alertmanager 60 http_ok "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready"
+  # Both configs were written again above: one already running reads them again (a new
+  # scrape interval, new ports), as one just started has.
+  curl -fsS --max-time 10 -XPOST "http://127.0.0.1:$PROMETHEUS_PORT/-/reload" ||
+    die "Prometheus refused its config: see $LOGS/prometheus.log"
+  curl -fsS --max-time 10 -XPOST "http://127.0.0.1:$ALERTMANAGER_PORT/-/reload" ||
+    die "Alertmanager refused its config: see $LOGS/alertmanager.log"
 
   export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" TEMPORAL_TASK_QUEUE="$TASK_QUEUE"
   export TEMPORAL_UI_URL="http://127.0.0.1:$TEMPORAL_UI_PORT"

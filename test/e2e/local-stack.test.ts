@@ -14,9 +14,9 @@ let home: string;
 let env: NodeJS.ProcessEnv;
 let ports: Record<string, number>;
 
-async function stack(command: string) {
+async function stack(command: string, extraEnv: NodeJS.ProcessEnv = {}) {
   return await run(path.join(projectRoot, 'temporal-dev.sh'), [command], {
-    env,
+    env: { ...env, ...extraEnv },
     cwd: projectRoot,
     timeout: 170_000,
   });
@@ -151,12 +151,17 @@ describe('./temporal-dev.sh up, status, logs and down', () => {
     expect(listed.status).toBe(200);
   });
 
-  it('is idempotent: a second up starts nothing new', async () => {
-    const { stdout } = await stack('up');
+  it('is idempotent: a second up starts nothing new, and Prometheus takes its new config', async () => {
+    const { stdout } = await stack('up', { RELGUARD_SCRAPE_INTERVAL: '9s' });
     expect(stdout).toMatch(/temporal already running/);
     expect(stdout).toMatch(/api already running/);
+    expect(stdout).toMatch(/prometheus already running/);
     expect(await readFile(path.join(home, 'run', 'api.pid'), 'utf8')).toBe(`${pids.api}\n`);
     expect(stdout).toMatch(/keeping its token/);
+    const loaded = (await (
+      await fetch(`http://127.0.0.1:${ports.PROMETHEUS_PORT}/api/v1/status/config`)
+    ).json()) as { data: { yaml: string } };
+    expect(loaded.data.yaml).toMatch(/^ {2}scrape_interval: 9s$/m);
   });
 
   it('logs prints the last lines of every service, each under its name, and follows them', async () => {
