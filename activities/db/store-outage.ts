@@ -4,12 +4,16 @@ import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from '
 /**
  * Whether a store error goes away by itself: MongoDB (or FerretDB) out of reach (no server to
  * select, a connection refused or broken, a pool cleared because of one: the driver's
- * PoolClearedError is a MongoNetworkError), or FerretDB's SQLite busy with another writer. The
+ * PoolClearedError is a MongoNetworkError), FerretDB's SQLite busy with another writer, or
+ * FerretDB stopping (it answers the operations it was running with "context canceled"). The
  * api answers these with a 503; the machine activities wait them out.
  */
 export function isStoreUnavailable(error: unknown): boolean {
   if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) return true;
-  return error instanceof MongoServerError && /SQLITE_BUSY|database is locked/.test(error.message);
+  return (
+    error instanceof MongoServerError &&
+    /SQLITE_BUSY|database is locked|context canceled/.test(error.message)
+  );
 }
 
 export interface StoreOutageOptions {

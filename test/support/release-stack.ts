@@ -93,7 +93,8 @@ async function assembleStack(
       namespace: 'default',
       uiUrl: 'http://127.0.0.1:8233',
     }),
-    logger: createLogger('api', 'silent'),
+    // Only what the api logs as an error: a 500's cause, in the test's output.
+    logger: createLogger('api', 'error'),
     packageDir: activityDeps.packageDir,
     packageStore: activityDeps.deps.packageStore,
     // The console's charts read the Prometheus the worker's guard reads.

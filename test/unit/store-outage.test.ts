@@ -6,11 +6,18 @@ const busy = () =>
   new MongoServerError({ message: 'database is locked (5) (SQLITE_BUSY)', code: 1 });
 
 describe('throughStoreOutage', () => {
-  it('tells an outage (refused connection, SQLite busy) from an error of the call', () => {
+  it('tells an outage (refused connection, SQLite busy, FerretDB stopping) from an error of the call', () => {
     expect(isStoreUnavailable(new MongoNetworkError('connect ECONNREFUSED 127.0.0.1:1'))).toBe(
       true,
     );
     expect(isStoreUnavailable(busy())).toBe(true);
+    // What FerretDB answered an operation it was running when it got SIGTERM.
+    const stopping = new MongoServerError({
+      message:
+        '[msg_find.go:344 handler.handleMaxTimeMSError] [collection.go:94 sqlite.(*collection).Query] context canceled',
+      code: 1,
+    });
+    expect(isStoreUnavailable(stopping)).toBe(true);
     expect(isStoreUnavailable(new MongoServerError({ message: 'E11000 duplicate key' }))).toBe(
       false,
     );
