@@ -98,8 +98,8 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
     },
     rollbackMachine: async ({ machineId }) => {
       events.push({ at: await now(), what: 'rollback', machine: machineId });
-      installed.set(machineId, 'v1');
-      return { machine_id: machineId, version: 'v1', changed: true };
+      installed.set(machineId, plan.previousVersion);
+      return { machine_id: machineId, version: plan.previousVersion, changed: true };
     },
     stopMachine: async ({ machineId }) => {
       events.push({ at: await now(), what: 'stop', machine: machineId });

@@ -60,6 +60,7 @@ describe('releaseWorkflow when a machine fails, on the time-skipping server', ()
       machines: 5,
       batches: [['m1'], ['m2', 'm3'], ['m4', 'm5']],
       failing: ['m3'],
+      previousVersion: 'v1.4.2',
     });
     const { result, finalStatus, handle } = await runRelease(env, fake);
     expect(result).toEqual({
@@ -85,9 +86,9 @@ describe('releaseWorkflow when a machine fails, on the time-skipping server', ()
       Math.max(...rolledBack.map((e) => e.at)) - Math.min(...rolledBack.map((e) => e.at)),
     ).toBeLessThan(5_000);
     expect(Object.fromEntries(fake.installed)).toEqual({
-      m1: fake.plan.previousVersion,
-      m2: fake.plan.previousVersion,
-      m3: fake.plan.previousVersion,
+      m1: 'v1.4.2',
+      m2: 'v1.4.2',
+      m3: 'v1.4.2',
     });
     expect(fake.attempts.has('m4')).toBe(false);
     expect(fake.attempts.has('m5')).toBe(false);
