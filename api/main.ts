@@ -6,7 +6,7 @@ import { loadConfig } from '../domain/config';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import packageJson from '../package.json' with { type: 'json' };
-import { prometheusAuth, PrometheusClient } from '../activities/metrics';
+import { PrometheusClient, prometheusOptions } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createApp } from './app';
 import { temporalReleases } from './releases';
@@ -42,13 +42,8 @@ const releases = temporalReleases({
   uiUrl: config.TEMPORAL_UI_URL,
 });
 
-const prometheusCredentials = prometheusAuth(config);
 // The console's charts: a short timeout, since a person is waiting for the page.
-const prometheus = new PrometheusClient({
-  url: config.PROMETHEUS_URL,
-  timeoutMs: 5000,
-  ...(prometheusCredentials === undefined ? {} : { auth: prometheusCredentials }),
-});
+const prometheus = new PrometheusClient(prometheusOptions(config, 5000));
 
 const app = createApp({
   store,

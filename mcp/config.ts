@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { prometheusAuth, type PrometheusOptions } from '../activities/metrics';
+import { prometheusOptions, type PrometheusOptions } from '../activities/metrics';
 import { checkPrometheusAuth, configSchema, parseEnvironment } from '../domain/config';
 
 /**
@@ -35,11 +35,6 @@ export function loadMcpConfig(env: Record<string, string | undefined>): McpConfi
 }
 
 /** What the server's PrometheusClient needs from the configuration. */
-export function prometheusOptions(config: McpConfig): PrometheusOptions {
-  const auth = prometheusAuth(config);
-  return {
-    url: config.PROMETHEUS_URL,
-    timeoutMs: config.MCP_QUERY_TIMEOUT_MS,
-    ...(auth === undefined ? {} : { auth }),
-  };
+export function mcpPrometheusOptions(config: McpConfig): PrometheusOptions {
+  return prometheusOptions(config, config.MCP_QUERY_TIMEOUT_MS);
 }

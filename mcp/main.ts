@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { createLogger } from '../activities/logger';
 import { PrometheusClient } from '../activities/metrics';
 import { ConfigError } from '../domain/config';
-import { loadMcpConfig, prometheusOptions, type McpConfig } from './config';
+import { loadMcpConfig, mcpPrometheusOptions, type McpConfig } from './config';
 import { startMcpHttpServer } from './http';
 import { createPrometheusMcpServer } from './server';
 
@@ -35,7 +35,7 @@ const config = readConfig();
 // On stderr in both modes: in stdio mode stdout carries the protocol alone, and both modes log
 // alike so that one reader fits both.
 const logger = createLogger('mcp', config.LOG_LEVEL, pino.destination({ dest: 2, sync: true }));
-const client = new PrometheusClient(prometheusOptions(config));
+const client = new PrometheusClient(mcpPrometheusOptions(config));
 // The origin only: a URL may carry credentials, and the auth settings are never logged.
 const prometheus = client.origin;
 

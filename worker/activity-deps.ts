@@ -4,7 +4,7 @@ import type { Store } from '../activities/db';
 import type { Logger } from '../activities/logger';
 import { createAnalyzers } from '../activities/analyzer';
 import { createChangeSource } from '../activities/changes';
-import { prometheusAuth, PrometheusClient } from '../activities/metrics';
+import { PrometheusClient, prometheusOptions } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createPlatform } from '../activities/platform';
 import type { Config } from '../domain/config';
@@ -12,11 +12,7 @@ import type { Config } from '../domain/config';
 /** The activities' dependencies, built from the configuration once per worker process. */
 export function activityDeps(config: Config, store: Store, logger: Logger): ActivityDeps {
   const platformOptions = { releasesKept: config.DEPLOY_RELEASES_KEPT, logger };
-  const auth = prometheusAuth(config);
-  const prometheus = new PrometheusClient({
-    url: config.PROMETHEUS_URL,
-    ...(auth === undefined ? {} : { auth }),
-  });
+  const prometheus = new PrometheusClient(prometheusOptions(config));
   return {
     store,
     packageStore: createPackageStore(

@@ -5,6 +5,7 @@ export {
   PrometheusError,
   parseSampleValue,
   prometheusAuth,
+  prometheusOptions,
   type PrometheusAuth,
   type PrometheusErrorType,
   type PrometheusOptions,

@@ -148,6 +148,19 @@ export function prometheusAuth(settings: {
   return undefined;
 }
 
+/** A PrometheusClient's options from a process's configuration: its URL and credentials. */
+export function prometheusOptions(
+  settings: Parameters<typeof prometheusAuth>[0] & { PROMETHEUS_URL: string },
+  timeoutMs?: number,
+): PrometheusOptions {
+  const auth = prometheusAuth(settings);
+  return {
+    url: settings.PROMETHEUS_URL,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(auth === undefined ? {} : { auth }),
+  };
+}
+
 function labelSet(metric: Record<string, string>): string {
   return `{${Object.entries(metric)
     .map(([name, value]) => `${name}=${JSON.stringify(value)}`)

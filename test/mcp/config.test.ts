@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prometheusAuth } from '../../activities/metrics';
 import { ConfigError, loadConfig } from '../../domain/config';
-import { loadMcpConfig, mcpConfigVariables, prometheusOptions } from '../../mcp/config';
+import { loadMcpConfig, mcpConfigVariables, mcpPrometheusOptions } from '../../mcp/config';
 import { projectRoot } from '../support/tools';
 
 function problems(load: () => unknown): { variable: string; message: string }[] {
@@ -38,7 +38,7 @@ describe('loadMcpConfig', () => {
       API_PORT: 'not read here',
     });
     expect(config).toMatchObject({ MCP_HOST: '0.0.0.0', MCP_PORT: 9000, LOG_LEVEL: 'debug' });
-    expect(prometheusOptions(config)).toEqual({
+    expect(mcpPrometheusOptions(config)).toEqual({
       url: 'https://prom.example/prefix',
       timeoutMs: 2500,
       auth: { type: 'bearer', token: 'tok3n' },
