@@ -14,7 +14,8 @@ export const GuardEvaluationRecord = z.object({
   baseline_version: z.string(),
   /** The machines on the new version that were measured; empty before any runs it. */
   instances: z.array(z.string()),
-  verdict: z.enum(['pass', 'fail', 'no_data', 'error']),
+  /** The worst of the rules' verdicts: the same four. */
+  verdict: RuleResultRecord.shape.verdict,
   results: z.array(RuleResultRecord),
 });
 export type GuardEvaluationRecord = z.infer<typeof GuardEvaluationRecord>;
