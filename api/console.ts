@@ -52,12 +52,12 @@ async function isFile(file: string): Promise<boolean> {
  */
 export function mountConsole(app: Hono<ApiEnv>, consoleDir: string | undefined): void {
   const root = consoleDir === undefined ? undefined : path.resolve(consoleDir);
+  const index = root === undefined ? undefined : path.join(root, 'index.html');
   const notBuilt = 'the console is not built: run npm run build:console';
 
   app.get('/', (c) => c.redirect('/console/', 302));
   app.get('/console', (c) => c.redirect('/console/', 301));
   app.get('/console/*', async (c) => {
-    const index = root === undefined ? undefined : path.join(root, 'index.html');
     if (root === undefined || index === undefined || !(await isFile(index))) {
       return c.json(errorBody('console_not_built', notBuilt), 503);
     }
@@ -70,25 +70,19 @@ export function mountConsole(app: Hono<ApiEnv>, consoleDir: string | undefined):
     const file = path.resolve(root, relative);
     // `relative` is the browser's: `..` in any spelling must not leave the folder.
     const inside = file.startsWith(root + path.sep);
-    if (inside && (await isFile(file))) {
-      const type = contentTypes[path.extname(file)] ?? 'application/octet-stream';
-      return c.body(await readFile(file), 200, {
-        'content-type': type,
-        'cache-control': relative.startsWith('assets/') ? immutable : revalidate,
-        'x-content-type-options': 'nosniff',
-        ...(type === contentTypes['.html']
-          ? { 'content-security-policy': contentSecurityPolicy }
-          : {}),
-      });
-    }
-    if (relative !== '' && (relative.startsWith('assets/') || !inside)) {
+    const found = inside && (await isFile(file));
+    if (!found && relative !== '' && (relative.startsWith('assets/') || !inside)) {
       return c.json(errorBody('not_found', `no console file ${relative}`), 404);
     }
-    return c.body(await readFile(index), 200, {
-      'content-type': contentTypes['.html']!,
-      'cache-control': revalidate,
-      'content-security-policy': contentSecurityPolicy,
+    const served = found ? file : index;
+    const type = contentTypes[path.extname(served)] ?? 'application/octet-stream';
+    return c.body(await readFile(served), 200, {
+      'content-type': type,
+      'cache-control': found && relative.startsWith('assets/') ? immutable : revalidate,
       'x-content-type-options': 'nosniff',
+      ...(type === contentTypes['.html']
+        ? { 'content-security-policy': contentSecurityPolicy }
+        : {}),
     });
   });
 }
