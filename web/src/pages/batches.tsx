@@ -22,7 +22,9 @@ function nodesOf(deployment: DeploymentView): Node[] {
 export function Batches({ deployment }: { deployment: DeploymentView }) {
   const batches = new Map<number, Node[]>();
   for (const node of nodesOf(deployment)) {
-    batches.set(node.batch, [...(batches.get(node.batch) ?? []), node]);
+    const batch = batches.get(node.batch);
+    if (batch === undefined) batches.set(node.batch, [node]);
+    else batch.push(node);
   }
   const current = deployment.progress?.batch;
   return (

@@ -20,7 +20,11 @@ function byRule(evaluations: readonly GuardEvaluationRecord[]): Map<string, Rule
   const rules = new Map<string, RulePoint[]>();
   for (const evaluation of evaluations) {
     for (const result of evaluation.results) {
-      rules.set(result.rule, [...(rules.get(result.rule) ?? []), { at: evaluation.at, result }]);
+      // Appended in place: a running release's page regroups up to 500 evaluations per poll.
+      const points = rules.get(result.rule);
+      const point = { at: evaluation.at, result };
+      if (points === undefined) rules.set(result.rule, [point]);
+      else points.push(point);
     }
   }
   return rules;
