@@ -347,16 +347,19 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           const message = error instanceof Error ? error.message : String(error);
           await recordedStart.catch(() => undefined);
           const finishedAt = Date.now();
-          await stored('record the failure', () =>
-            store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-              status: 'failed',
-              finished_at: finishedAt,
-              error: message,
-            }),
-          );
-          await stored('record the machine', () =>
-            store.applications.updateMachine(app.id, request.machineId, { status: 'error' }),
-          );
+          // Two documents, written at once, as recordMachine does.
+          await Promise.all([
+            stored('record the failure', () =>
+              store.deployments.setNodeDeployment(deployment.id, request.machineId, {
+                status: 'failed',
+                finished_at: finishedAt,
+                error: message,
+              }),
+            ),
+            stored('record the machine', () =>
+              store.applications.updateMachine(app.id, request.machineId, { status: 'error' }),
+            ),
+          ]);
           logger.warn(
             { app: app.name, machine: request.machineId, version, error: message },
             'deploy failed',
