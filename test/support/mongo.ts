@@ -1,21 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureIndexes, openStore, type Store } from '../../activities/db';
 import { freePort } from './free-port';
-import { startService, type RunningService } from './service';
+import { restartable, startService, type RestartableService } from './service';
 import { toolPaths } from './tools';
 
-export interface FerretDB {
+/** A FerretDB a test can stop and start again on the same port and data. */
+export interface FerretDB extends RestartableService {
   uri: string;
   port: number;
-  /** Stops the server and keeps its data, for restart(). */
-  stop(): Promise<void>;
-  /** Starts it again on the same port and data, after stop(). */
-  restart(): Promise<void>;
-  /** Stops the server and removes its data. */
-  dispose(): Promise<void>;
 }
 
 function tcpOpen(port: number): Promise<boolean> {
@@ -40,23 +35,7 @@ export async function startFerretDB(): Promise<FerretDB> {
       ['--listen-addr', `127.0.0.1:${port}`, '--data-dir', dataDir],
       () => tcpOpen(port),
     );
-  let service: RunningService | undefined = await launch();
-  return {
-    uri: `mongodb://127.0.0.1:${port}/`,
-    port,
-    async stop() {
-      await service?.stop();
-      service = undefined;
-    },
-    async restart() {
-      service ??= await launch();
-    },
-    async dispose() {
-      await service?.stop();
-      service = undefined;
-      await rm(dataDir, { force: true, recursive: true });
-    },
-  };
+  return { uri: `mongodb://127.0.0.1:${port}/`, port, ...(await restartable(launch, dataDir)) };
 }
 
 export interface TestStore {

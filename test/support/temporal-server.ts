@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -6,20 +6,15 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { relguardSearchAttributes } from '../../domain';
 import { freePort } from './free-port';
-import { startService, type RunningService } from './service';
+import { restartable, startService, type RestartableService } from './service';
 import { toolPaths } from './tools';
 
-export interface TemporalServer {
+/** A Temporal dev server a test can stop and start again on the same port and database. */
+export interface TemporalServer extends RestartableService {
   /** host:port of the frontend, the same across restarts. */
   address: string;
   /** A test environment connected to this server (its teardown leaves the server running). */
   environment(): Promise<TestWorkflowEnvironment>;
-  /** Stops the server (SIGTERM) and keeps its database, for restart(). */
-  stop(): Promise<void>;
-  /** Starts it again on the same port and database file, after stop(). */
-  restart(): Promise<void>;
-  /** Stops the server and removes its database. */
-  dispose(): Promise<void>;
 }
 
 /** Answers once the server serves the default namespace, not merely accepts connections. */
@@ -65,28 +60,12 @@ export async function startTemporalServer(): Promise<TemporalServer> {
     ]),
   ];
   const launch = () =>
-    startService(
-      'temporal',
-      toolPaths().temporal,
-      args,
-      () => servesDefaultNamespace(address),
-      60_000,
-    );
-  let service: RunningService | undefined = await launch();
+    startService('temporal', toolPaths().temporal, args, () => servesDefaultNamespace(address), {
+      timeoutMs: 60_000,
+    });
   return {
     address,
     environment: () => TestWorkflowEnvironment.createFromExistingServer({ address }),
-    async stop() {
-      await service?.stop();
-      service = undefined;
-    },
-    async restart() {
-      service ??= await launch();
-    },
-    async dispose() {
-      await service?.stop();
-      service = undefined;
-      await rm(dataDir, { force: true, recursive: true });
-    },
+    ...(await restartable(launch, dataDir)),
   };
 }
