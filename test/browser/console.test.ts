@@ -247,11 +247,7 @@ afterAll(async () => {
   await browser?.close();
   load.abort();
   await loadDone?.catch(() => undefined);
-  for (const app of (await stack?.testStore.store.applications.list()) ?? []) {
-    for (const machine of app.machines) {
-      await stack.activityDeps.deps.platforms.local.stop({ app, machine });
-    }
-  }
+  await stack?.stopMachines();
   await stack?.stop();
   await prometheus?.stop();
   for (const name of gitEnvNames) delete process.env[name];

@@ -69,11 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // The database may be what failed: bring it back so the machines can be found and stopped.
   await ferret?.restart();
-  const platform = stack?.activityDeps.deps.platforms.local;
-  const current = app && (await stack.testStore.store.applications.find(app.id));
-  for (const machine of current?.machines ?? []) {
-    await platform?.stop({ app: current!, machine });
-  }
+  await stack?.stopMachines();
   await stack?.stop();
   await rm(repo, { recursive: true, force: true });
   await rm(deployPath, { recursive: true, force: true });

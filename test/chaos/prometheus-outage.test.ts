@@ -177,12 +177,7 @@ beforeAll(async () => {
 afterAll(async () => {
   load.abort();
   await loadDone?.catch(() => undefined);
-  for (const app of apps.values()) {
-    const current = await stack.testStore.store.applications.find(app.id);
-    for (const machine of current?.machines ?? []) {
-      await stack.activityDeps.deps.platforms.local.stop({ app: current!, machine });
-    }
-  }
+  await stack?.stopMachines();
   await stack?.stop();
   await prometheus?.stop();
   await receiver?.close();

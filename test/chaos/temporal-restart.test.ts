@@ -66,12 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (worker) await kill(worker, 'SIGKILL');
-  const current = await stack?.testStore.store.applications.find(app?.id ?? '');
-  await Promise.all(
-    (current?.machines ?? []).map((machine) =>
-      stack.activityDeps.deps.platforms.local.stop({ app: current!, machine }),
-    ),
-  );
+  await stack?.stopMachines();
   await stack?.stop();
   await temporalServer?.dispose();
   await rm(repo, { recursive: true, force: true });

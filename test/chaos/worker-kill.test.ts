@@ -262,12 +262,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const started of workers) await kill(started, 'SIGKILL');
-  const current = await stack?.testStore.store.applications.find(app?.id ?? '');
-  await Promise.all(
-    (current?.machines ?? []).map((machine) =>
-      stack.activityDeps.deps.platforms.local.stop({ app: current!, machine }),
-    ),
-  );
+  await stack?.stopMachines();
   // Processes relguard lost track of survive its stop; the test ends them all the same.
   if (deployPath) {
     for (const group of await machineProcessGroups()) {

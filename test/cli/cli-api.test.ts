@@ -130,11 +130,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  const platform = stack?.activityDeps.deps.platforms.local;
-  const apps = stack && (await stack.testStore.store.applications.list());
-  for (const app of apps ?? []) {
-    for (const machine of app.machines) await platform?.stop({ app, machine });
-  }
+  await stack?.stopMachines();
   await stack?.stop();
   await rm(demoRepo, { recursive: true, force: true });
   await rm(workDir, { recursive: true, force: true });

@@ -131,11 +131,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  const platform = stack?.activityDeps.deps.platforms.local;
-  const current = app && (await stack.testStore.store.applications.find(app.id));
-  for (const machine of current?.machines ?? []) {
-    await platform?.stop({ app: current!, machine });
-  }
+  await stack?.stopMachines();
   await stack?.stop();
   await rm(repo, { recursive: true, force: true });
   await rm(deployPath, { recursive: true, force: true });

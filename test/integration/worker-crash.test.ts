@@ -55,10 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const worker of workers) await kill(worker, 'SIGKILL');
-  const current = await stack?.testStore.store.applications.find(app?.id ?? '');
-  for (const machine of current?.machines ?? []) {
-    await stack.activityDeps.deps.platforms.local.stop({ app: current!, machine });
-  }
+  await stack?.stopMachines();
   await stack?.stop();
   await rm(repo, { recursive: true, force: true });
   await rm(deployPath, { recursive: true, force: true });

@@ -32,6 +32,8 @@ export interface ReleaseStack {
   /** Starts the in-process worker (again, after stopWorker). */
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
+  /** Stops every machine of every application stored (the local platform's), for afterAll. */
+  stopMachines(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -140,6 +142,14 @@ async function assembleStack(
         workflowBundle: await workflowBundle(),
       });
       running = worker.run();
+    },
+    async stopMachines() {
+      const apps = await testStore.store.applications.list();
+      await Promise.all(
+        apps.flatMap((app) =>
+          app.machines.map((machine) => activityDeps.deps.platforms.local.stop({ app, machine })),
+        ),
+      );
     },
     async stopWorker() {
       worker?.shutdown();
