@@ -9,7 +9,7 @@ import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startFerretDB, startTestStore, type FerretDB } from '../support/mongo';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
-import { machineVersions, releaseCalls } from './release-calls';
+import { machineVersions, releaseCalls } from '../support/release-calls';
 import { startTogether } from '../support/start-together';
 
 /**

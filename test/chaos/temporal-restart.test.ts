@@ -9,7 +9,7 @@ import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { startTemporalServer, type TemporalServer } from '../support/temporal-server';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
-import { ended, machineStarts, waitForStoredDeployment } from './release-calls';
+import { ended, machineStarts, waitForStoredDeployment } from '../support/release-calls';
 import { startTogether } from '../support/start-together';
 
 /**

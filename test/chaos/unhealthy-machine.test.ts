@@ -11,7 +11,7 @@ import {
   releaseCalls,
   startAlertReceiver,
   type AlertReceiver,
-} from './release-calls';
+} from '../support/release-calls';
 import { startTogether } from '../support/start-together';
 
 /**

@@ -10,7 +10,7 @@ import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { kill, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
-import { ended, machineStarts, waitForStoredDeployment } from './release-calls';
+import { ended, machineStarts, waitForStoredDeployment } from '../support/release-calls';
 import { chaosSeed, chaosTrials, seededRandom } from './trials';
 import { startTogether } from '../support/start-together';
 

@@ -15,6 +15,7 @@ import {
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
+import { machineVersions, releaseCalls } from '../support/release-calls';
 import { startTogether } from '../support/start-together';
 
 /**
@@ -29,42 +30,11 @@ let deployPath: string;
 let app: Application;
 const ports: number[] = [];
 
-async function api<T = unknown>(method: string, url: string, body?: unknown) {
-  const response = await stack.app.request(url, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-async function waitForStatus(id: string, wanted: DeploymentStatus[]): Promise<Deployment> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const { body } = await api<Deployment>('GET', `/api/v1/deployments/${id}`);
-    if (wanted.includes(body.status)) return body;
-    if (Date.now() > deadline) {
-      throw new Error(`deployment ${id} is ${body.status}, not ${wanted.join('|')}`);
-    }
-    await delay(250);
-  }
-}
+const { api, waitForStatus } = releaseCalls(() => stack.app);
 
 /** What each machine says it runs, asked over HTTP. */
 async function runningVersions(): Promise<(string | undefined)[]> {
-  return await Promise.all(
-    ports.map(async (port) => {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/version`, {
-          signal: AbortSignal.timeout(2000),
-        });
-        return ((await response.json()) as { version: string }).version;
-      } catch {
-        return undefined;
-      }
-    }),
-  );
+  return (await machineVersions(ports)).map((machine) => machine.version);
 }
 
 /**

@@ -11,9 +11,9 @@ import {
   type Deployment,
   type DeploymentStatus,
 } from '../../domain';
-import type { TestApi } from '../support/api-token';
+import type { TestApi } from './api-token';
 
-/** What the outage tests of this folder ask of a release stack's api and of its machines. */
+/** What tests of releases ask of a release stack's api and of its machines. */
 export interface ReleaseCalls {
   /** One api call; the body parsed when there is one. */
   api: <T = unknown>(
