@@ -1,14 +1,38 @@
 import type { RouteHandler } from '@hono/zod-openapi';
-import { conflict } from '../../domain';
+import { ZodError } from 'zod';
+import { conflict, type REDMetrics, type RollbackRule } from '../../domain';
+import { redTemplateIssues } from '../../domain/promql-templates';
 import type { ApiEnv } from '../context';
+import { validationBody, type ErrorEnvelope } from '../errors';
 import { prometheusOf } from '../prometheus-series';
 import { queryRedMetrics } from './red-metrics';
 import type * as routes from './routes';
 
+/**
+ * The 422 body for RED templates or custom rules the guard would misread (see
+ * domain/promql-templates.ts), each named by its field as the schema's own refusals are.
+ */
+function templateRefusal(red: REDMetrics, rules: RollbackRule[]): ErrorEnvelope | undefined {
+  const issues = redTemplateIssues(red, rules);
+  if (issues.length === 0) return undefined;
+  const error = new ZodError(
+    issues.map(({ path, message }) => ({
+      code: 'custom' as const,
+      path,
+      message,
+      input: undefined,
+    })),
+  );
+  return validationBody(error, 'request body');
+}
+
 export const createApplication: RouteHandler<typeof routes.createApplication, ApiEnv> = async (
   c,
 ) => {
-  const app = await c.var.store.applications.create(c.req.valid('json'));
+  const input = c.req.valid('json');
+  const refusal = templateRefusal(input.red_metrics_config, input.rollback_policy.rules);
+  if (refusal !== undefined) return c.json(refusal, 422);
+  const app = await c.var.store.applications.create(input);
   c.var.logger.info({ app: app.name, id: app.id }, 'application created');
   return c.json(app, 201);
 };
@@ -23,7 +47,18 @@ export const updateApplication: RouteHandler<typeof routes.updateApplication, Ap
   c,
 ) => {
   const { id } = c.req.valid('param');
-  const app = await c.var.store.applications.update(id, c.req.valid('json'));
+  const update = c.req.valid('json');
+  const { applications } = c.var.store;
+  // The templates and the rules are checked together as they will be stored: a change of the
+  // rules alone is checked against the stored templates, and the other way round. updateFrom
+  // writes only if nobody changed the application since this read.
+  const current = await applications.get(id);
+  const refusal = templateRefusal(
+    update.red_metrics_config ?? current.red_metrics_config,
+    (update.rollback_policy ?? current.rollback_policy).rules,
+  );
+  if (refusal !== undefined) return c.json(refusal, 422);
+  const app = await applications.updateFrom(current, update);
   c.var.logger.info({ app: app.name, id }, 'application updated');
   return c.json(app, 200);
 };
