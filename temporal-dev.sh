@@ -237,10 +237,13 @@ scrape_configs:
   - job_name: prometheus
     static_configs:
       - targets: ['127.0.0.1:$PROMETHEUS_PORT']
-  # Every machine relguard deploys: it writes one JSON file per application here. The
-  # machines label their own series (app, version, instance): keep those, not the target's.
+  # Every machine relguard deploys: it writes one JSON file per application here, each machine
+  # labelled app, version and instance as relguard deployed it. Those labels win (honor_labels
+  # false, Prometheus' default): a process that labels its own series app, version, instance or
+  # job cannot impersonate another version or app in the guard's queries, nor leave the job
+  # the alert rules select; its own values are kept as exported_app, exported_version, ...
   - job_name: relguard-nodes
-    honor_labels: true
+    honor_labels: false
     file_sd_configs:
       - files: ['$STATE/prometheus/targets/*.json']
         refresh_interval: 5s

@@ -67,13 +67,19 @@ async function runScenario(scenario: AnalysisScenario, index: number): Promise<O
         `${app}-${version}`,
       ],
     });
-  const servers: ChildServer[] = await Promise.all([start('v1.0.0'), start('v1.1.0')]);
+  const versions = ['v1.0.0', 'v1.1.0'];
+  const servers: ChildServer[] = await Promise.all(versions.map(start));
   const current = servers[1]!;
   const stopLoad = new AbortController();
   try {
-    await prometheus.addTargets(app, [
-      { targets: servers.map((server) => new URL(server.url).host), labels: {} },
-    ]);
+    // One group per machine, labelled as relguard labels it: the job's target labels win.
+    await prometheus.addTargets(
+      app,
+      servers.map((server, i) => ({
+        targets: [new URL(server.url).host],
+        labels: { app, version: versions[i]!, instance: `${app}-${versions[i]!}` },
+      })),
+    );
     const load = runLoad({
       targets: servers.map((server) => server.url),
       rps: 40,

@@ -158,9 +158,14 @@ describe('HeuristicAnalyzer on a real Prometheus scraping real mockservers', () 
       body: { type: 'error', params: { rate: 0.5, routes: ['/api/pay'] } },
     });
     expect(fault.status).toBe(201);
-    await prometheus.addTargets('shop', [
-      { targets: servers.map((server) => `${server.host}:${server.port}`), labels: {} },
-    ]);
+    // One group per machine, labelled as relguard labels it: the job's target labels win.
+    await prometheus.addTargets(
+      'shop',
+      servers.map((server) => ({
+        targets: [`${server.host}:${server.port}`],
+        labels: { app: server.app, version: server.version, instance: server.instance },
+      })),
+    );
     analyzer = new HeuristicAnalyzer(new PrometheusClient({ url: prometheus.url }));
 
     const from = Date.now();

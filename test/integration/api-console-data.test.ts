@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
+import { targetGroups } from '../../activities/prometheus-targets';
 import { createApp } from '../../api/app';
 import { ApplicationInput, type Application, type Deployment } from '../../domain';
 import { runLoad, type LoadSummary } from '../../mockserver/load-generator';
@@ -58,7 +59,6 @@ beforeAll(async () => {
     startTestStore(),
     startServer({ app: 'shop', version: 'v1', instance: 'm1' }),
   ]);
-  await prometheus.addTargets('shop', [{ targets: [`${server.host}:${server.port}`], labels: {} }]);
   const { store } = testStore;
   const options = {
     store,
@@ -87,6 +87,8 @@ beforeAll(async () => {
       machines: [{ id: 'm1', host: server.host, port: server.port, version: 'v1' }],
     }),
   );
+  // Labelled app, version and instance as relguard labels them: those are what the queries select.
+  await prometheus.addTargets('shop', targetGroups(shop));
   bare = await store.applications.create(input('bare'));
   broken = await store.applications.create(
     input('broken', {

@@ -34,9 +34,12 @@ describe('Prometheus with file service discovery', () => {
   it('scrapes a node from the moment its target file appears, with its labels', async () => {
     const { port } = node.address() as AddressInfo;
     await prometheus.addTargets('shop', [
-      { targets: [`127.0.0.1:${port}`], labels: { app: 'shop', version: 'v1.0.0' } },
+      {
+        targets: [`127.0.0.1:${port}`],
+        labels: { app: 'shop', version: 'v1.0.0', instance: 'm1' },
+      },
     ]);
-    const query = 'relguard_probe{app="shop",version="v1.0.0"}';
+    const query = 'relguard_probe{app="shop",version="v1.0.0",instance="m1"}';
     expect(
       await eventually(
         () => prometheus.query(query),

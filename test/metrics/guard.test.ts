@@ -4,6 +4,7 @@ import { createGuardActivities, type GuardActivities } from '../../activities/gu
 import { openStore } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
+import { targetGroups } from '../../activities/prometheus-targets';
 import { ApplicationInput, type PolicyEvaluation, type RuleResult } from '../../domain';
 import { runLoad, type LoadSummary } from '../../mockserver/load-generator';
 import type { MockServer } from '../../mockserver/server';
@@ -42,11 +43,6 @@ beforeAll(async () => {
     startServer({ app: 'shop', version: 'v2', instance: 'm1' }),
     startServer({ app: 'shop', version: 'v1', instance: 'm2' }),
   ]);
-  await prometheus.addTargets('shop', [
-    { targets: [`${newServer.host}:${newServer.port}`], labels: {} },
-    { targets: [`${oldServer.host}:${oldServer.port}`], labels: {} },
-  ]);
-
   const { store } = testStore;
   const app = await store.applications.create(
     ApplicationInput.parse({
@@ -80,6 +76,8 @@ beforeAll(async () => {
       },
     }),
   );
+  // Labelled app, version and instance as relguard labels them: those are what the guard selects.
+  await prometheus.addTargets('shop', targetGroups(app));
   const deployment = await store.deployments.create({
     app_name: 'shop',
     app_id: app.id,

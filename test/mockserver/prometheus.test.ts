@@ -26,7 +26,11 @@ beforeAll(async () => {
     }),
   ]);
   await prometheus.addTargets('mockserver', [
-    { targets: [`${server.host}:${server.port}`], labels: { env: 'test' } },
+    // As relguard labels a machine: the job's target labels win over the server's own.
+    {
+      targets: [`${server.host}:${server.port}`],
+      labels: { env: 'test', app: server.app, version: server.version, instance: server.instance },
+    },
   ]);
   load = runLoad({ targets: [server.url], rps: 60, signal: stopLoad.signal });
 });

@@ -27,7 +27,9 @@ interface QueryResponse {
 
 /**
  * A real Prometheus of the test's own on a free loopback port, scraping the targets written
- * into its file service discovery folder, as temporal-dev.sh sets it up.
+ * into its file service discovery folder, as temporal-dev.sh sets it up: the labels of a target
+ * group (app, version, instance, as relguard writes them) are the series' labels, not the ones
+ * the scraped process exports itself.
  */
 export async function startPrometheus(
   options: { targetsDir?: string; scrapeIntervalSeconds?: number } = {},
@@ -45,7 +47,9 @@ export async function startPrometheus(
       `  evaluation_interval: ${interval}`,
       'scrape_configs:',
       '  - job_name: relguard-nodes',
-      '    honor_labels: true',
+      // The target file's labels win over those the process puts on its own series (kept as
+      // exported_*), so that a process cannot impersonate another version or app.
+      '    honor_labels: false',
       '    file_sd_configs:',
       `      - files: ['${targetsDir}/*.json']`,
       '        refresh_interval: 1s',
