@@ -269,6 +269,16 @@ receivers:
 EOF
 }
 
+# A Prometheus duration of whole seconds or minutes (5s, 1m) in seconds, rounded up to 1.
+whole_seconds() {
+  case $1 in
+    *ms) echo 1 ;;
+    *s) echo "${1%s}" ;;
+    *m) echo $((${1%m} * 60)) ;;
+    *) die "RELGUARD_SCRAPE_INTERVAL=$1: give seconds or minutes, e.g. 5s or 1m" ;;
+  esac
+}
+
 check_port() {
   local name=$1 port=$2
   pid_of "$name" >/dev/null && return
@@ -331,6 +341,9 @@ cmd_up() {
   export PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT" ALERTMANAGER_URL="http://127.0.0.1:$ALERTMANAGER_PORT"
   export API_HOST=127.0.0.1 API_PORT API_PUBLIC_URL="http://127.0.0.1:$API_PORT"
   export PROMETHEUS_TARGETS_DIR="$STATE/prometheus/targets" PACKAGE_DIR="$STATE/packages"
+  # The guard's grace before a new machine has data follows the scrape interval.
+  export PROMETHEUS_SCRAPE_INTERVAL_SECONDS
+  PROMETHEUS_SCRAPE_INTERVAL_SECONDS=$(whole_seconds "$SCRAPE_INTERVAL")
   export PACKAGE_BASE_URL="http://127.0.0.1:$API_PORT/packages" BUILD_DIR="$STATE/builds"
 
   # The first admin token, for the CLI and Alertmanager's webhook: made once, kept in a file

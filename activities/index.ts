@@ -28,7 +28,13 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities({ pingMongo: () => deps.store.ping() }),
     ...createReleaseActivities(deps),
-    ...createGuardActivities({ store: deps.store, metrics: deps.metrics, logger: deps.logger }),
+    ...createGuardActivities({
+      store: deps.store,
+      metrics: deps.metrics,
+      platforms: deps.platforms,
+      scrapeIntervalSeconds: deps.scrapeIntervalSeconds,
+      logger: deps.logger,
+    }),
     ...createReleaseAlertActivities({
       store: deps.store,
       sendAlert: (request) => notify.sendAlert(request),

@@ -16,6 +16,8 @@ import {
   type RollbackPolicy,
   type RollbackRecord,
 } from '../domain';
+import { dataGraceMs } from '../domain/guard-timing';
+import { maxRangeSeconds } from '../domain/promql-templates';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
@@ -34,6 +36,8 @@ export interface ReleaseDeps {
   packageUrlTtlSeconds: number;
   /** Prometheus file-SD folder: every machine's version is written there as it changes. */
   targetsDir: string;
+  /** Prometheus' scrape interval for the machines relguard deploys. */
+  scrapeIntervalSeconds: number;
   logger: Logger;
 }
 
@@ -49,6 +53,8 @@ export interface ReleasePlan {
   rollbackPolicy: RollbackPolicy;
   nodes: Pick<NodeDeployment, 'machine_id' | 'batch' | 'status'>[];
   packageReady: boolean;
+  /** How long the guard expects no data from a new machine (see dataGraceMs). */
+  guardDataGraceMs: number;
 }
 
 type NodeChanges = Parameters<Repositories['deployments']['setNodeDeployment']>[2];
@@ -269,6 +275,10 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             status,
           })),
           packageReady: pkg !== undefined,
+          guardDataGraceMs: dataGraceMs({
+            scrapeIntervalSeconds: deps.scrapeIntervalSeconds,
+            rangeSeconds: maxRangeSeconds(app.red_metrics_config, app.rollback_policy.rules),
+          }),
         };
       });
     },

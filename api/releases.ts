@@ -20,6 +20,7 @@ import {
   cancelSignal,
   pauseSignal,
   progressQuery,
+  promoteSignal,
   resumeSignal,
   rollbackSignal,
   type ReleaseProgress,
@@ -29,6 +30,7 @@ export const releaseSignals = {
   pause: pauseSignal,
   resume: resumeSignal,
   approve: approveSignal,
+  promote: promoteSignal,
   cancel: cancelSignal,
   rollback: rollbackSignal,
 } as const;

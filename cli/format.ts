@@ -204,6 +204,17 @@ function reasonLines(view: DeploymentView): string[] {
   return lines;
 }
 
+/** What a person can do about the wait the release is in, if anything. */
+function statusHint(view: DeploymentView): string {
+  if (view.progress?.awaitingApproval) return ' (waiting for approval: relguard release approve)';
+  const judgement = view.progress?.awaitingJudgement;
+  if (judgement !== undefined) {
+    return ` (waiting for the metric guard: ${judgement.required} judged evaluations of ${judgement.machines} machine(s); relguard release promote skips it)`;
+  }
+  if (view.progress?.promotable) return ' (relguard release promote ends the wait)';
+  return '';
+}
+
 /**
  * The whole state of a release, as `release status` prints it and `release watch` redraws it:
  * status, phase, the batch with a progress bar, every machine, why it stopped.
@@ -216,7 +227,7 @@ export function releaseFrame(view: DeploymentView, now: number): string[] {
   const previous = view.previous_version ? ` (was ${view.previous_version})` : '';
   return [
     `release ${view.id}: ${view.app_name} ${view.package_version}${previous}`,
-    `status   ${statusOf(view)}${view.progress?.awaitingApproval ? ' (waiting for approval: relguard release approve)' : ''}`,
+    `status   ${statusOf(view)}${statusHint(view)}`,
     ...(phaseOf(view) === undefined ? [] : [`phase    ${phaseOf(view)}${left}`]),
     `progress ${batchLine(view, machines)}`,
     ...machines.map((machine) => `  ${machineLine(machine)}`),

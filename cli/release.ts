@@ -134,6 +134,7 @@ const actions = {
   pause: 'pause a release (bakes and intervals stop counting)',
   resume: 'resume a paused release',
   approve: 'approve a release waiting after its gray machine',
+  promote: 'end the wait a release is in (bake, interval, verification window) now',
   rollback: 'roll a release back: its machines return to the previous version',
   cancel: 'stop a release where it is, machines as they are',
 } as const;

@@ -18,6 +18,8 @@ export type ProgressView = Pick<
   | 'batches'
   | 'machines'
   | 'waitingUntil'
+  | 'awaitingJudgement'
+  | 'promotable'
   | 'reason'
 >;
 

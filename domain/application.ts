@@ -148,6 +148,18 @@ export const RollbackPolicy = z.strictObject({
   /** Names of the notification channels configured in relguard. */
   notify: z.array(z.string().min(1)).default([]),
   ai_analysis: z.boolean().default(true),
+  /**
+   * After the last batch, how long the guard keeps watching every machine before the release
+   * is `succeeded`; a breach in this window rolls every machine back. Unset: see
+   * `verifySeconds` in domain/guard-timing.ts (max(2 x interval x consecutive_breaches, 60 s)).
+   */
+  verify_seconds: z.number().int().min(0).optional(),
+  /**
+   * Conclusive evaluations of the machines deployed so far that the guard must have made before
+   * the release moves past the gray machine, past each batch, and out of the verification
+   * window. Unset: `consecutive_breaches`.
+   */
+  min_judged_evaluations: z.number().int().min(1).optional(),
 });
 export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
 
@@ -169,6 +181,11 @@ export const REDMetrics = z.strictObject({
     .default(
       'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="{{app}}",version="{{version}}"}[1m])))',
     ),
+  /**
+   * The error ratio itself (errors / requests, 0 to 1), for those who write it so. When set,
+   * `error_rate` rules use it as it is instead of dividing `errors` by `rate`.
+   */
+  error_ratio: z.string().min(1).optional(),
   labels: prometheusLabels.default({}),
 });
 export type REDMetrics = z.infer<typeof REDMetrics>;

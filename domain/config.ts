@@ -29,6 +29,12 @@ export const configSchema = z.object({
   PROMETHEUS_BEARER_TOKEN: z.string().min(1).optional(),
   PROMETHEUS_USERNAME: z.string().min(1).optional(),
   PROMETHEUS_PASSWORD: z.string().min(1).optional(),
+  /**
+   * How often Prometheus scrapes the machines relguard deploys (temporal-dev.sh sets it to its
+   * RELGUARD_SCRAPE_INTERVAL). The metric guard derives from it how long a new machine has no
+   * data, and the api refuses rate windows too short to ever hold two scrapes.
+   */
+  PROMETHEUS_SCRAPE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(15),
   ALERTMANAGER_URL: url.default('http://127.0.0.1:9093'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 

@@ -100,7 +100,7 @@ export type RollbackRecord = z.infer<typeof RollbackRecord>;
 
 /** A person's (or a pipeline's) doing on a release: who, what, when. */
 export const DeploymentAction = z.object({
-  action: z.enum(['start', 'pause', 'resume', 'approve', 'rollback', 'cancel']),
+  action: z.enum(['start', 'pause', 'resume', 'approve', 'promote', 'rollback', 'cancel']),
   /** The name of the api token that asked. */
   by: z.string(),
   at: z.number().int(),

@@ -7,12 +7,21 @@ import type { ComparisonOperator, RuleMetric } from './application';
  */
 export type Verdict = 'pass' | 'fail' | 'no_data' | 'error';
 
+/**
+ * What a rule result measured: a rule's metric, or `target` for the guard's own rule
+ * `target_down` (are the new version's machines answering scrapes and health checks).
+ */
+export type GuardMetric = RuleMetric | 'target';
+
+/** The guard's own rule, judged on every evaluation whatever the policy's rules are. */
+export const targetDownRule = 'target_down';
+
 export const verdictsWorstFirst: readonly Verdict[] = ['fail', 'error', 'no_data', 'pass'];
 
 /** One rule judged once: the numbers and the query behind them, ready to paste into Prometheus. */
 export interface RuleResult {
   rule: string;
-  metric: RuleMetric;
+  metric: GuardMetric;
   /** The query that measured the new version. */
   promql: string;
   /** The query that measured the old version, for a rule relative to the baseline. */

@@ -136,6 +136,9 @@ function processSelector(labels: Record<string, string>): string {
 export function metricTemplate(rule: RollbackRule, red: REDMetrics): string {
   switch (rule.metric) {
     case 'error_rate':
+      // A ratio written as such is taken as it is; dividing it by the rate again would make a
+      // 15% failure read as 0.005 (see domain/promql-templates.ts, which refuses that).
+      if (red.error_ratio !== undefined) return red.error_ratio;
       return `((${red.errors}) or ((${red.rate}) * 0)) / (${red.rate})`;
     case 'latency_p99':
       return red.duration;
@@ -267,10 +270,18 @@ export function judge(
   if (!hasData(value)) {
     return result(
       'no_data',
-      `no data: ${what} query returned ${value === undefined ? 'no series' : 'NaN'}`,
+      `no data: ${what} query returned ${value === undefined ? 'no series' : 'NaN'}` +
+        (value !== undefined && rule.metric === 'latency_p99'
+          ? ' (no requests in the window, or a histogram summed without its le label)'
+          : ''),
     );
   }
-  const shown = `${what} ${formatNumber(value)}`;
+  // A ratio above 1 is no error rate: the templates do not measure the same requests.
+  const shown =
+    `${what} ${formatNumber(value)}` +
+    (rule.metric === 'error_rate' && value > 1
+      ? ' (above 1: the errors template counts requests the rate template does not)'
+      : '');
 
   if (!rule.relative_to_baseline) {
     const threshold = formatNumber(rule.threshold);
@@ -319,22 +330,12 @@ export interface BreachCount {
 }
 
 /**
- * Nothing could be measured: every rule's query failed (Prometheus, or the way to it, is down),
- * or the evaluation itself failed (an `error` with no rule results).
- */
-export function isOutage(evaluation: Pick<PolicyEvaluation, 'results' | 'verdict'>): boolean {
-  return (
-    evaluation.verdict === 'error' &&
-    evaluation.results.every((result) => result.verdict === 'error')
-  );
-}
-
-/**
  * Adds one evaluation to the count of consecutive breaches. `fail` adds one, `pass` resets to 0.
  * An evaluation whose worst verdict is `no_data` or `error` follows `policy.no_data`:
- * - `ignore`: counts as a pass (resets), except a total outage, which holds the counter and is
- *   inconclusive: a guard that cannot see must never look like a guard that saw nothing wrong,
- *   and an outage between two breaches must not wipe the first one out;
+ * - `ignore`: `no_data` (no traffic, no series) counts as a pass (resets); `error` (a query
+ *   failed, Prometheus is out, the guard cannot tell whether a machine is down) holds the
+ *   counter and is inconclusive: a guard that cannot see must never look like a guard that saw
+ *   nothing wrong, and an outage between two breaches must not wipe the first one out;
  * - `pause`: holds the counter (neither resets nor adds) and is inconclusive;
  * - `rollback`: counts as a breach.
  * `breached` is true from the `consecutive_breaches`-th breach in a row on; what follows (a
@@ -359,7 +360,7 @@ export function evaluateBreaches(
     case 'error':
       switch (policy.no_data) {
         case 'ignore':
-          return isOutage(evaluation) ? count(previousConsecutive, true) : count(0);
+          return evaluation.verdict === 'error' ? count(previousConsecutive, true) : count(0);
         case 'pause':
           return count(previousConsecutive, true);
         case 'rollback':

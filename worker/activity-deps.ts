@@ -27,6 +27,7 @@ export function activityDeps(config: Config, store: Store, logger: Logger): Acti
     packageUrlTtlSeconds: config.PACKAGE_URL_TTL_SECONDS,
     targetsDir: path.resolve(config.PROMETHEUS_TARGETS_DIR),
     metrics: prometheus,
+    scrapeIntervalSeconds: config.PROMETHEUS_SCRAPE_INTERVAL_SECONDS,
     notifyChannels: config.NOTIFY_CHANNELS,
     links: {
       temporalUiUrl: config.TEMPORAL_UI_URL,

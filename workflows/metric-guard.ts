@@ -3,6 +3,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
+  setHandler,
   sleep,
   workflowInfo,
   allHandlersFinished,
@@ -11,7 +12,14 @@ import type { Activities } from '../activities';
 import type { RollbackPolicy } from '../domain/application';
 import type { GuardEvidence, PolicyEvaluation } from '../domain/guard';
 import { evaluateBreaches } from '../domain/policy';
-import { guardBlindSignal, guardPauseSignal, rollbackSignal } from './release/messages';
+import {
+  guardBlindSignal,
+  guardPauseSignal,
+  judgedSignal,
+  judgementRequestSignal,
+  rollbackSignal,
+  type JudgementRequest,
+} from './release/messages';
 
 const { evaluateRelease } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -32,13 +40,32 @@ export interface MetricGuardInput {
   /** When the first machine on the new version was evaluated (epoch ms). */
   watchingSince?: number;
   firstBreachAt?: number;
+  /**
+   * How long evaluations that cannot be judged are expected after the first machine runs the
+   * new version (see dataGraceMs in domain/guard-timing.ts); unset in runs started before it
+   * was derived, which keep the old minute.
+   */
+  dataGraceMs?: number;
+  /** Carried over continue-as-new: the latest conclusive evaluations, and the open request. */
+  judged?: JudgedEvaluation[];
+  judgementRequest?: JudgementRequest;
+}
+
+/** An evaluation that counts toward a promotion. */
+export interface JudgedEvaluation {
+  at: number;
+  instances: string[];
+  /** Counted although it judged nothing: `no_data: ignore` lets the release go on. */
+  blind: boolean;
 }
 
 /**
  * How long evaluations that cannot be judged are expected after the first machine runs the
  * new version: it must be scraped for a rate window before its queries have data.
  */
-const noDataGraceMs = 60_000;
+const defaultDataGraceMs = 60_000;
+/** Conclusive evaluations kept for judgement requests; more than any sane min_judged_evaluations. */
+const judgedKept = 100;
 /** Evaluations kept as evidence: enough to show the breaches and what came before them. */
 const evidenceKept = 5;
 /** Continue-as-new well before the history grows large, whatever the server suggests. */
@@ -59,8 +86,51 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
   const recent = [...(input.recent ?? [])];
   /** Told the release about the current stretch of evaluations that cannot be judged. */
   let reportedInconclusive = false;
+  /** Said once in this run that the guard cannot see: one alert of that kind is enough. */
+  let saidBlind = false;
   let watchingSince = input.watchingSince;
   let firstBreachAt = input.firstBreachAt;
+  const dataGraceMs = input.dataGraceMs ?? defaultDataGraceMs;
+  const judged = [...(input.judged ?? [])];
+  let judgementRequest = input.judgementRequest;
+
+  /**
+   * Tells the release when it may promote: enough conclusive evaluations of its machines since
+   * it asked, and no breach under way (the last evaluation did not fail). Evaluations that
+   * counted without judging anything (`no_data: ignore`) are said out loud.
+   */
+  const answerJudgement = async (): Promise<void> => {
+    const request = judgementRequest;
+    if (request === undefined || consecutive > 0) return;
+    const counted = judged.filter(
+      (evaluation) =>
+        evaluation.at >= request.since &&
+        request.machines.every((machine) => evaluation.instances.includes(machine)),
+    );
+    if (counted.length < request.required) return;
+    judgementRequest = undefined;
+    const blind = counted.filter((evaluation) => evaluation.blind).length;
+    if (blind > 0 && !saidBlind) {
+      saidBlind = true;
+      const latest = recent[recent.length - 1];
+      await release.signal(guardBlindSignal, {
+        reason:
+          `metric guard: ${blind} of the ${counted.length} evaluations before this promotion ` +
+          `(${request.machines.join(', ')}) judged nothing, and the policy's no_data is ignore`,
+        evidence: {
+          detected_at: latest?.at ?? request.since,
+          consecutive_breaches: consecutive,
+          failing: latest?.results.filter((result) => result.verdict !== 'pass') ?? [],
+          evaluations: recent,
+        },
+      });
+    }
+    await release.signal(judgedSignal, { id: request.id, evaluations: counted.length });
+  };
+  setHandler(judgementRequestSignal, async (request) => {
+    judgementRequest = request;
+    await answerJudgement();
+  });
 
   for (let evaluations = 0; ; evaluations++) {
     await sleep(input.policy.interval_seconds * 1000);
@@ -117,17 +187,31 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
     // cannot see must never pass a release silently. A new version has no data until it has
     // been scraped for a rate window: not before the grace.
     if (evaluation.instances.length > 0) watchingSince ??= evaluation.at;
-    const pastGrace = watchingSince !== undefined && evaluation.at - watchingSince >= noDataGraceMs;
+    const pastGrace = watchingSince !== undefined && evaluation.at - watchingSince >= dataGraceMs;
     if (outcome.inconclusive && pastGrace && !reportedInconclusive) {
       reportedInconclusive = true;
       const request = {
         reason: `metric guard cannot judge the release: ${summary()}`,
         evidence: evidence(),
       };
+      saidBlind = true;
       if (input.policy.no_data === 'pause') await release.signal(guardPauseSignal, request);
       else await release.signal(guardBlindSignal, request);
     }
     if (!outcome.inconclusive) reportedInconclusive = false;
+
+    // What counts toward a promotion: a verdict on the machines; or, past the grace, an
+    // evaluation that had no data when the policy ignores that, or when it paused the release
+    // for it and a person resumed it (said once when it is used).
+    const conclusive = evaluation.verdict === 'pass' || evaluation.verdict === 'fail';
+    const blindAllowed =
+      input.policy.no_data === 'ignore' ||
+      (input.policy.no_data === 'pause' && reportedInconclusive);
+    if (evaluation.instances.length > 0 && (conclusive || (pastGrace && blindAllowed))) {
+      judged.push({ at: evaluation.at, instances: evaluation.instances, blind: !conclusive });
+      judged.splice(0, Math.max(0, judged.length - judgedKept));
+      await answerJudgement();
+    }
 
     if (evaluations >= evaluationsPerRun || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
@@ -135,8 +219,11 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
         ...input,
         consecutive,
         recent,
-        ...(watchingSince === undefined ? {} : { watchingSince }),
-        ...(firstBreachAt === undefined ? {} : { firstBreachAt }),
+        // Set even when undefined: the input's own value (spread above) must not come back.
+        watchingSince,
+        firstBreachAt,
+        judged,
+        judgementRequest,
       });
     }
   }

@@ -50,6 +50,9 @@ function refusal(action: string, progress: ReleaseProgress | undefined): string 
   if (progress.status === 'rolling_back') return 'the release is rolling back';
   if (action === 'pause' && progress.paused) return 'the release is paused already';
   if (action === 'resume' && !progress.paused) return 'the release is not paused';
+  if (action === 'promote' && !progress.promotable) {
+    return 'the release is not waiting (promote ends a bake, an interval or the verification window)';
+  }
   if (action === 'approve' && !progress.awaitingApproval) {
     return 'the release is not waiting for approval';
   }

@@ -37,6 +37,10 @@ export const ReleaseProgress = z
     batches: z.number(),
     machines: z.array(MachineProgress),
     waitingUntil: z.number().optional(),
+    /** While promotion waits for the metric guard: the conclusive evaluations it needs. */
+    awaitingJudgement: z.object({ machines: z.number(), required: z.number() }).optional(),
+    /** A wait (bake, interval, the guard's judgement, the verification window) that promote ends. */
+    promotable: z.boolean(),
     reason: z.string().optional(),
   })
   .openapi('ReleaseProgress');
@@ -105,13 +109,24 @@ export const ReleaseActionBody = z
   })
   .openapi('ReleaseAction');
 
-export const releaseActions = ['pause', 'resume', 'approve', 'rollback', 'cancel'] as const;
+export const releaseActions = [
+  'pause',
+  'resume',
+  'approve',
+  'promote',
+  'rollback',
+  'cancel',
+] as const;
 
 export const deploymentAction = createRoute({
   method: 'post',
   path: '/api/v1/deployments/{id}/{action}',
   tags,
-  summary: 'Pause, resume, approve, roll back or cancel a running release',
+  summary: 'Pause, resume, approve, promote, roll back or cancel a running release',
+  description:
+    '`promote` ends the wait the release is in (the gray bake, an interval, the wait for the ' +
+    "metric guard's judgement, or the verification window after the last batch); it is " +
+    'refused with 409 when the release is not waiting.',
   request: {
     params: IdParam.extend({
       action: z.enum(releaseActions).openapi({ param: { name: 'action', in: 'path' } }),

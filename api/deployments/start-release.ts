@@ -35,7 +35,12 @@ function publicProgress(progress: ReleaseProgress) {
     batch,
     batches,
     machines,
+    // A release started before promote existed answers without it.
+    promotable: progress.promotable ?? false,
     ...(progress.waitingUntil === undefined ? {} : { waitingUntil: progress.waitingUntil }),
+    ...(progress.awaitingJudgement === undefined
+      ? {}
+      : { awaitingJudgement: progress.awaitingJudgement }),
     ...(progress.reason === undefined ? {} : { reason: progress.reason }),
   };
 }

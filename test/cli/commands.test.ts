@@ -33,6 +33,7 @@ const running = (batch: number, nodes: Parameters<typeof deploymentView>[1], pha
       phase,
       paused: false,
       awaitingApproval: false,
+      promotable: false,
       batch,
       batches: 2,
       machines: [

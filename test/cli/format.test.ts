@@ -64,6 +64,7 @@ describe('output formatting', () => {
         phase: 'waiting for approval',
         paused: false,
         awaitingApproval: true,
+        promotable: false,
         batch: 0,
         batches: 2,
         machines: [

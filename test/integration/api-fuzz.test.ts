@@ -52,6 +52,7 @@ const releases: Releases = {
       phase: 'deploying batch 1 of 1',
       paused: false,
       awaitingApproval: false,
+      promotable: false,
       batch: 1,
       batches: 1,
       machines: [{ machine_id: 'm1', batch: 0, status: 'deployed' }],

@@ -4,6 +4,7 @@ import { createGuardActivities, type GuardActivities } from '../../activities/gu
 import { openStore } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
+import { createPlatform } from '../../activities/platform';
 import { targetGroups } from '../../activities/prometheus-targets';
 import { ApplicationInput, type PolicyEvaluation, type RuleResult } from '../../domain';
 import { runLoad, type LoadSummary } from '../../mockserver/load-generator';
@@ -12,6 +13,18 @@ import { call, pollUntil, startServer } from '../mockserver/helpers';
 import { freePort } from '../support/free-port';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
+
+/** The guard's machines are local processes, scraped every second. */
+const guardTestDeps = {
+  platforms: {
+    local: createPlatform('local', {
+      releasesKept: 2,
+      logger: createLogger('guard-test', 'silent'),
+    }),
+    ssh: createPlatform('ssh', { releasesKept: 2, logger: createLogger('guard-test', 'silent') }),
+  },
+  scrapeIntervalSeconds: 1,
+};
 
 /**
  * The guard end to end at its edges: a real Prometheus scraping two real mockservers of the
@@ -95,6 +108,7 @@ beforeAll(async () => {
   guard = createGuardActivities({
     store,
     metrics: new PrometheusClient({ url: prometheus.url, timeoutMs: 5_000 }),
+    ...guardTestDeps,
     logger: createLogger('guard-test', 'silent'),
   });
 
@@ -230,6 +244,7 @@ describe('evaluateRelease records its evaluations', () => {
           guardEvaluations: unreachable.guardEvaluations,
         },
         metrics: new PrometheusClient({ url: prometheus.url, timeoutMs: 5_000 }),
+        ...guardTestDeps,
         logger: createLogger('guard-test', 'silent'),
       });
       const before = await testStore.store.guardEvaluations.listByDeployment(deploymentId);
@@ -299,6 +314,7 @@ describe('evaluateRelease when it cannot measure', () => {
     const offline = createGuardActivities({
       store: testStore.store,
       metrics: new PrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 1_000 }),
+      ...guardTestDeps,
       logger: createLogger('guard-test', 'silent'),
     });
     const evaluation = await offline.evaluateRelease({ deploymentId });

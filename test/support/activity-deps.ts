@@ -28,6 +28,8 @@ export async function testActivityDeps(
     prometheusUrl?: string;
     targetsDir?: string;
     notifyChannels?: Record<string, NotifyChannel>;
+    /** The test Prometheus' scrape interval (startPrometheus' default is 1 s). */
+    scrapeIntervalSeconds?: number;
   } = {},
 ): Promise<TestActivityDeps> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'relguard-activities-'));
@@ -49,6 +51,7 @@ export async function testActivityDeps(
       packageUrlTtlSeconds: 600,
       targetsDir: options.targetsDir ?? path.join(root, 'targets'),
       metrics: prometheus,
+      scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
       notifyChannels: options.notifyChannels ?? {},
       links: {
         temporalUiUrl: 'http://127.0.0.1:8233',

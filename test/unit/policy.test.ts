@@ -408,13 +408,14 @@ describe('evaluateBreaches', () => {
     ['a fail beside no_data is a fail', 'ignore', 1, ['no_data', 'fail'], 2, false, false],
     ['ignore: no_data counts as a pass', 'ignore', 2, ['no_data', 'pass'], 0, false, false],
     [
-      'ignore: an error among passes counts as a pass',
+      // A rule the guard cannot judge (its query failed) must not pass silently either.
+      'ignore: an error among passes holds and is inconclusive',
       'ignore',
       2,
       ['error', 'pass'],
-      0,
+      2,
       false,
-      false,
+      true,
     ],
     [
       'ignore: an outage holds and is inconclusive',

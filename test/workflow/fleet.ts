@@ -57,6 +57,7 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
     appName: 'shop',
     version: 'v2',
     previousVersion: options.previousVersion ?? 'v1',
+    guardDataGraceMs: 60_000,
     pacer: PacerConfig.parse({
       gray_bake_seconds: 300,
       interval_seconds: 60,

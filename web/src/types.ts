@@ -41,6 +41,10 @@ export interface ReleaseProgress {
   batches: number;
   machines: { machine_id: string; batch: number; status: NodeDeploymentStatus }[];
   waitingUntil?: number;
+  /** While promotion waits for the metric guard: the conclusive evaluations it needs. */
+  awaitingJudgement?: { machines: number; required: number };
+  /** A wait that promote ends now. */
+  promotable: boolean;
   reason?: string;
 }
 

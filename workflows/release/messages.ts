@@ -37,6 +37,31 @@ export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
 export const guardPauseSignal = defineSignal<[GuardPauseRequest]>('guardPause');
 export const guardBlindSignal = defineSignal<[GuardPauseRequest]>('guardBlind');
+/** Ends the current wait (bake, interval, the guard's judgement, the verification window). */
+export const promoteSignal = defineSignal<[Requester?]>('promote');
+
+/**
+ * The release asks its guard to say when it has judged `machines`: `required` conclusive
+ * evaluations, made at `since` (epoch ms) or later, that measured every one of them.
+ */
+export interface JudgementRequest {
+  /** Names the wait the answer is for: a later request replaces an earlier one. */
+  id: string;
+  since: number;
+  machines: string[];
+  required: number;
+}
+
+/** The guard's answer: the evaluations it counted for request `id`. */
+export interface Judgement {
+  id: string;
+  evaluations: number;
+}
+
+/** Release to guard. */
+export const judgementRequestSignal = defineSignal<[JudgementRequest]>('judgementRequest');
+/** Guard to release. */
+export const judgedSignal = defineSignal<[Judgement]>('judged');
 
 /** Where a release is; what the progress query answers. */
 export interface ReleaseProgress {
@@ -53,8 +78,12 @@ export interface ReleaseProgress {
   batch: number;
   batches: number;
   machines: { machine_id: string; batch: number; status: NodeDeploymentStatus }[];
-  /** When the current bake or interval ends (epoch ms), while the release waits. */
+  /** When the current bake, interval or verification window ends (epoch ms), while it waits. */
   waitingUntil?: number;
+  /** While promotion waits for the guard: the conclusive evaluations it needs. */
+  awaitingJudgement?: { machines: number; required: number };
+  /** A wait a person can end now with `promote`. */
+  promotable: boolean;
   rollback?: RollbackRequest;
   reason?: string;
 }

@@ -6,10 +6,12 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
+  type ChildWorkflowHandle,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, ReleasePlan } from '../../activities';
@@ -20,6 +22,7 @@ import {
   type NodeDeploymentStatus,
 } from '../../domain/deployment';
 import { failureMessage, nonRetryableFailureTypes } from '../../domain/errors';
+import { minJudgedEvaluations, verifySeconds } from '../../domain/guard-timing';
 import { analysisWorkflowId } from '../../domain/release';
 import { statusSearchAttribute } from '../../domain/search-attributes';
 import { analysisWorkflow } from '../analysis';
@@ -29,8 +32,11 @@ import {
   cancelSignal,
   guardBlindSignal,
   guardPauseSignal,
+  judgedSignal,
+  judgementRequestSignal,
   pauseSignal,
   progressQuery,
+  promoteSignal,
   resumeSignal,
   rollbackSignal,
   type ReleaseInput,
@@ -38,6 +44,7 @@ import {
   type GuardPauseRequest,
   type ReleaseResult,
   type RollbackRequest,
+  type Judgement,
 } from './messages';
 
 const nonRetryable = [...nonRetryableFailureTypes];
@@ -98,6 +105,14 @@ class Release {
   readonly machines = new Map<string, { batch: number; status: NodeDeploymentStatus }>();
   /** Deploys in flight; a rollback cancels them. */
   forwardScope?: CancellationScope;
+  /** Promotions asked for so far: each ends the wait it finds (see waitUnpaused). */
+  promotions = 0;
+  /** The metric guard, while it watches: promotion waits for its judgement. */
+  guard?: ChildWorkflowHandle<typeof metricGuardWorkflow>;
+  guardEnded = false;
+  /** The judgement being waited for, and the guard's latest answer. */
+  awaitingJudgement?: { id: string; machines: number; required: number };
+  judgement?: Judgement;
 
   private loadedPlan?: ReleasePlan;
 
@@ -198,6 +213,16 @@ class Release {
         status,
       })),
       ...(this.waitingUntil === undefined ? {} : { waitingUntil: this.waitingUntil }),
+      ...(this.awaitingJudgement === undefined
+        ? {}
+        : {
+            awaitingJudgement: {
+              machines: this.awaitingJudgement.machines,
+              required: this.awaitingJudgement.required,
+            },
+          }),
+      promotable:
+        !this.stopping && (this.waitingUntil !== undefined || this.awaitingJudgement !== undefined),
       ...(this.rollbackRequest === undefined ? {} : { rollback: this.rollbackRequest }),
       ...(this.reason === undefined ? {} : { reason: this.reason }),
     };
@@ -270,21 +295,52 @@ function alertSender(release: Release) {
  * Waits `seconds` of unpaused time: pausing stops the clock (as Argo Rollouts' pause does), a
  * rollback or cancel ends the wait at once.
  */
-async function waitUnpaused(release: Release, seconds: number, phase: string): Promise<void> {
+async function waitUnpaused(
+  release: Release,
+  seconds: number,
+  phase: string,
+  promotedAfter = release.promotions,
+): Promise<void> {
   let remainingMs = seconds * 1000;
   release.phase = phase;
-  while (remainingMs > 0 && !release.stopping) {
+  const over = () => release.stopping || release.promotions > promotedAfter;
+  while (remainingMs > 0 && !over()) {
     if (release.paused) {
       release.waitingUntil = undefined;
-      await condition(() => !release.paused || release.stopping);
+      await condition(() => !release.paused || over());
       continue;
     }
     const started = Date.now();
     release.waitingUntil = started + remainingMs;
-    await condition(() => release.paused || release.stopping, remainingMs);
+    await condition(() => release.paused || over(), remainingMs);
     remainingMs -= Date.now() - started;
   }
   release.waitingUntil = undefined;
+}
+
+/**
+ * Waits `seconds` (the bake, the interval, the verification window) and then, while the guard
+ * watches, until it has made `min_judged_evaluations` conclusive evaluations of every machine
+ * deployed so far since they were: a fast pacer never promotes what the guard has not judged.
+ * A promote ends both; a pause stops the clock; a guard that has ended (it acted) judges no more.
+ */
+async function waitJudged(release: Release, id: string, seconds: number, phase: string) {
+  const step = release.promotions;
+  const since = Date.now();
+  await waitUnpaused(release, seconds, phase, step);
+  const guard = release.guard;
+  if (guard === undefined || release.guardEnded) return;
+  const over = () => release.stopping || release.promotions > step || release.guardEnded;
+  if (over()) return;
+  const machines = [...release.machines]
+    .filter(([, machine]) => machine.status === 'deployed')
+    .map(([machineId]) => machineId);
+  const required = minJudgedEvaluations(release.plan.rollbackPolicy);
+  release.awaitingJudgement = { id, machines: machines.length, required };
+  release.phase = `${phase}: waiting for the metric guard to judge ${machines.length} machine(s) (${required} evaluations)`;
+  await guard.signal(judgementRequestSignal, { id, since, machines, required });
+  await condition(() => (release.judgement?.id === id && !release.paused) || over());
+  release.awaitingJudgement = undefined;
 }
 
 /** Deploys the machines of one batch, at most `maxParallel` at once, pausing between machines. */
@@ -372,7 +428,7 @@ async function rollForward(release: Release): Promise<void> {
 
     if (batch === 0) {
       release.setStatus('verifying');
-      await waitUnpaused(release, pacer.gray_bake_seconds, 'baking the gray machine');
+      await waitJudged(release, 'batch-0', pacer.gray_bake_seconds, 'baking the gray machine');
       if (pacer.manual_approval && !release.stopping) {
         release.phase = 'waiting for approval';
         release.awaitingApproval = true;
@@ -380,9 +436,24 @@ async function rollForward(release: Release): Promise<void> {
         release.awaitingApproval = false;
       }
     } else if (batch < release.batches - 1) {
-      await waitUnpaused(release, pacer.interval_seconds, `waiting before batch ${batch + 1}`);
+      await waitJudged(
+        release,
+        `batch-${batch}`,
+        pacer.interval_seconds,
+        `waiting before batch ${batch + 1}`,
+      );
     }
   }
+  if (release.guard === undefined || release.stopping) return;
+  // The last batch is judged too: the guard watches every machine for a while before the
+  // release is called succeeded, and a breach now rolls every machine back.
+  release.setStatus('verifying');
+  await waitJudged(
+    release,
+    'verify',
+    verifySeconds(release.plan.rollbackPolicy),
+    'verifying all machines',
+  );
 }
 
 /**
@@ -434,6 +505,15 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
 
   setHandler(guardPauseSignal, (request) => release.guardPause(request));
   setHandler(guardBlindSignal, (request) => release.guardBlind(request));
+  setHandler(promoteSignal, () => {
+    release.promotions++;
+  });
+  setHandler(judgedSignal, (judgement) => {
+    release.judgement = judgement;
+  });
+  // Releases started before the verification window and the judged-evaluation gate replay
+  // without them.
+  const judging = patched('guard-judgement');
 
   const recorder = statusRecorder(release);
   const alerts = alertSender(release);
@@ -454,12 +534,26 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
       });
       if (plan.rollbackPolicy.enabled) {
         // The guard watches from before the gray machine is deployed until rolling forward ends.
-        await guardScope.run(() =>
+        const guard = await guardScope.run(() =>
           startChild(metricGuardWorkflow, {
             workflowId: `${workflowInfo().workflowId}-guard`,
-            args: [{ deploymentId, policy: plan.rollbackPolicy }],
+            args: [
+              {
+                deploymentId,
+                policy: plan.rollbackPolicy,
+                ...(judging ? { dataGraceMs: plan.guardDataGraceMs } : {}),
+              },
+            ],
           }),
         );
+        if (judging) {
+          release.guard = guard;
+          // The guard ends by itself only when it acted (a rollback or a pause).
+          guard.result().then(
+            () => (release.guardEnded = true),
+            () => (release.guardEnded = true),
+          );
+        }
       }
       await rollForward(release);
     });

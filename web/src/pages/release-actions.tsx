@@ -5,7 +5,7 @@ import { formText } from '../form';
 import { isTerminal } from '../format';
 import type { DeploymentView, Role } from '../types';
 
-type Action = 'pause' | 'resume' | 'approve' | 'rollback' | 'cancel';
+type Action = 'pause' | 'resume' | 'approve' | 'promote' | 'rollback' | 'cancel';
 
 /** The actions the release's state allows, as the api decides them (api/deployments). */
 export function applicableActions(deployment: DeploymentView): Action[] {
@@ -16,6 +16,7 @@ export function applicableActions(deployment: DeploymentView): Action[] {
   if (!paused && (status === 'deploying' || status === 'verifying')) actions.push('pause');
   if (paused) actions.push('resume');
   if (deployment.progress?.awaitingApproval === true) actions.push('approve');
+  if (!paused && deployment.progress?.promotable === true) actions.push('promote');
   actions.push('rollback', 'cancel');
   return actions;
 }
@@ -27,6 +28,7 @@ const labels: Record<Action, string> = {
   pause: 'Pause',
   resume: 'Resume',
   approve: 'Approve',
+  promote: 'Promote',
   rollback: 'Roll back',
   cancel: 'Cancel',
 };
