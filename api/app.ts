@@ -18,7 +18,10 @@ import { tokensApi } from './tokens';
 import { alertmanagerWebhook } from './webhooks/alertmanager';
 import { githubWebhook } from './webhooks/github';
 
-export interface ApiOptions extends Omit<ApiVariables, 'packageUploads'> {
+export interface ApiOptions
+  extends Omit<ApiVariables, 'packageUploads' | 'scrapeIntervalSeconds'> {
+  /** Prometheus' scrape interval for the machines (PROMETHEUS_SCRAPE_INTERVAL_SECONDS). Default 15. */
+  scrapeIntervalSeconds?: number;
   /** The store uploaded packages go to: PUT /api/v1/applications/:id/packages/:version. */
   packageStore?: PackageStore;
   /** Largest package upload accepted, in bytes. Default 512 MiB. */
@@ -41,6 +44,7 @@ export function createApp(options: ApiOptions) {
   const { store, temporal, releases, logger, prometheus } = options;
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
+  const scrapeIntervalSeconds = options.scrapeIntervalSeconds ?? 15;
   const packageUploads = {
     ...(options.packageStore === undefined ? {} : { packageStore: options.packageStore }),
     maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
@@ -52,6 +56,7 @@ export function createApp(options: ApiOptions) {
     c.set('logger', logger);
     if (prometheus !== undefined) c.set('prometheus', prometheus);
     c.set('packageUploads', packageUploads);
+    c.set('scrapeIntervalSeconds', scrapeIntervalSeconds);
     await next();
   });
   const limitBody = bodyLimit({

@@ -26,6 +26,11 @@ export interface ApiVariables {
   prometheus?: RangeQuerySource;
   /** Where uploaded packages go (the worker's store), and how large one may be. */
   packageUploads: { packageStore?: PackageStore; maxPackageBytes: number };
+  /**
+   * How often Prometheus scrapes the machines: a policy whose rate windows or verification
+   * window could never be judged at this interval is refused when it is saved.
+   */
+  scrapeIntervalSeconds: number;
   /** Who made the request; set by the authentication middleware on the routes that need it. */
   principal?: Principal;
 }

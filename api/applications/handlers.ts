@@ -1,19 +1,39 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { ZodError } from 'zod';
-import { conflict, type REDMetrics, type RollbackRule } from '../../domain';
-import { redTemplateIssues } from '../../domain/promql-templates';
+import { conflict, type PacerConfig, type REDMetrics, type RollbackPolicy } from '../../domain';
+import { unjudgeableTiming } from '../../domain/guard-timing';
+import { maxRangeSeconds, redTemplateIssues } from '../../domain/promql-templates';
 import type { ApiEnv } from '../context';
 import { validationBody, type ErrorEnvelope } from '../errors';
 import { prometheusOf } from '../prometheus-series';
 import { queryRedMetrics } from './red-metrics';
 import type * as routes from './routes';
 
+/** What the guard reads of an application, as it will be stored. */
+interface GuardedSettings {
+  red_metrics_config: REDMetrics;
+  rollback_policy: RollbackPolicy;
+  pacer: PacerConfig;
+}
+
 /**
  * The 422 body for RED templates or custom rules the guard would misread (see
- * domain/promql-templates.ts), each named by its field as the schema's own refusals are.
+ * domain/promql-templates.ts), or a policy it could never judge at Prometheus' scrape interval
+ * (domain/guard-timing.ts), each named by its field as the schema's own refusals are.
  */
-function templateRefusal(red: REDMetrics, rules: RollbackRule[]): ErrorEnvelope | undefined {
-  const issues = redTemplateIssues(red, rules);
+function guardRefusal(
+  app: GuardedSettings,
+  scrapeIntervalSeconds: number,
+): ErrorEnvelope | undefined {
+  const templateIssues = redTemplateIssues(app.red_metrics_config, app.rollback_policy.rules);
+  // Rate windows are only known once the templates parse.
+  const issues =
+    templateIssues.length > 0
+      ? templateIssues
+      : unjudgeableTiming(app, {
+          scrapeIntervalSeconds,
+          rangeSeconds: maxRangeSeconds(app.red_metrics_config, app.rollback_policy.rules),
+        });
   if (issues.length === 0) return undefined;
   const error = new ZodError(
     issues.map(({ path, message }) => ({
@@ -30,7 +50,7 @@ export const createApplication: RouteHandler<typeof routes.createApplication, Ap
   c,
 ) => {
   const input = c.req.valid('json');
-  const refusal = templateRefusal(input.red_metrics_config, input.rollback_policy.rules);
+  const refusal = guardRefusal(input, c.var.scrapeIntervalSeconds);
   if (refusal !== undefined) return c.json(refusal, 422);
   const app = await c.var.store.applications.create(input);
   c.var.logger.info({ app: app.name, id: app.id }, 'application created');
@@ -53,9 +73,13 @@ export const updateApplication: RouteHandler<typeof routes.updateApplication, Ap
   // rules alone is checked against the stored templates, and the other way round. updateFrom
   // writes only if nobody changed the application since this read.
   const current = await applications.get(id);
-  const refusal = templateRefusal(
-    update.red_metrics_config ?? current.red_metrics_config,
-    (update.rollback_policy ?? current.rollback_policy).rules,
+  const refusal = guardRefusal(
+    {
+      red_metrics_config: update.red_metrics_config ?? current.red_metrics_config,
+      rollback_policy: update.rollback_policy ?? current.rollback_policy,
+      pacer: update.pacer ?? current.pacer,
+    },
+    c.var.scrapeIntervalSeconds,
   );
   if (refusal !== undefined) return c.json(refusal, 422);
   const app = await applications.updateFrom(current, update);

@@ -223,6 +223,7 @@ describe('evaluateRelease records its evaluations', () => {
       { deployment_id: deploymentId, ...second },
     ]);
     expect(second.results.map((result) => result.rule)).toEqual([
+      'target_down',
       'error rate above 20%',
       'error rate 3x the old version',
       'memory above 4 GiB',
@@ -249,7 +250,7 @@ describe('evaluateRelease records its evaluations', () => {
       });
       const before = await testStore.store.guardEvaluations.listByDeployment(deploymentId);
       const evaluation = await guardWithoutRecords.evaluateRelease({ deploymentId });
-      expect(evaluation.results).toHaveLength(3);
+      expect(evaluation.results).toHaveLength(4);
       expect(await testStore.store.guardEvaluations.listByDeployment(deploymentId)).toHaveLength(
         before.length,
       );
@@ -271,7 +272,8 @@ describe('evaluateRelease when it cannot measure', () => {
         name,
         deploy_path: `/srv/${name}`,
         start_cmd: 'node main.js',
-        machines: [{ id: 'm1', host: '127.0.0.1', port: 1 }],
+        // A live machine: these evaluations are about the rules, not about a machine down.
+        machines: [{ id: 'm1', host: newServer.host, port: newServer.port }],
         red_metrics_config: red,
         rollback_policy: { rules },
       }),
@@ -319,7 +321,8 @@ describe('evaluateRelease when it cannot measure', () => {
     });
     const evaluation = await offline.evaluateRelease({ deploymentId });
     expect(evaluation.verdict).toBe('error');
-    expect(evaluation.results).toHaveLength(3);
+    // The three rules and target_down, which cannot read the targets either.
+    expect(evaluation.results).toHaveLength(4);
     for (const result of evaluation.results) {
       expect(result.message).toContain('error: network: cannot reach');
     }
@@ -346,5 +349,80 @@ describe('evaluateRelease when it cannot measure', () => {
     );
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect(error).toMatchObject({ type: 'NotFound', nonRetryable: true });
+  });
+});
+
+describe('target_down against Prometheus and a machine that stops', () => {
+  it('names the new-version machine that stops answering scrapes and its health check', async () => {
+    const { store } = testStore;
+    // A machine of its own, on the new version, whose process is about to go away; the old
+    // version's machine keeps answering (Prometheus can scrape: the machine is at fault).
+    const doomed = await startServer({ app: 'cart', version: 'v2', instance: 'c1' });
+    try {
+      const app = await store.applications.create(
+        ApplicationInput.parse({
+          name: 'cart',
+          deploy_path: '/srv/cart',
+          start_cmd: 'node main.js',
+          machines: [
+            { id: 'c1', host: doomed.host, port: doomed.port, version: 'v2' },
+            { id: 'c2', host: oldServer.host, port: oldServer.port, version: 'v1' },
+          ],
+          red_metrics_config: red,
+          rollback_policy: { rules: [{ name: 'e', metric: 'error_rate', threshold: 0.5 }] },
+        }),
+      );
+      await prometheus.addTargets('cart', targetGroups(app));
+      const deployment = await store.deployments.create({
+        app_name: 'cart',
+        app_id: app.id,
+        status: 'deploying',
+        package_version: 'v2',
+        gray_machine_id: 'c1',
+        platform: 'local',
+        previous_version: 'v1',
+        node_deployments: [
+          {
+            machine_id: 'c1',
+            batch: 0,
+            status: 'deployed',
+            version: 'v2',
+            finished_at: Date.now(),
+          },
+          { machine_id: 'c2', batch: 1, status: 'pending', version: 'v2' },
+        ],
+      });
+      const targetDown = async () =>
+        byRule(await evaluateRelease({ deploymentId: deployment.id }))['target_down'];
+
+      // Up and healthy, and scraped once at least: target_down passes.
+      await pollUntil(
+        async () =>
+          (await prometheus.query('up{app="cart",instance="c1"}')) === 1 ? true : undefined,
+        { timeoutMs: 15_000, intervalMs: 250 },
+      );
+      expect(await targetDown()).toMatchObject({ verdict: 'pass', metric: 'target', value: 0 });
+
+      await doomed.close();
+      const down = await pollUntil(
+        async () => {
+          const result = await targetDown();
+          return result?.message.includes('stopped answering Prometheus scrapes') === true
+            ? result
+            : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 500 },
+      );
+      expect(down).toMatchObject({ verdict: 'fail', value: 1 });
+      expect(down?.message).toMatch(
+        /^target_down: machine c1 \(version v2\) failed its health check \(.+\) and stopped answering Prometheus scrapes at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(up == 0\)$/,
+      );
+      // The whole evaluation fails on it although the rule has no series any more.
+      const evaluation = await evaluateRelease({ deploymentId: deployment.id });
+      expect(evaluation.verdict).toBe('fail');
+      expect(byRule(evaluation)['e']?.verdict).not.toBe('fail');
+    } finally {
+      await doomed.close().catch(() => undefined);
+    }
   });
 });

@@ -99,6 +99,8 @@ async function assembleStack(
     logger: createLogger('api', 'error'),
     packageDir: activityDeps.packageDir,
     packageStore: activityDeps.deps.packageStore,
+    // The worker's guard and the api's checks of a policy know the same scrape interval.
+    scrapeIntervalSeconds: activityDeps.deps.scrapeIntervalSeconds,
     // The console's charts read the Prometheus the worker's guard reads.
     ...(options.prometheusUrl === undefined
       ? {}

@@ -205,5 +205,6 @@ describe('metricGuardWorkflow', () => {
     const history = await guard.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     expect(started?.continuedExecutionRunId).toBeTruthy();
-  });
+    // Over 600 evaluations, each an activity: minutes on two loaded cores, not seconds.
+  }, 180_000);
 });
