@@ -30,8 +30,9 @@ const versions: { tag: string; behaviour: OrdersBehaviour }[] = [
     tag: 'v2.0.0-errors',
     behaviour: withFault({ kind: 'errors', after_seconds: 4, error_ratio: 0.6 }),
   },
-  { tag: 'v2.0.0-dies', behaviour: withFault({ kind: 'dies', after_seconds: 4 }) },
-  { tag: 'v2.0.0-saturates', behaviour: withFault({ kind: 'saturates', after_seconds: 4 }) },
+  // Long enough for Prometheus to discover and scrape them first, on a busy machine too.
+  { tag: 'v2.0.0-dies', behaviour: withFault({ kind: 'dies', after_seconds: 10 }) },
+  { tag: 'v2.0.0-saturates', behaviour: withFault({ kind: 'saturates', after_seconds: 10 }) },
   {
     tag: 'v2.0.0-m3',
     behaviour: withFault({ kind: 'errors', after_seconds: 0, error_ratio: 1, machines: ['m3'] }),
@@ -53,8 +54,7 @@ const running = new Map<string, Running>();
 const load = new AbortController();
 let loadDone: Promise<unknown>;
 
-async function start(tag: string, machine: string, dir: string): Promise<Running> {
-  const port = await freePort();
+function start(tag: string, machine: string, dir: string, port: number): Running {
   const child = spawn('node', ['server.js'], {
     cwd: dir,
     env: {
@@ -112,6 +112,7 @@ beforeAll(async () => {
     ['v2.0.0-m3', 'm1'],
     ['v2.0.0-m3', 'm3'],
   ];
+  const unpacked: { tag: string; machine: string; dir: string; port: number }[] = [];
   for (const [tag, machine] of machines) {
     const built = await buildPackage({
       appName: 'orders',
@@ -128,22 +129,26 @@ beforeAll(async () => {
       'package.json',
       'server.js',
     ]);
-    running.set(key(tag, machine), await start(tag, machine, dir));
+    unpacked.push({ tag, machine, dir, port: await freePort() });
+  }
+  // Prometheus is told first, then every one starts at once: their faults' clocks start now.
+  await prometheus.addTargets(
+    'orders',
+    unpacked.map(({ tag, machine, port }) => ({
+      targets: [`127.0.0.1:${port}`],
+      labels: { app: 'orders', version: tag, instance: key(tag, machine) },
+    })),
+  );
+  for (const { tag, machine, dir, port } of unpacked) {
+    running.set(key(tag, machine), start(tag, machine, dir, port));
   }
   // Every one passes its health check after its start, as a deploy asks.
   for (const service of running.values()) {
     for (let i = 0; !(await healthzOk(service.port)); i++) {
-      if (i > 40) throw new Error(`${service.tag} on ${service.machine} never answered /healthz`);
+      if (i > 80) throw new Error(`${service.tag} on ${service.machine} never answered /healthz`);
       await delay(100);
     }
   }
-  await prometheus.addTargets(
-    'orders',
-    [...running.values()].map((service) => ({
-      targets: [`127.0.0.1:${service.port}`],
-      labels: { app: 'orders', version: service.tag, instance: key(service.tag, service.machine) },
-    })),
-  );
   loadDone = runLoad({
     targets: [...running.values()].map((service) => `http://127.0.0.1:${service.port}`),
     rps: 120,
