@@ -1,8 +1,12 @@
 /**
- * Records the histories that test/replay/replay.test.ts replays. Run it when a workflow
- * changes on purpose (so that its old histories no longer replay), and commit the result:
+ * Records the histories that test/replay/replay.test.ts replays, and commit the result:
  *
- *   npx tsx test/replay/record-histories.ts
+ *   npx tsx test/replay/record-histories.ts [name ...]
+ *
+ * With names, only those are recorded. Keep the histories of earlier workflow code: a change
+ * made behind `patched()` must still replay them (release-succeeded and release-guard-rolled-back
+ * were recorded before the verification window and the judged-evaluation gate). Record all of
+ * them again only when a change is meant to break running workflows.
  *
  * worker-health runs on a dev server with the real worker and storage; the releases run on
  * the time-skipping server over the in-memory fleet of test/workflow/fleet.ts, so that their
@@ -23,11 +27,12 @@ import {
   versionSearchAttribute,
 } from '../../domain';
 import { releaseWorkflow, workerHealthWorkflow } from '../../workflows';
-import { progressQuery, rollbackSignal } from '../../workflows/release/messages';
+import { progressQuery, promoteSignal, rollbackSignal } from '../../workflows/release/messages';
 import { createWorker } from '../../worker/worker';
 import { testActivityDeps } from '../support/activity-deps';
 import { startTestStore } from '../support/mongo';
 import { startDevServer, startTimeSkipping, workflowBundle } from '../support/temporal';
+import type { ReleaseProgress } from '../../workflows/release/messages';
 import { fleet, type FleetOptions } from '../workflow/fleet';
 import { historiesDir } from './histories';
 
@@ -114,23 +119,70 @@ async function recordRelease(
   await env.teardown();
 }
 
+const wanted = new Set(process.argv.slice(2));
+const recording = (name: string) => wanted.size === 0 || wanted.has(name);
+
+/** Waits until the release's progress satisfies `reached`. */
+async function until(
+  handle: WorkflowHandle<typeof releaseWorkflow>,
+  env: TestWorkflowEnvironment,
+  reached: (progress: ReleaseProgress) => boolean,
+): Promise<void> {
+  while (!reached(await handle.query(progressQuery))) await env.sleep('5 seconds');
+}
+
 await mkdir(historiesDir, { recursive: true });
-await recordWorkerHealth();
-await recordRelease('release-succeeded', () => Promise.resolve());
-await recordRelease('release-rolled-back', async (handle, env) => {
-  // Roll back in the interval after batch 1, as the metric guard would.
-  for (;;) {
-    const progress = await handle.query(progressQuery);
-    if (progress.batch === 1 && progress.waitingUntil !== undefined) break;
-    await env.sleep('5 seconds');
-  }
-  await handle.signal(rollbackSignal, {
-    reason: 'error rate 0.31 > 0.05 on the new version',
-    requested_by: 'metric-guard',
+if (recording('worker-health')) await recordWorkerHealth();
+if (recording('release-succeeded'))
+  await recordRelease('release-succeeded', () => Promise.resolve());
+if (recording('release-rolled-back'))
+  await recordRelease('release-rolled-back', async (handle, env) => {
+    // Roll back in the interval after batch 1, as the metric guard would.
+    for (;;) {
+      const progress = await handle.query(progressQuery);
+      if (progress.batch === 1 && progress.waitingUntil !== undefined) break;
+      await env.sleep('5 seconds');
+    }
+    await handle.signal(rollbackSignal, {
+      reason: 'error rate 0.31 > 0.05 on the new version',
+      requested_by: 'metric-guard',
+    });
   });
-});
 // The metric guard, as the release's child, sees three failing evaluations in the bake.
-await recordRelease('release-guard-rolled-back', () => Promise.resolve(), {
-  policy: { interval_seconds: 15, consecutive_breaches: 3 },
-  verdict: (n) => (n >= 2 ? 'fail' : 'pass'),
-});
+if (recording('release-guard-rolled-back'))
+  await recordRelease('release-guard-rolled-back', () => Promise.resolve(), {
+    policy: { interval_seconds: 15, consecutive_breaches: 3 },
+    verdict: (n) => (n >= 2 ? 'fail' : 'pass'),
+  });
+// A guarded release that succeeds: each promotion waits for the guard's judgement, and the
+// verification window watches every machine before succeeded.
+if (recording('release-judged-succeeded'))
+  await recordRelease('release-judged-succeeded', () => Promise.resolve(), {
+    policy: { interval_seconds: 15, consecutive_breaches: 3 },
+    verdict: () => 'pass',
+  });
+// A person promotes past the gray bake and out of the verification window.
+if (recording('release-promoted'))
+  await recordRelease(
+    'release-promoted',
+    async (handle, env) => {
+      await until(handle, env, (progress) => progress.batch === 0 && progress.promotable);
+      await handle.signal(promoteSignal, { requested_by: 'alice' });
+      await until(handle, env, (progress) => progress.phase.startsWith('verifying all machines'));
+      await handle.signal(promoteSignal, { requested_by: 'alice' });
+    },
+    { policy: { interval_seconds: 15, consecutive_breaches: 3 }, verdict: () => 'pass' },
+  );
+// The guard breaches in the verification window, after the last batch: every machine back.
+if (recording('release-rolled-back-verifying'))
+  await recordRelease(
+    'release-rolled-back-verifying',
+    async (handle, env) => {
+      await until(handle, env, (progress) => progress.phase.startsWith('verifying all machines'));
+      await handle.signal(rollbackSignal, {
+        reason: 'target_down: machine m5 (version v2) failed its health check (ECONNREFUSED)',
+        requested_by: 'metric-guard',
+      });
+    },
+    { policy: { interval_seconds: 15, consecutive_breaches: 3 }, verdict: () => 'pass' },
+  );

@@ -23,8 +23,15 @@ describe('recorded histories', () => {
       'release-guard-rolled-back',
       'release-guard-rolled-back-analysis',
       'release-guard-rolled-back-guard',
+      'release-judged-succeeded',
+      'release-judged-succeeded-guard',
+      'release-promoted',
+      'release-promoted-guard',
       'release-rolled-back',
       'release-rolled-back-analysis',
+      'release-rolled-back-verifying',
+      'release-rolled-back-verifying-analysis',
+      'release-rolled-back-verifying-guard',
       'release-succeeded',
       'worker-health',
     ]);
@@ -38,7 +45,7 @@ describe('recorded histories', () => {
     });
     const results = await replay(changed);
     const changedWorkflows = results.filter((result) => !result.workflowId.endsWith('-guard'));
-    expect(changedWorkflows).toHaveLength(6);
+    expect(changedWorkflows).toHaveLength(10);
     for (const result of changedWorkflows) {
       expect(result.error, result.workflowId).toBeInstanceOf(DeterminismViolationError);
     }
