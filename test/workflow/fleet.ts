@@ -31,7 +31,11 @@ export interface FleetOptions {
   /** Whether a rollback starts the analysis (rollback_policy.ai_analysis); default true. */
   aiAnalysis?: boolean;
   /** With a rollback policy, the metric guard runs; `verdict(n)` answers its n-th evaluation. */
-  guard?: { policy: Partial<RollbackPolicy>; verdict: (evaluation: number) => Verdict };
+  guard?: {
+    policy: Partial<RollbackPolicy>;
+    /** Also given the machines that run the new version at that evaluation. */
+    verdict: (evaluation: number, onNewVersion: readonly string[]) => Verdict;
+  };
 }
 
 /**
@@ -107,13 +111,14 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
       installed.delete(machineId);
     },
     evaluateRelease: async () => {
-      const verdict = options.guard?.verdict(evaluations.length + 1) ?? 'pass';
+      const onNewVersion = [...installed].filter(([, v]) => v === 'v2').map(([id]) => id);
+      const verdict = options.guard?.verdict(evaluations.length + 1, onNewVersion) ?? 'pass';
       const evaluation: PolicyEvaluation = {
         at: await now(),
         app: 'shop',
         version: 'v2',
         baseline_version: 'v1',
-        instances: [...installed.keys()],
+        instances: onNewVersion,
         results: [
           {
             rule: 'error rate above 5%',

@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { analysisWorkflowId } from '../../domain';
 import { releaseWorkflow } from '../../workflows';
-import { progressQuery, resumeSignal } from '../../workflows/release/messages';
+import { progressQuery, promoteSignal, resumeSignal } from '../../workflows/release/messages';
 import { startTimeSkipping, workflowBundle } from '../support/temporal';
 import { fleet, type FleetOptions } from './fleet';
 
@@ -207,4 +207,96 @@ describe('metricGuardWorkflow', () => {
     expect(started?.continuedExecutionRunId).toBeTruthy();
     // Over 600 evaluations, each an activity: minutes on two loaded cores, not seconds.
   }, 180_000);
+
+  describe('promotion waits for the judgement, and the last batch is verified', () => {
+    // A pacer much faster than the guard: without the gate, every machine would run the new
+    // version before the guard's first evaluation.
+    const fast = { gray_bake_seconds: 0, interval_seconds: 0 };
+    const guarded = { interval_seconds: 10, consecutive_breaches: 3 };
+
+    it('deploys a batch only after min_judged_evaluations of the machines before it', async () => {
+      const { fake, result } = await run({
+        ...machines,
+        pacer: fast,
+        guard: { policy: guarded, verdict: () => 'pass' },
+      });
+      expect(result.status).toBe('succeeded');
+      const deploys = fake.events.filter((event) => event.what === 'deploy');
+      expect(deploys.map((event) => event.machine)).toEqual(['m1', 'm2', 'm3']);
+      // Between one batch and the next, three evaluations that measured every machine so far.
+      for (let batch = 1; batch < deploys.length; batch++) {
+        const before = deploys.slice(0, batch).map((event) => event.machine);
+        const judged = fake.evaluations.filter(
+          (evaluation) =>
+            evaluation.at >= deploys[batch - 1]!.at &&
+            evaluation.at <= deploys[batch]!.at &&
+            before.every((machine) => evaluation.instances.includes(machine)),
+        );
+        expect(judged.length, `before batch ${batch}`).toBeGreaterThanOrEqual(3);
+      }
+      // After the last batch: verifying for the window (60 s holds five or six evaluations
+      // 10 s apart), then succeeded.
+      const last = deploys[deploys.length - 1]!.at;
+      const verified = fake.evaluations.filter(
+        (evaluation) => evaluation.at >= last && evaluation.instances.length === 3,
+      );
+      expect(verified.length).toBeGreaterThanOrEqual(5);
+      expect(fake.statuses.slice(-2)).toEqual(['verifying', 'succeeded']);
+    });
+
+    it('rolls every machine back for a fault that shows only once the last batch runs', async () => {
+      const { fake, result } = await run({
+        ...machines,
+        pacer: fast,
+        guard: {
+          policy: guarded,
+          verdict: (_n, onNewVersion) => (onNewVersion.includes('m3') ? 'fail' : 'pass'),
+        },
+      });
+      expect(result.status).toBe('rolled_back');
+      const rolledBack = fake.events.filter((event) => event.what === 'rollback');
+      expect(rolledBack.map((event) => event.machine).sort()).toEqual(['m1', 'm2', 'm3']);
+      expect(fake.rollbacks[0]?.requested_by).toBe('metric-guard');
+      // It was verifying when the guard acted: the release had not called itself succeeded.
+      expect(fake.statuses).not.toContain('succeeded');
+      expect(fake.statuses.slice(-3)).toEqual(['verifying', 'rolling_back', 'rolled_back']);
+    });
+
+    it('never promotes in the middle of a breach', async () => {
+      // Fails twice in a row on the gray machine, then passes: three conclusive evaluations
+      // are there after the second fail, but the gate waits for the breach to clear.
+      const { fake, result } = await run({
+        ...machines,
+        pacer: fast,
+        guard: { policy: guarded, verdict: (n) => (n === 2 || n === 3 ? 'fail' : 'pass') },
+      });
+      expect(result.status).toBe('succeeded');
+      const secondDeploy = fake.events.filter((event) => event.what === 'deploy')[1]!;
+      const [third, fourth] = [fake.evaluations[2]!, fake.evaluations[3]!];
+      expect([third.verdict, fourth.verdict]).toEqual(['fail', 'pass']);
+      expect(secondDeploy.at).toBeGreaterThanOrEqual(fourth.at);
+    });
+
+    it('ends the verification window early when a person promotes', async () => {
+      const { fake, result } = await run(
+        { ...machines, pacer: fast, guard: { policy: guarded, verdict: () => 'pass' } },
+        async (handle) => {
+          for (;;) {
+            const progress = await handle.query(progressQuery);
+            if (progress.phase.startsWith('verifying all machines') && progress.promotable) break;
+            await env.sleep('2 seconds');
+          }
+          await handle.signal(promoteSignal, { requested_by: 'alice' });
+        },
+      );
+      expect(result.status).toBe('succeeded');
+      const last = fake.events.filter((event) => event.what === 'deploy').at(-1)!.at;
+      // Fewer than the three judged evaluations the end of the window would wait for: the
+      // promote ended the window and the wait for the judgement.
+      const verified = fake.evaluations.filter(
+        (evaluation) => evaluation.at >= last && evaluation.instances.length === 3,
+      );
+      expect(verified.length).toBeLessThan(3);
+    });
+  });
 });
