@@ -43,6 +43,24 @@ async function evaluations(orders: OrdersApp, id: string): Promise<GuardEvaluati
   return body.items;
 }
 
+/** The first instant (epoch ms, 250 ms steps) in [from, to] at which `promql` has a value. */
+async function firstValueAt(promql: string, from: number, to: number): Promise<number | undefined> {
+  const url = new URL('/api/v1/query_range', prometheus.url);
+  url.search = new URLSearchParams({
+    query: promql,
+    start: String(from / 1000),
+    end: String(to / 1000),
+    step: '0.25',
+  }).toString();
+  const body = (await (await fetch(url)).json()) as {
+    data: { result: { values: [number, string][] }[] };
+  };
+  const times = body.data.result.flatMap((series) =>
+    series.values.filter(([, value]) => Number.isFinite(Number(value))).map(([at]) => at * 1000),
+  );
+  return times.length === 0 ? undefined : Math.min(...times);
+}
+
 const conclusive = (evaluation: GuardEvaluationRecord) =>
   evaluation.verdict === 'pass' || evaluation.verdict === 'fail';
 
@@ -127,20 +145,34 @@ describe.concurrent('the last batch is watched, and nothing is promoted unjudged
     expect(m1).toBeDefined();
     expect(m2).toBeGreaterThan(m1!);
     expect(m3).toBeGreaterThan(m2!);
-    const judgedBefore = (start: number, machines: string[]) =>
-      items.filter(
-        (evaluation) =>
-          conclusive(evaluation) &&
-          evaluation.at < start &&
-          machines.every((machine) => evaluation.instances.includes(machine)),
-      ).length;
     const summary = JSON.stringify(
       items.map(({ at, verdict, instances }) => ({ at, verdict, instances })),
     );
-    // Batch 1 (m2) started only after the guard had judged the gray machine, batch 2 (m3)
-    // only after it had judged m1 and m2 together.
-    expect(judgedBefore(m2!, ['m1']), summary).toBeGreaterThanOrEqual(required);
-    expect(judgedBefore(m3!, ['m1', 'm2']), summary).toBeGreaterThanOrEqual(required);
+    // An evaluation judged a machine when its queries could see it: it was listed, and
+    // Prometheus had its own v2.0.0 orders rate by then (the queries sum over the machines, so
+    // a machine listed before its data exists passes on the others' data alone).
+    const judged = async (machine: string, before: number) => {
+      const visible = await firstValueAt(
+        `rate(orders_handled_total{app="orders-fast-pacer",version="v2.0.0",instance="${machine}",outcome="ok"}[5s])`,
+        startOf(machine)!,
+        before + 10_000,
+      );
+      const count = items.filter(
+        (evaluation) =>
+          conclusive(evaluation) &&
+          evaluation.instances.includes(machine) &&
+          visible !== undefined &&
+          evaluation.at >= visible &&
+          evaluation.at < before,
+      ).length;
+      return { machine, visible, before, count };
+    };
+    // Batch 1 (m2) started only after the guard had judged the gray machine on its data; batch
+    // 2 (m3) only after it had judged m2 (as well as m1) on its data.
+    const gray = await judged('m1', m2!);
+    expect(gray.count, `${JSON.stringify(gray)} ${summary}`).toBeGreaterThanOrEqual(required);
+    const batch1 = await judged('m2', m3!);
+    expect(batch1.count, `${JSON.stringify(batch1)} ${summary}`).toBeGreaterThanOrEqual(required);
   }, 300_000);
 
   it('never cries wolf: a healthy v2.0.0 over the noisy baseline succeeds under the same rules', async () => {
