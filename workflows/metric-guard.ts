@@ -95,16 +95,20 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
   let judgementRequest = input.judgementRequest;
 
   /**
-   * Tells the release when it may promote: enough conclusive evaluations of its machines since
-   * it asked, and no breach under way (the last evaluation did not fail). Evaluations that
-   * counted without judging anything (`no_data: ignore`) are said out loud.
+   * Tells the release when it may promote: enough conclusive evaluations of its machines once
+   * they can have data (the grace after they were deployed), and no breach under way (the last
+   * evaluation did not fail). Evaluations that counted without judging anything (`no_data:
+   * ignore`) are said out loud.
    */
   const answerJudgement = async (): Promise<void> => {
     const request = judgementRequest;
     if (request === undefined || consecutive > 0) return;
+    // A machine has no data of its own until Prometheus has found it and scraped it for a rate
+    // window: an evaluation before that measured only the machines deployed before it.
+    const judgingFrom = request.since + dataGraceMs;
     const counted = judged.filter(
       (evaluation) =>
-        evaluation.at >= request.since &&
+        evaluation.at >= judgingFrom &&
         request.machines.every((machine) => evaluation.instances.includes(machine)),
     );
     if (counted.length < request.required) return;

@@ -195,9 +195,13 @@ describe('Prometheus stops while the metric guard watches a release', () => {
     expect(done.status).toBe('rolled_back');
     expect(done.rollback?.requested_by).toBe('metric-guard');
     expect(done.reason).toMatch(
-      /^metric guard: error rate above 10%: error: .*cannot reach http:\/\/127\.0\.0\.1:\d+/,
+      /^metric guard: target_down: error: .*cannot reach http:\/\/127\.0\.0\.1:\d+.*; error rate above 10%: error: .*cannot reach/,
     );
-    expect(done.rollback?.failing?.map((rule) => rule.verdict)).toEqual(['error']);
+    // target_down cannot read the targets either: both are blind.
+    expect(done.rollback?.failing?.map((rule) => [rule.rule, rule.verdict])).toEqual([
+      ['target_down', 'error'],
+      ['error rate above 10%', 'error'],
+    ]);
     expect(done.rollback?.detected_at).toBeGreaterThan(prometheusStoppedAt);
     expect(await versionsOf('rollback')).toEqual(['v1.0.0', 'v1.0.0']);
     const alert = await receiver.waitFor('rolled_back', 'shop-rollback');
@@ -212,7 +216,7 @@ describe('Prometheus stops while the metric guard watches a release', () => {
     expect(blind.title).toMatch(
       /is not guarded: metric guard cannot judge the release: .*cannot reach/,
     );
-    expect(blind.failing.map((rule) => rule.verdict)).toEqual(['error']);
+    expect(blind.failing.map((rule) => rule.verdict)).toEqual(['error', 'error']);
     expect(blind.action).toMatch(/no_data: ignore/);
     // Blind, not stopped: it waits for its approval as it would have anyway.
     const waiting = await api<Deployment>('GET', `/api/v1/deployments/${id}`);
@@ -231,7 +235,7 @@ describe('Prometheus stops while the metric guard watches a release', () => {
     expect(paused.reason).toMatch(/^metric guard cannot judge the release: .*cannot reach/);
     const alert = await receiver.waitFor('paused', 'shop-pause');
     expect(alert.deployment_id).toBe(id);
-    expect(alert.failing.map((rule) => rule.verdict)).toEqual(['error']);
+    expect(alert.failing.map((rule) => rule.verdict)).toEqual(['error', 'error']);
     expect(await versionsOf('pause')).toEqual(['v2.0.0', undefined]);
 
     // The person goes on without the guard: resume, approve, and the release completes.

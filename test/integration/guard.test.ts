@@ -139,6 +139,8 @@ beforeAll(async () => {
     rollback_policy: {
       interval_seconds: 2,
       consecutive_breaches: 2,
+      // The window after the last batch: two breaches' worth, not the default minute.
+      verify_seconds: 4,
       rules: [
         { name: 'error rate above 10%', metric: 'error_rate', threshold: 0.1, min_request_rate: 1 },
       ],
@@ -193,7 +195,8 @@ describe('the metric guard on a real release', () => {
       if (scraped !== 3) await delay(250);
     }
     expect(scraped).toBe(3);
-  });
+    // Each batch waits for the guard's judgement (its grace, then two evaluations).
+  }, 180_000);
 
   it('rolls v2.0.0 back when one curl breaks the gray machine, with the evidence, an alert and a report', async () => {
     await api('PUT', `/api/v1/applications/${app.id}`, {
@@ -277,5 +280,5 @@ describe('the metric guard on a real release', () => {
     expect(done.status).toBe('succeeded');
     expect(await versions()).toEqual(['v2.0.0', 'v2.0.0', 'v2.0.0']);
     expect(alerts).toHaveLength(2);
-  });
+  }, 180_000);
 });

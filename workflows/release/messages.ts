@@ -42,7 +42,8 @@ export const promoteSignal = defineSignal<[Requester?]>('promote');
 
 /**
  * The release asks its guard to say when it has judged `machines`: `required` conclusive
- * evaluations, made at `since` (epoch ms) or later, that measured every one of them.
+ * evaluations that measured every one of them, made once they can have data (the guard's
+ * grace after `since`, when they were deployed; epoch ms).
  */
 export interface JudgementRequest {
   /** Names the wait the answer is for: a later request replaces an earlier one. */
