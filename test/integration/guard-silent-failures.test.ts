@@ -46,6 +46,21 @@ afterAll(async () => {
   await prometheus?.stop();
 });
 
+/** The deployment's guard evaluations, one line each, for a failure message. */
+async function guardSummary(id: string): Promise<string> {
+  const response = await stack.app.request(`/api/v1/deployments/${id}/guard`);
+  const body = (await response.json()) as {
+    items?: { at: number; instances: string[]; results: { rule: string; verdict: string }[] }[];
+  };
+  return (body.items ?? [])
+    .map(
+      (evaluation) =>
+        `${new Date(evaluation.at).toISOString()} [${evaluation.instances.join(',')}] ` +
+        evaluation.results.map((result) => `${result.rule}=${result.verdict}`).join(' '),
+    )
+    .join('\n');
+}
+
 describe.concurrent('the guard never lets a bad release through silently', () => {
   it('a gray machine that stops answering scrapes under load is target_down, not no_data: rolled back', async () => {
     const orders = await ordersApp(
@@ -119,8 +134,9 @@ describe.concurrent('the guard never lets a bad release through silently', () =>
     );
     const id = await orders.release('v2.0.0');
     const { deployment, seen } = await orders.follow(id);
-
-    expect(deployment.status, JSON.stringify(seen)).toBe('rolled_back');
+    // Should it pass, the guard's evaluations say why: verdict per rule, instant and machines.
+    const evaluations = deployment.status === 'rolled_back' ? '' : await guardSummary(id);
+    expect(deployment.status, `${JSON.stringify(seen)}\n${evaluations}`).toBe('rolled_back');
     expect(seen.map((state) => state.status)).not.toContain('succeeded');
     // Every machine, the last batch's included, had v2.0.0 and was rolled back.
     expect(
