@@ -16,6 +16,25 @@ const prometheusLabels = z.record(
   z.string(),
 );
 
+/**
+ * Labels a machine's Prometheus target gets beside relguard's own. They may not claim what
+ * relguard sets (`app`, `version`, `instance`: the guard selects by them), the scrape `job`
+ * (the alert rules select `job="relguard-nodes"`), nor Prometheus' reserved `__` names
+ * (`__metrics_path__`, `__address__`: they would change what is scraped).
+ */
+const reservedTargetLabels = new Set(['app', 'version', 'instance', 'job']);
+const machineLabels = prometheusLabels.superRefine((labels, ctx) => {
+  for (const name of Object.keys(labels)) {
+    if (reservedTargetLabels.has(name) || name.startsWith('__')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `"${name}" is set by relguard or Prometheus for every target; choose another label name`,
+      });
+    }
+  }
+});
+
 /** Names end up in workflow ids, folder names and Prometheus labels: keep them plain. */
 export const slug = z
   .string()
@@ -41,7 +60,7 @@ export const Machine = z.strictObject({
   port: z.number().int().min(1).max(65535),
   status: MachineStatus.default('unknown'),
   version: z.string().default(''),
-  labels: prometheusLabels.default({}),
+  labels: machineLabels.default({}),
   ssh: SshConfig.optional(),
 });
 export type Machine = z.infer<typeof Machine>;

@@ -68,6 +68,17 @@ describe('ApplicationInput', () => {
       ['machines.0.port'],
     ],
     [
+      // A machine may not pose as another version or leave the scrape job: the target's
+      // labels are relguard's (and Prometheus' reserved __ labels change what is scraped).
+      'machine labels that claim relguard or Prometheus labels',
+      {
+        machines: [
+          { id: 'm1', host: 'h', port: 1, labels: { version: 'v9', job: 'x', __address__: 'y' } },
+        ],
+      },
+      ['machines.0.labels.version', 'machines.0.labels.job', 'machines.0.labels.__address__'],
+    ],
+    [
       'two machines with one id',
       {
         machines: [
