@@ -108,6 +108,9 @@ export function createGuardActivities(deps: GuardDeps) {
     const everyMachine = deployment.node_deployments.map((node) => regexLiteral(node.machine_id));
     const selector = `app="${promqlString(app.name)}",instance=~"${promqlString(everyMachine.join('|'))}"`;
     const upPromql = `up{${selector}}`;
+    // What the rule shows (and the analysis pins to its window): how many of the new version's
+    // machines Prometheus cannot scrape. The health checks are relguard's own, not in it.
+    const downPromql = `count(up{${selector},version="${promqlString(version)}"} == 0) or vector(0)`;
     const platform = deps.platforms[app.deployment_platform];
     const healthOf = async (machineId: string): Promise<TargetObservation['health']> => {
       const machine = app.machines.find((candidate) => candidate.id === machineId);
@@ -154,13 +157,13 @@ export function createGuardActivities(deps: GuardDeps) {
         at,
         graceMs: discoveryGraceMs,
         otherMachineUp,
-        promql: upPromql,
+        promql: downPromql,
       });
     } catch (error) {
       return {
         rule: targetDownRule,
         metric: 'target',
-        promql: upPromql,
+        promql: downPromql,
         operator: '>',
         threshold: 0,
         verdict: 'error',

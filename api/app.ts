@@ -18,8 +18,7 @@ import { tokensApi } from './tokens';
 import { alertmanagerWebhook } from './webhooks/alertmanager';
 import { githubWebhook } from './webhooks/github';
 
-export interface ApiOptions
-  extends Omit<ApiVariables, 'packageUploads' | 'scrapeIntervalSeconds'> {
+export interface ApiOptions extends Omit<ApiVariables, 'packageUploads' | 'scrapeIntervalSeconds'> {
   /** Prometheus' scrape interval for the machines (PROMETHEUS_SCRAPE_INTERVAL_SECONDS). Default 15. */
   scrapeIntervalSeconds?: number;
   /** The store uploaded packages go to: PUT /api/v1/applications/:id/packages/:version. */

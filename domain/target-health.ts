@@ -27,7 +27,7 @@ export interface TargetContext {
   graceMs: number;
   /** Another machine of the application answers scrapes: Prometheus itself can scrape. */
   otherMachineUp: boolean;
-  /** The query that reads the targets' health, to paste into Prometheus. */
+  /** The query that counts the new version's machines Prometheus cannot scrape, to paste. */
   promql: string;
 }
 

@@ -414,6 +414,8 @@ describe('target_down against Prometheus and a machine that stops', () => {
         { timeoutMs: 15_000, intervalMs: 500 },
       );
       expect(down).toMatchObject({ verdict: 'fail', value: 1 });
+      // Its query, pasted into Prometheus, counts the machine it cannot scrape.
+      expect(await prometheus.query(down.promql)).toBe(1);
       expect(down?.message).toMatch(
         /^target_down: machine c1 \(version v2\) failed its health check \(.+\) and stopped answering Prometheus scrapes at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(up == 0\)$/,
       );
