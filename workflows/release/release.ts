@@ -293,7 +293,7 @@ function alertSender(release: Release) {
 
 /**
  * Waits `seconds` of unpaused time: pausing stops the clock (as Argo Rollouts' pause does), a
- * rollback or cancel ends the wait at once.
+ * rollback or cancel ends the wait at once, and so does a promote asked after `promotedAfter`.
  */
 async function waitUnpaused(
   release: Release,
@@ -444,7 +444,9 @@ async function rollForward(release: Release): Promise<void> {
       );
     }
   }
-  if (release.guard === undefined || release.stopping) return;
+  // A guard that has ended (it paused the release on a breach and a person resumed it) has
+  // nothing left to verify.
+  if (release.guard === undefined || release.guardEnded || release.stopping) return;
   // The last batch is judged too: the guard watches every machine for a while before the
   // release is called succeeded, and a breach now rolls every machine back.
   release.setStatus('verifying');
