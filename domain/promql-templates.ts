@@ -1,6 +1,6 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { REDMetrics, RollbackRule } from './application';
-import { placeholders } from './policy';
+import { metricTemplate, placeholders } from './policy';
 
 /**
  * What a RED template or a custom rule's PromQL means, read with the Prometheus project's own
@@ -322,8 +322,16 @@ export function redTemplateIssues(red: REDMetrics, rules: RollbackRule[]): Templ
  * none uses a window (a recording rule, say).
  */
 export function maxRangeSeconds(red: REDMetrics, rules: RollbackRule[] = []): number {
+  // Each rule's query as the guard runs it: cpu and memory bring windows of their own.
+  const ruleTemplate = (rule: RollbackRule): string | undefined => {
+    try {
+      return metricTemplate(rule, red);
+    } catch {
+      return undefined; // refused on its own by redTemplateIssues
+    }
+  };
   const templates = [red.rate, red.errors, red.duration, red.error_ratio].concat(
-    rules.filter((rule) => rule.metric === 'custom').map((rule) => rule.promql),
+    rules.map(ruleTemplate),
   );
   return Math.max(
     0,

@@ -174,6 +174,17 @@ describe('maxRangeSeconds', () => {
     expect(maxRangeSeconds(red, [custom(`max_over_time(x{${selector}}[10m:])`)])).toBe(600);
   });
 
+  it("counts the cpu rule's own minute, which no template states", () => {
+    const red = REDMetrics.parse({
+      rate: `sum(rate(x{${selector}}[5s]))`,
+      errors: `sum(rate(e{${selector}}[5s]))`,
+      duration: `histogram_quantile(0.99, sum by (le) (rate(d_bucket{${selector}}[5s])))`,
+    });
+    expect(maxRangeSeconds(red)).toBe(5);
+    const cpu = RollbackRule.parse({ name: 'cpu', metric: 'cpu', threshold: 0.5 });
+    expect(maxRangeSeconds(red, [cpu])).toBe(60);
+  });
+
   it('is 0 when no template uses a window', () => {
     const red = REDMetrics.parse({
       rate: `job:requests:rate1m{${selector}}`,
