@@ -1,5 +1,6 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { REDMetrics, RollbackRule } from './application';
+import { durationSeconds } from './duration';
 import { metricTemplate, placeholders } from './policy';
 
 /**
@@ -48,27 +49,6 @@ const knownList = placeholders.map((name) => `{{${name}}}`).join(', ');
 function standIn(placeholder: string, name: string): string {
   const first = name === 'version' ? 'v' : name === 'instances' ? 'm' : 'a';
   return first + '0'.repeat(placeholder.length - 1);
-}
-
-const durationUnitSeconds: Record<string, number> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86_400,
-  w: 604_800,
-  y: 31_536_000,
-};
-
-/** `1m30s` → 90, `5` → 5 (a bare number is seconds); undefined for anything else. */
-function durationSeconds(text: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
-  if (!/^(\d+(ms|s|m|h|d|w|y))+$/.test(text)) return undefined;
-  let seconds = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) {
-    seconds += Number(amount) * (durationUnitSeconds[unit ?? 's'] ?? 1);
-  }
-  return seconds;
 }
 
 function children(node: SyntaxNode): SyntaxNode[] {

@@ -1,20 +1,10 @@
+import { durationSeconds } from '../domain/duration';
+
 /**
  * The times and durations the tools accept. An LLM rarely knows the current time, so besides
  * RFC 3339 and unix seconds (what Prometheus takes) a time may be `now` or `now-<duration>`.
  */
 
-const UNIT_SECONDS: Record<string, number> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86_400,
-  w: 604_800,
-  y: 31_536_000,
-};
-
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+$/;
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g;
 const SECONDS = /^\d+(?:\.\d+)?$/;
 // RFC 3339 needs an offset: without one, Date.parse would read the server's local time.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
@@ -27,16 +17,7 @@ export class TimeInputError extends Error {
 
 /** Seconds in a Prometheus duration (`30s`, `1h30m`, `500ms`) or a plain number of seconds. */
 export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  let seconds: number | undefined;
-  if (SECONDS.test(trimmed)) {
-    seconds = Number(trimmed);
-  } else if (DURATION.test(trimmed)) {
-    seconds = 0;
-    for (const [, amount, unit] of trimmed.matchAll(DURATION_PART)) {
-      seconds += Number(amount) * (UNIT_SECONDS[unit ?? ''] ?? Number.NaN);
-    }
-  }
+  const seconds = durationSeconds(text.trim());
   if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
     throw new TimeInputError(
       `invalid duration "${text}": use a Prometheus duration like 30s, 5m or 1h30m, ` +
