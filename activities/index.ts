@@ -5,6 +5,7 @@ import type { ChangeSource } from './changes/types';
 import type { Store } from './db';
 import { createGuardActivities } from './guard';
 import { createHealthActivities } from './health';
+import { createMachineHealthActivities } from './machine-health';
 import type { MetricSource } from './metrics';
 import { createNotifyActivities } from './notifier';
 import { createReleaseActivities, type ReleaseDeps } from './release';
@@ -33,6 +34,15 @@ export function createActivities(deps: ActivityDeps) {
       metrics: deps.metrics,
       platforms: deps.platforms,
       scrapeIntervalSeconds: deps.scrapeIntervalSeconds,
+      logger: deps.logger,
+    }),
+    ...createMachineHealthActivities({
+      store: deps.store,
+      metrics: deps.metrics,
+      platforms: deps.platforms,
+      sendAlert: (request) => notify.sendAlert(request),
+      links: deps.links,
+      targetsDir: deps.targetsDir,
       logger: deps.logger,
     }),
     ...createReleaseAlertActivities({

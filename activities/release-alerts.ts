@@ -19,7 +19,7 @@ export interface ReleaseAlertDeps {
 
 export interface ReleaseAlertRequest {
   deploymentId: string;
-  kind: Exclude<AlertKind, 'analysis_ready'>;
+  kind: Exclude<AlertKind, 'analysis_ready' | 'machine_down' | 'machine_recovered'>;
   reason: string;
   failing: RuleResult[];
 }

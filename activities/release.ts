@@ -349,7 +349,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             app.id,
             request.machineId,
             { status: 'deployed', finished_at: finishedAt },
-            { version, status: 'healthy' },
+            {
+              version,
+              status: 'healthy',
+              status_reason: `deployed ${version}; its health check passed`,
+              status_since: finishedAt,
+            },
           );
           logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
           return result;
@@ -367,7 +372,11 @@ export function createReleaseActivities(deps: ReleaseDeps) {
               }),
             ),
             stored('record the machine', () =>
-              store.applications.updateMachine(app.id, request.machineId, { status: 'error' }),
+              store.applications.updateMachine(app.id, request.machineId, {
+                status: 'error',
+                status_reason: `deploy of ${version} failed: ${message}`,
+                status_since: finishedAt,
+              }),
             ),
           ]);
           logger.warn(
@@ -393,12 +402,18 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         const result = await withHeartbeat((signal, onProgress) =>
           platform.rollback(target, pkg, { signal, onProgress }),
         );
+        const rolledBackAt = Date.now();
         await recordMachine(
           deployment.id,
           app.id,
           request.machineId,
-          { status: 'rolled_back', version, finished_at: Date.now() },
-          { version, status: 'healthy' },
+          { status: 'rolled_back', version, finished_at: rolledBackAt },
+          {
+            version,
+            status: 'healthy',
+            status_reason: `rolled back to ${version}; its health check passed`,
+            status_since: rolledBackAt,
+          },
         );
         logger.info({ app: app.name, machine: request.machineId, version }, 'rolled back');
         return result;
@@ -410,12 +425,18 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       await asActivity(async () => {
         const { deployment, app, target, platform } = await machineOf(request);
         await platform.stop(target);
+        const stoppedAt = Date.now();
         await recordMachine(
           deployment.id,
           app.id,
           request.machineId,
-          { status: 'rolled_back', version: '', finished_at: Date.now() },
-          { version: '', status: 'unknown' },
+          { status: 'rolled_back', version: '', finished_at: stoppedAt },
+          {
+            version: '',
+            status: 'unknown',
+            status_reason: 'stopped by the rollback of its first release',
+            status_since: stoppedAt,
+          },
         );
       });
     },

@@ -32,6 +32,8 @@ export interface ApiOptions extends Omit<ApiVariables, 'packageUploads' | 'scrap
   maxBodyBytes?: number;
   /** How recent a release must be for an alert of its application to start its analysis. */
   alertLookbackMs?: number;
+  /** The alert labels that name an application and its machine. Default `app`, `instance`. */
+  alertLabels?: { app: string; instance: string };
   /** GitHub's webhook secret; without it the GitHub webhook refuses every delivery. */
   githubWebhookSecret?: string;
   /** The built web console (`npm run build:console`), served at /console/; unset, 503 there. */
@@ -76,7 +78,13 @@ export function createApp(options: ApiOptions) {
   app.route('/', deploymentsApi);
   app.route('/', packagesApi);
   app.route('/', tokensApi);
-  app.route('/', alertmanagerWebhook({ lookbackMs: options.alertLookbackMs ?? 6 * 3600_000 }));
+  app.route(
+    '/',
+    alertmanagerWebhook({
+      lookbackMs: options.alertLookbackMs ?? 6 * 3600_000,
+      labels: options.alertLabels ?? { app: 'app', instance: 'instance' },
+    }),
+  );
   app.route('/', githubWebhook({ secret: options.githubWebhookSecret }));
   if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
   mountMetrics(app, store);

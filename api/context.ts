@@ -17,6 +17,7 @@ export interface ApiVariables {
     | 'tokens'
     | 'audit'
     | 'guardEvaluations'
+    | 'machineEvents'
     | 'ping'
   >;
   temporal: TemporalHealth;

@@ -9,6 +9,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { PrometheusClient, prometheusOptions } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createApp } from './app';
+import { keepHealthWatchers } from './health-watchers';
 import { temporalReleases } from './releases';
 import { connectTemporal } from './temporal';
 
@@ -52,6 +53,7 @@ const app = createApp({
   logger,
   version: packageJson.version,
   alertLookbackMs: config.ALERT_ANALYSIS_LOOKBACK_SECONDS * 1000,
+  alertLabels: { app: config.ALERT_APP_LABEL, instance: config.ALERT_INSTANCE_LABEL },
   packageStore: createPackageStore(
     { ...config, PACKAGE_DIR: path.resolve(config.PACKAGE_DIR) },
     { logger },
@@ -72,10 +74,22 @@ const server = serve(
   },
 );
 
+// Applications created while Temporal was down, or before watchers existed, get theirs.
+const watchersStop = new AbortController();
+void keepHealthWatchers({
+  applications: store.applications,
+  releases,
+  logger,
+  everyMs: 10 * 60_000,
+  retryMs: 30_000,
+  signal: watchersStop.signal,
+});
+
 let stopping = false;
 function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
+  watchersStop.abort();
   logger.info({ signal }, 'api stopping');
   server.close(() => {
     void Promise.all([store.close(), temporal.connection.close()]).finally(() => {

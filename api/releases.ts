@@ -14,7 +14,20 @@ import {
   versionSearchAttribute,
   type Deployment,
 } from '../domain';
-import type { analysisWorkflow, packageWorkflow, releaseWorkflow } from '../workflows';
+import { appHealthWorkflowId } from '../domain/machine-health';
+import type {
+  analysisWorkflow,
+  appHealthWorkflow,
+  packageWorkflow,
+  releaseWorkflow,
+  retireMachinesWorkflow,
+} from '../workflows';
+import {
+  machineAlertsSignal,
+  stopWatchingSignal,
+  type MachineAlertsUpdate,
+} from '../workflows/app-health/messages';
+import type { RetireOutcome } from '../workflows/retire-machines';
 import {
   approveSignal,
   cancelSignal,
@@ -51,6 +64,17 @@ export interface Releases {
   /** Starts the analysis of a deployment, or joins the one already running. */
   startAnalysis(request: AnalysisRequest): Promise<{ workflowId: string }>;
   workflowUrl(workflowId: string): string;
+  /** Starts the application's health watcher, or leaves the running one; idempotent. */
+  watchHealth(app: { id: string; name: string }): Promise<{ workflowId: string }>;
+  /** Ends the application's health watcher; one that is not running is fine. */
+  stopWatchingHealth(app: { id: string }, reason: string): Promise<void>;
+  /** Tells the watcher which alerts fire for its machines (starting it if it is not running). */
+  reportMachineAlerts(
+    app: { id: string; name: string },
+    update: MachineAlertsUpdate,
+  ): Promise<void>;
+  /** Stops the machines through their platform and waits until each is stopped or failed. */
+  retireMachines(app: { id: string; name: string }, machineIds: string[]): Promise<RetireOutcome>;
 }
 
 export function temporalReleases(options: {
@@ -67,6 +91,15 @@ export function temporalReleases(options: {
       FailureType.Unavailable,
       `Temporal is unavailable: ${error instanceof Error ? error.message : String(error)}`,
     );
+
+  const healthWatcherOptions = (app: { id: string; name: string }) => ({
+    taskQueue,
+    // A start of a watcher already running is the same request: keep the one that runs.
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    typedSearchAttributes: [{ key: appSearchAttribute, value: app.name }],
+    staticSummary: `health of ${app.name}: every machine, every interval`,
+    staticDetails: `Checks each machine of application ${app.name} (${app.id}) through its platform, Prometheus' up and the alerts firing for it, and writes its status. Ends when the application is deleted.`,
+  });
 
   return {
     async start(deployment) {
@@ -166,6 +199,66 @@ export function temporalReleases(options: {
         throw unavailable(error);
       }
       return { workflowId };
+    },
+
+    async watchHealth(app) {
+      const workflowId = appHealthWorkflowId(app.id);
+      try {
+        await client.workflow.start<typeof appHealthWorkflow>('appHealthWorkflow', {
+          ...healthWatcherOptions(app),
+          workflowId,
+          args: [{ appId: app.id }],
+        });
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId };
+        throw unavailable(error);
+      }
+      return { workflowId };
+    },
+
+    async stopWatchingHealth(app, reason) {
+      try {
+        await client.workflow.getHandle(appHealthWorkflowId(app.id)).signal(stopWatchingSignal, {
+          reason,
+        });
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return;
+        throw unavailable(error);
+      }
+    },
+
+    async reportMachineAlerts(app, update) {
+      try {
+        await client.workflow.signalWithStart<typeof appHealthWorkflow, [MachineAlertsUpdate]>(
+          'appHealthWorkflow',
+          {
+            ...healthWatcherOptions(app),
+            workflowId: appHealthWorkflowId(app.id),
+            args: [{ appId: app.id }],
+            signal: machineAlertsSignal,
+            signalArgs: [update],
+          },
+        );
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async retireMachines(app, machineIds) {
+      try {
+        return await client.workflow.execute<typeof retireMachinesWorkflow>(
+          'retireMachinesWorkflow',
+          {
+            taskQueue,
+            workflowId: `retire-${app.id}`,
+            args: [{ appId: app.id, machineIds }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: `stop the ${machineIds.length} machine(s) of ${app.name}`,
+          },
+        );
+      } catch (error) {
+        throw unavailable(error);
+      }
     },
 
     workflowUrl(workflowId) {

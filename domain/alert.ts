@@ -14,10 +14,17 @@ export type NotifyChannel = z.infer<typeof NotifyChannel>;
 /**
  * What happened. `guard_blind`: the metric guard cannot see the release's metrics (Prometheus
  * is out) and the policy lets it go on; `analysis_ready` follows a rollback when its root-cause
- * report is written.
+ * report is written; `machine_down` and `machine_recovered` come from the health watcher,
+ * between releases as during them (no deployment: `deployment_id` is empty).
  */
 export type AlertKind =
-  'rolled_back' | 'paused' | 'release_failed' | 'guard_blind' | 'analysis_ready';
+  | 'rolled_back'
+  | 'paused'
+  | 'release_failed'
+  | 'guard_blind'
+  | 'analysis_ready'
+  | 'machine_down'
+  | 'machine_recovered';
 
 /**
  * One event worth a person's attention, with its evidence: one alert per event, never one

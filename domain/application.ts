@@ -59,6 +59,10 @@ export const Machine = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
   status: MachineStatus.default('unknown'),
+  /** Why it has that status, in words (written by relguard's health watcher and releases). */
+  status_reason: z.string().optional(),
+  /** Since when it has that status (epoch ms). */
+  status_since: z.number().int().min(0).optional(),
   version: z.string().default(''),
   labels: machineLabels.default({}),
   ssh: SshConfig.optional(),
@@ -215,6 +219,14 @@ export const HealthCheck = z.strictObject({
 });
 export type HealthCheck = z.infer<typeof HealthCheck>;
 
+/** How relguard's health watcher checks the machines between releases (domain/machine-health.ts). */
+export const HealthSettings = z.strictObject({
+  interval_seconds: z.number().int().min(1).max(3600).default(15),
+  /** Failed checks in a row before a machine is `error` (and before it is `unknown`). */
+  failures_before_error: z.number().int().min(1).max(100).default(2),
+});
+export type HealthSettings = z.infer<typeof HealthSettings>;
+
 /** What a person gives to create an application; relguard fills in the rest. */
 const applicationFields = {
   name: slug,
@@ -237,6 +249,7 @@ const applicationFields = {
   build_cmd: z.string().optional(),
   artifact_path: z.string().optional(),
   health_check: HealthCheck.prefault({}),
+  health: HealthSettings.prefault({}),
   auto_release: z.boolean().default(false),
 };
 
@@ -288,6 +301,7 @@ export const ApplicationUpdate = z
     build_cmd: z.string().optional(),
     artifact_path: z.string().optional(),
     health_check: HealthCheck.optional(),
+    health: HealthSettings.optional(),
     auto_release: z.boolean().optional(),
   })
   .superRefine(checkMachines);

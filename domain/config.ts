@@ -110,6 +110,12 @@ export const configSchema = z.object({
     .int()
     .min(60)
     .default(6 * 3600),
+  /**
+   * The labels of an Alertmanager alert that name the application and the machine it fires for
+   * (the machine's id, `host:port` or host): such an alert marks the machine `alert`.
+   */
+  ALERT_APP_LABEL: z.string().min(1).default('app'),
+  ALERT_INSTANCE_LABEL: z.string().min(1).default('instance'),
 });
 
 /**

@@ -14,3 +14,4 @@ export * from './fault-class';
 export * from './culprit';
 export * from './auth';
 export * from './guard-evaluation';
+export * from './machine-health';

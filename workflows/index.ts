@@ -5,3 +5,5 @@ export { releaseWorkflow } from './release/release';
 export { packageWorkflow } from './package';
 export { metricGuardWorkflow } from './metric-guard';
 export { analysisWorkflow } from './analysis';
+export { appHealthWorkflow } from './app-health/app-health';
+export { retireMachinesWorkflow } from './retire-machines';

@@ -5,6 +5,7 @@ import { applyBudget, resolveBudget } from './budget';
 import { checkChangeRequest, firstReleaseChanges } from './first-release';
 import { gitHubHosts, gitHubRepoOn, redactCredentials, type GitHubRepo } from './repo-url';
 import type { ChangeRequest, ChangeSource } from './types';
+import { mapConcurrently } from '../concurrency';
 
 type CompareData =
   RestEndpointMethodTypes['repos']['compareCommitsWithBasehead']['response']['data'];
@@ -103,6 +104,7 @@ export class GitHubChangeSource implements ChangeSource {
     const merged = await this.mergedPullRequests(target, range.line, limits.maxPullRequests);
     const read = await mapConcurrently(
       merged.slice(0, limits.maxPullRequests),
+      CONCURRENCY,
       async (pull): Promise<PullRequest> => ({
         number: pull.number,
         title: pull.title,
@@ -340,19 +342,4 @@ function noPullRequestsNote(totalCommits: number, request: ChangeRequest): strin
 function gitHubMessage(data: unknown): string | undefined {
   const message = (data as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' ? message : undefined;
-}
-
-/** `work` over `items`, at most CONCURRENCY at a time, results in the order of `items`. */
-async function mapConcurrently<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-  return results;
 }

@@ -22,9 +22,14 @@ function editableFields(app: Application): Partial<ApplicationInput> {
   );
 }
 
+/** What relguard itself writes of a machine: what it runs and how it is. */
+export type MachineFields = Partial<
+  Pick<Machine, 'version' | 'status' | 'status_reason' | 'status_since'>
+>;
+
 interface MachineChange {
   machineId: string;
-  changes: Partial<Pick<Machine, 'version' | 'status'>>;
+  changes: MachineFields;
 }
 
 export class ApplicationRepository {
@@ -185,11 +190,7 @@ export class ApplicationRepository {
    * finish together: their changes are merged into one write (see DocumentWrites), which
    * answers each with the application as written.
    */
-  async updateMachine(
-    id: string,
-    machineId: string,
-    changes: Partial<Pick<Machine, 'version' | 'status'>>,
-  ): Promise<Application> {
+  async updateMachine(id: string, machineId: string, changes: MachineFields): Promise<Application> {
     return await this.writeMachines(id, { machineId, changes });
   }
 

@@ -8,3 +8,4 @@ export { TokenRepository } from './tokens';
 export { AuditRepository } from './audit';
 export { GuardEvaluationRepository } from './guard-evaluations';
 export { newId } from './documents';
+export { MachineEventRepository, type MachineEvent } from './machine-events';

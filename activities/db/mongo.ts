@@ -6,6 +6,7 @@ import { AnalysisReportRepository } from './analysis-reports';
 import { WebhookDeliveryRepository } from './webhook-deliveries';
 import { AuditRepository } from './audit';
 import { GuardEvaluationRepository } from './guard-evaluations';
+import { MachineEventRepository } from './machine-events';
 import { TokenRepository } from './tokens';
 
 export interface MongoOptions {
@@ -25,6 +26,7 @@ export interface Repositories {
   tokens: TokenRepository;
   audit: AuditRepository;
   guardEvaluations: GuardEvaluationRepository;
+  machineEvents: MachineEventRepository;
 }
 
 /** The process's one MongoClient and what hangs off it. */
@@ -73,6 +75,7 @@ export function createRepositories(db: Db): Repositories {
     tokens: new TokenRepository(db),
     audit: new AuditRepository(db),
     guardEvaluations: new GuardEvaluationRepository(db),
+    machineEvents: new MachineEventRepository(db),
   };
 }
 
@@ -87,5 +90,6 @@ export async function ensureIndexes(repositories: Repositories): Promise<void> {
     repositories.tokens.ensureIndexes(),
     repositories.audit.ensureIndexes(),
     repositories.guardEvaluations.ensureIndexes(),
+    repositories.machineEvents.ensureIndexes(),
   ]);
 }

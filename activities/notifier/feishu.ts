@@ -20,6 +20,8 @@ const templates: Record<AlertKind, string> = {
   paused: 'orange',
   guard_blind: 'orange',
   analysis_ready: 'blue',
+  machine_down: 'red',
+  machine_recovered: 'green',
 };
 
 /**

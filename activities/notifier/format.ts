@@ -128,12 +128,19 @@ export function formatAlert(alert: Alert, options: FormatOptions): string {
 
   const head: string[] = [];
   if (options.title === true) head.push(markup.heading(text(alert.title)));
-  head.push(
-    `${label('App')} ${text(alert.app)}  ${label('Version')} ${text(alert.version)} ${
-      alert.previous_version === '' ? '(first release)' : `→ ${text(alert.previous_version)}`
-    }`,
-  );
-  head.push(`${label('Deployment')} ${text(alert.deployment_id)}`);
+  if (alert.deployment_id === '') {
+    // Not about a release (the health watcher's): the version the machines run, no history.
+    head.push(
+      `${label('App')} ${text(alert.app)}  ${label('Version')} ${text(alert.version || 'none')}`,
+    );
+  } else {
+    head.push(
+      `${label('App')} ${text(alert.app)}  ${label('Version')} ${text(alert.version)} ${
+        alert.previous_version === '' ? '(first release)' : `→ ${text(alert.previous_version)}`
+      }`,
+    );
+    head.push(`${label('Deployment')} ${text(alert.deployment_id)}`);
+  }
   if (alert.machines.length > 0) {
     const shown = alert.machines.slice(0, machinesShown).map(text).join(', ');
     const hidden = alert.machines.length - machinesShown;

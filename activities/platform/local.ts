@@ -358,11 +358,30 @@ export class LocalPlatform implements DeployPlatform {
     });
   }
 
-  health(target: MachineTarget): Promise<HealthResult> {
-    return probeHealth(target, {
-      fetch: this.settings.fetch,
-      timeoutMs: this.settings.healthProbeTimeoutMs,
-    });
+  /**
+   * The health check over HTTP, and the process relguard started: a process that exited is
+   * unhealthy even if something else answers on its port.
+   */
+  async health(target: MachineTarget): Promise<HealthResult> {
+    const [probe, alive] = await Promise.all([
+      probeHealth(target, {
+        fetch: this.settings.fetch,
+        timeoutMs: this.settings.healthProbeTimeoutMs,
+      }),
+      // Its state file unreadable is not a verdict on the process: the probe answers alone.
+      this.machine(target)
+        .processAlive()
+        .catch(() => undefined),
+    ]);
+    if (alive !== false) return probe;
+    const answer = probe.healthy
+      ? 'yet something answers its health check'
+      : `and ${probe.error ?? 'its health check fails'}`;
+    return {
+      healthy: false,
+      ...(probe.status === undefined ? {} : { status: probe.status }),
+      error: `the process relguard started has exited, ${answer}`,
+    };
   }
 
   async currentVersion(target: MachineTarget): Promise<string | undefined> {

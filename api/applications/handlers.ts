@@ -1,6 +1,13 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { ZodError } from 'zod';
-import { conflict, type PacerConfig, type REDMetrics, type RollbackPolicy } from '../../domain';
+import {
+  conflict,
+  FailureType,
+  RelguardError,
+  type PacerConfig,
+  type REDMetrics,
+  type RollbackPolicy,
+} from '../../domain';
 import { unjudgeableTiming } from '../../domain/guard-timing';
 import { maxRangeSeconds, redTemplateIssues } from '../../domain/promql-templates';
 import type { ApiEnv } from '../context';
@@ -54,6 +61,16 @@ export const createApplication: RouteHandler<typeof routes.createApplication, Ap
   if (refusal !== undefined) return c.json(refusal, 422);
   const app = await c.var.store.applications.create(input);
   c.var.logger.info({ app: app.name, id: app.id }, 'application created');
+  try {
+    await c.var.releases.watchHealth(app);
+  } catch (error) {
+    // The application exists: the api starts every missing watcher once Temporal is back
+    // (api/health-watchers.ts). Until then its machines keep their stored statuses.
+    c.var.logger.error(
+      { app: app.name, id: app.id, err: error },
+      'health watcher not started; retried in the background',
+    );
+  }
   return c.json(app, 201);
 };
 
@@ -91,7 +108,9 @@ export const deleteApplication: RouteHandler<typeof routes.deleteApplication, Ap
   c,
 ) => {
   const { id } = c.req.valid('param');
+  const { machines: decision } = c.req.valid('query');
   const { applications, deployments } = c.var.store;
+  const { releases, logger } = c.var;
   const app = await applications.get(id);
   const active = await deployments.findActive(id);
   if (active !== undefined) {
@@ -99,9 +118,62 @@ export const deleteApplication: RouteHandler<typeof routes.deleteApplication, Ap
       deployment_id: active.id,
     });
   }
+  const running = app.machines
+    .filter((machine) => machine.version !== '')
+    .map((machine) => ({
+      machine_id: machine.id,
+      host: machine.host,
+      port: machine.port,
+      version: machine.version,
+    }));
+  if (running.length > 0 && decision === undefined) {
+    throw conflict(
+      `${app.name} has ${running.length} machine(s) running a version relguard deployed (${running
+        .map((machine) => `${machine.machine_id} ${machine.version}`)
+        .join(
+          ', ',
+        )}): say ?machines=stop to stop them or ?machines=keep to leave them running unwatched`,
+      { machines: running },
+    );
+  }
+  if (running.length > 0 && decision === 'stop') {
+    const outcome = await releases.retireMachines(
+      app,
+      running.map((machine) => machine.machine_id),
+    );
+    if (outcome.failed.length > 0) {
+      throw new RelguardError(
+        FailureType.Unavailable,
+        `could not stop ${outcome.failed
+          .map((failure) => `${failure.machine_id} (${failure.error})`)
+          .join(', ')}; ${app.name} was not deleted${
+          outcome.stopped.length > 0 ? ` (stopped: ${outcome.stopped.join(', ')})` : ''
+        }`,
+        outcome,
+      );
+    }
+  }
+  await releases.stopWatchingHealth(app, 'the application was deleted');
   await applications.delete(id);
-  c.var.logger.info({ app: app.name, id }, 'application deleted');
-  return c.body(null, 204);
+  if (running.length === 0) {
+    logger.info({ app: app.name, id }, 'application deleted');
+    return c.body(null, 204);
+  }
+  const machines = decision === 'stop' ? 'stopped' : 'kept';
+  logger.warn({ app: app.name, id, machines, affected: running }, 'application deleted');
+  return c.json({ id, name: app.name, machines, affected: running } as const, 200);
+};
+
+export const listMachineEvents: RouteHandler<typeof routes.listMachineEvents, ApiEnv> = async (
+  c,
+) => {
+  const { id } = c.req.valid('param');
+  const { machine, limit } = c.req.valid('query');
+  const items = await c.var.store.machineEvents.list(id, {
+    limit,
+    ...(machine === undefined ? {} : { machineId: machine }),
+  });
+  return c.json({ items }, 200);
 };
 
 export const getApplicationMetrics: RouteHandler<

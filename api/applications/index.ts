@@ -10,4 +10,5 @@ export const applicationsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validation
   .openapi(routes.getApplication, handlers.getApplication)
   .openapi(routes.getApplicationMetrics, handlers.getApplicationMetrics)
   .openapi(routes.updateApplication, handlers.updateApplication)
-  .openapi(routes.deleteApplication, handlers.deleteApplication);
+  .openapi(routes.deleteApplication, handlers.deleteApplication)
+  .openapi(routes.listMachineEvents, handlers.listMachineEvents);

@@ -74,17 +74,78 @@ export const updateApplication = createRoute({
   },
 });
 
+export const DeleteApplicationQuery = z.object({
+  machines: z.enum(['stop', 'keep']).optional().openapi({
+    description:
+      'What to do with machines that run a version relguard deployed: `stop` them through their platform, or `keep` them running (unwatched). Required when there are any.',
+  }),
+});
+
+const DeletedApplication = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    machines: z.enum(['stopped', 'kept']),
+    /** The machines stopped (`stop`) or left running (`keep`), with the version each ran. */
+    affected: z.array(
+      z.object({ machine_id: z.string(), host: z.string(), port: z.number(), version: z.string() }),
+    ),
+  })
+  .openapi('DeletedApplication');
+
 export const deleteApplication = createRoute({
   method: 'delete',
   path: '/api/v1/applications/{id}',
   tags,
   summary: 'Delete an application',
-  description: 'Refused with 409 while a release of the application is running.',
-  request: { params: IdParam },
+  description:
+    'Refused with 409 while a release of the application runs, and while machines run a version relguard deployed unless `machines` says what to do with them (the 409 names them). Its health watcher ends; its deployments, reports and machine history stay readable.',
+  request: { params: IdParam, query: DeleteApplicationQuery },
   responses: {
-    204: { description: 'Deleted' },
+    200: {
+      description: 'Deleted; says which machines were stopped or left running',
+      content: json(DeletedApplication),
+    },
+    204: { description: 'Deleted; no machine ran a version relguard deployed' },
+    400: errorResponses[400],
     404: errorResponses[404],
     409: errorResponses[409],
+    503: {
+      description: 'Temporal is down, or a machine could not be stopped: nothing was deleted',
+      content: errorResponses[503].content,
+    },
+  },
+});
+
+export const MachineEvent = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    machine_id: z.string(),
+    status: z.enum(['healthy', 'error', 'alert', 'unknown']),
+    reason: z.string(),
+    version: z.string(),
+    at: z.number().int(),
+  })
+  .openapi('MachineEvent');
+
+export const listMachineEvents = createRoute({
+  method: 'get',
+  path: '/api/v1/applications/{id}/machine-events',
+  tags,
+  summary: "The history of the application's machine statuses, newest first",
+  description:
+    "Each change of a machine's status (healthy, error, alert, unknown) with why, the version it ran and when, as the health watcher and releases saw it. Readable after the application is deleted.",
+  request: {
+    params: IdParam,
+    query: z.object({
+      machine: z.string().min(1).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(200),
+    }),
+  },
+  responses: {
+    200: { description: 'The events', content: json(z.object({ items: z.array(MachineEvent) })) },
+    400: errorResponses[400],
   },
 });
 

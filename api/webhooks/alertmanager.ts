@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z, type RouteHandler } from '@hono/zod-openapi';
 import type { FiringAlert } from '../../activities/analyzer/types';
-import type { Deployment } from '../../domain';
+import type { Application, Deployment } from '../../domain';
+import type { MachineAlertsUpdate } from '../../workflows/app-health/messages';
 import type { ApiEnv } from '../context';
 import { validationHook } from '../errors';
 import { errorResponses } from '../responses';
@@ -33,15 +34,25 @@ const Outcome = z.object({
     }),
   ),
   ignored: z.array(z.object({ alert: z.string(), reason: z.string() })),
+  /** Machines marked `alert` (firing) or cleared (resolved), through their health watcher. */
+  machines: z.array(
+    z.object({
+      app: z.string(),
+      machine_id: z.string(),
+      alert: z.string(),
+      status: z.enum(['firing', 'resolved']),
+    }),
+  ),
 });
 
 const route = createRoute({
   method: 'post',
   path: '/api/v1/webhooks/alertmanager',
   tags: ['webhooks'],
-  summary: 'Alertmanager webhook: analyse the recent release of the applications that alert',
+  summary:
+    'Alertmanager webhook: mark the alerting machines, analyse the recent release of the applications that alert',
   description:
-    "For each firing alert with an `app` label naming an application whose last release started within the lookback, starts that deployment's analysis (one per deployment; a running one is joined, an alert already analysed is not analysed again). Resolved alerts are ignored.",
+    "An alert whose `app` and `instance` labels (ALERT_APP_LABEL, ALERT_INSTANCE_LABEL) name an application and one of its machines (id, host:port or host) marks that machine `alert` while it fires and clears it when resolved, through the application's health watcher. For each firing alert with an `app` label naming an application whose last release started within the lookback, starts that deployment's analysis (one per deployment; a running one is joined, an alert already analysed is not analysed again). Resolved alerts start no analysis.",
   request: {
     body: { required: true, content: { 'application/json': { schema: AlertmanagerPayload } } },
   },
@@ -58,8 +69,22 @@ const route = createRoute({
 
 const alertName = (labels: Record<string, string>): string => labels.alertname ?? 'unnamed alert';
 
-/** The Alertmanager webhook; `lookbackMs` is how recent a release must be to be suspected. */
-export function alertmanagerWebhook(options: { lookbackMs: number; now?: () => number }) {
+/** Alertmanager's fingerprint, or the alert's labels when it sends none: the same alert. */
+function alertKey(alert: z.infer<typeof AlertmanagerAlert>): string {
+  if (alert.fingerprint !== undefined) return alert.fingerprint;
+  const labels = Object.entries(alert.labels).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(labels);
+}
+
+/**
+ * The Alertmanager webhook; `lookbackMs` is how recent a release must be to be suspected,
+ * `labels` which alert labels name the application and the machine.
+ */
+export function alertmanagerWebhook(options: {
+  lookbackMs: number;
+  labels: { app: string; instance: string };
+  now?: () => number;
+}) {
   const now = options.now ?? Date.now;
 
   const handler: RouteHandler<typeof route, ApiEnv> = async (c) => {
@@ -78,13 +103,46 @@ export function alertmanagerWebhook(options: { lookbackMs: number; now?: () => n
     };
     const lastReleaseOf = new Map<string, ReturnType<typeof lastRelease>>();
 
+    // The machines each alert names, per application, for its health watcher.
+    const machines: z.infer<typeof Outcome>['machines'] = [];
+    const updates = new Map<string, { app: Application; update: MachineAlertsUpdate }>();
+    for (const alert of payload.alerts) {
+      const appName = alert.labels[options.labels.app];
+      const instance = alert.labels[options.labels.instance];
+      if (appName === undefined || instance === undefined) continue;
+      const app = updates.get(appName)?.app ?? (await store.applications.findByName(appName));
+      if (app === undefined) continue;
+      const machine =
+        app.machines.find((candidate) => candidate.id === instance) ??
+        app.machines.find((candidate) => `${candidate.host}:${candidate.port}` === instance) ??
+        app.machines.find((candidate) => candidate.host === instance);
+      if (machine === undefined) continue;
+      const entry = updates.get(appName) ?? { app, update: { firing: [], resolved: [] } };
+      const key = alertKey(alert);
+      if (alert.status === 'firing') {
+        entry.update.firing.push({ key, name: alertName(alert.labels), machineId: machine.id });
+      } else {
+        entry.update.resolved.push(key);
+      }
+      updates.set(appName, entry);
+      machines.push({
+        app: appName,
+        machine_id: machine.id,
+        alert: alertName(alert.labels),
+        status: alert.status,
+      });
+    }
+    for (const { app, update } of updates.values()) {
+      await releases.reportMachineAlerts(app, update);
+    }
+
     for (const alert of payload.alerts) {
       const name = alertName(alert.labels);
       if (alert.status !== 'firing') {
         ignored.push({ alert: name, reason: 'resolved' });
         continue;
       }
-      const appName = alert.labels.app;
+      const appName = alert.labels[options.labels.app];
       if (appName === undefined) {
         ignored.push({ alert: name, reason: 'no app label' });
         continue;
@@ -130,8 +188,8 @@ export function alertmanagerWebhook(options: { lookbackMs: number; now?: () => n
         alerts: names,
       });
     }
-    logger.info({ started, ignored }, 'alertmanager webhook');
-    return c.json({ started, ignored }, 202);
+    logger.info({ started, ignored, machines }, 'alertmanager webhook');
+    return c.json({ started, ignored, machines }, 202);
   };
 
   return new OpenAPIHono<ApiEnv>({ defaultHook: validationHook }).openapi(route, handler);

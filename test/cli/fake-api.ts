@@ -129,6 +129,7 @@ export const shopApp: Application = {
   pacer: { batch_size: 1, interval_seconds: 30, gray_bake_seconds: 60, manual_approval: false },
   red_metrics_config: { rate: 'r', errors: 'e', duration: 'd', labels: {} },
   health_check: { path: '/healthz', timeout_seconds: 30 },
+  health: { interval_seconds: 15, failures_before_error: 2 },
   auto_release: false,
   currentVersion: 'v1.0.0',
   prev_version: '',

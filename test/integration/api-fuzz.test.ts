@@ -9,6 +9,7 @@ import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
 import { LocalPackageStore } from '../../activities/package-store/local';
 import { createApp } from '../../api/app';
+import { appHealthWorkflowId } from '../../domain/machine-health';
 import type { Releases } from '../../api/releases';
 import { analysisWorkflowId, ApplicationInput, releaseWorkflowId } from '../../domain';
 import { sampleReport } from '../support/analysis-report';
@@ -62,6 +63,10 @@ const releases: Releases = {
   startAnalysis: (request) =>
     Promise.resolve({ workflowId: analysisWorkflowId(request.deploymentId) }),
   workflowUrl: (workflowId) => `http://127.0.0.1:8233/workflows/${encodeURIComponent(workflowId)}`,
+  watchHealth: (app) => Promise.resolve({ workflowId: appHealthWorkflowId(app.id) }),
+  stopWatchingHealth: () => Promise.resolve(),
+  reportMachineAlerts: () => Promise.resolve(),
+  retireMachines: (_app, machineIds) => Promise.resolve({ stopped: machineIds, failed: [] }),
 };
 
 /**

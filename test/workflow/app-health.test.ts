@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  CheckedMachine,
+  MachineAlert,
+  MachineHealthCheck,
+  MachineStatusChange,
+} from '../../activities/machine-health';
+import type { HealthNotice, MachineObservation } from '../../domain/machine-health';
+import { appHealthWorkflow } from '../../workflows';
+import {
+  appHealthQuery,
+  machineAlertsSignal,
+  stopWatchingSignal,
+  type AppHealthInput,
+} from '../../workflows/app-health/messages';
+import { startTimeSkipping, workflowBundle } from '../support/temporal';
+
+/**
+ * appHealthWorkflow's logic on the time-skipping server, over activities that answer from a
+ * script: what the watcher writes, what it announces and when, and what it does when its
+ * writes or alerts fail. The activities themselves run against real Prometheus, MongoDB and
+ * machines in test/integration/machine-health.test.ts.
+ */
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await startTimeSkipping();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+type Sight = Partial<Omit<MachineObservation, 'machineId'>> & { deploying?: boolean };
+/** What check number `n` (from 0) sees of each machine; undefined: the application is gone. */
+type Script = (n: number, webhookAlerts: MachineAlert[]) => Record<string, Sight> | undefined;
+
+const ok: Sight = {};
+const dead: Sight = {
+  check: { state: 'failed', reason: 'connection refused' },
+  scrape: { state: 'down' },
+};
+
+function fakeWatcherActivities(
+  script: Script,
+  options: { failAnnounce?: number; failRecord?: number } = {},
+) {
+  const stored = new Map<string, CheckedMachine['stored']>();
+  const recorded: MachineStatusChange[][] = [];
+  const announced: HealthNotice[][] = [];
+  let checks = 0;
+  let announceFailures = options.failAnnounce ?? 0;
+  let recordFailures = options.failRecord ?? 0;
+  const activities = {
+    checkMachines(request: {
+      appId: string;
+      webhookAlerts: MachineAlert[];
+    }): Promise<MachineHealthCheck> {
+      const sights = script(checks++, request.webhookAlerts);
+      if (sights === undefined) return Promise.resolve({ gone: true });
+      return Promise.resolve({
+        gone: false,
+        appName: 'orders',
+        health: { interval_seconds: 15, failures_before_error: 2 },
+        machines: Object.entries(sights).map(([machineId, sight]) => ({
+          observation: {
+            machineId,
+            version: sight.version ?? 'v1.0.0',
+            check: sight.check ?? { state: 'ok' },
+            scrape: sight.scrape ?? { state: 'up' },
+            alerts: sight.alerts ?? [],
+          },
+          stored: stored.get(machineId) ?? { status: 'healthy', status_since: 0 },
+          deploying: sight.deploying ?? false,
+        })),
+      });
+    },
+    recordMachineStatuses(request: { appId: string; changes: MachineStatusChange[] }) {
+      if (recordFailures > 0) {
+        recordFailures -= 1;
+        return Promise.reject(new Error('MongoDB is down'));
+      }
+      recorded.push(request.changes);
+      for (const change of request.changes) stored.set(change.machineId, change.record);
+      return Promise.resolve({ written: request.changes.map((change) => change.machineId) });
+    },
+    announceMachineHealth(request: { appId: string; notices: HealthNotice[] }) {
+      if (announceFailures > 0) {
+        announceFailures -= 1;
+        return Promise.reject(new Error('the alert reached 0 of 1 channels'));
+      }
+      announced.push(request.notices);
+      return Promise.resolve({ delivered: ['ops'] });
+    },
+  };
+  return { activities, recorded, announced, stored, checks: () => checks };
+}
+
+async function watch(
+  fake: ReturnType<typeof fakeWatcherActivities>,
+  input: Partial<AppHealthInput> = {},
+  during?: (
+    handle: Awaited<ReturnType<TestWorkflowEnvironment['client']['workflow']['start']>>,
+  ) => Promise<void>,
+) {
+  const taskQueue = `health-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: fake.activities,
+  });
+  return await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(appHealthWorkflow, {
+      taskQueue,
+      workflowId: `health-${randomUUID()}`,
+      args: [{ appId: 'app1', ...input }],
+    });
+    await during?.(handle);
+    return await handle.result();
+  });
+}
+
+const statuses = (changes: MachineStatusChange[][]) =>
+  changes.map((batch) =>
+    batch.map((change) => `${change.machineId}:${change.record.status}`).join(' '),
+  );
+const kinds = (notices: HealthNotice[][]) =>
+  notices.map((batch) => batch.map((notice) => `${notice.machineId}:${notice.kind}`).join(' '));
+
+describe('appHealthWorkflow', () => {
+  it('marks a dead machine error after two failed checks, announces it once, and its recovery once', async () => {
+    const timeline: Sight[] = [ok, dead, dead, dead, dead, ok, ok, ok];
+    const fake = fakeWatcherActivities((n) =>
+      n < timeline.length ? { m1: ok, m2: timeline[n]! } : undefined,
+    );
+    expect(await watch(fake)).toBe('the application was deleted');
+    // m1 stays as stored (healthy): nothing to write for it.
+    expect(statuses(fake.recorded)).toEqual(['m2:error', 'm2:healthy']);
+    expect(kinds(fake.announced)).toEqual(['m2:down', 'm2:recovered']);
+    const down = fake.announced[0]![0]!;
+    expect(down.version).toBe('v1.0.0');
+    expect(down.reason).toMatch(/connection refused.*up == 0/);
+    expect(fake.recorded[0]![0]!.record.status_reason).toMatch(/2 checks in a row/);
+  });
+
+  it('holds a single failed check (noise): no write, no alert', async () => {
+    const timeline: Sight[] = [ok, dead, ok, dead, ok, dead, ok];
+    const fake = fakeWatcherActivities((n) =>
+      n < timeline.length ? { m1: timeline[n]! } : undefined,
+    );
+    await watch(fake);
+    expect(fake.recorded).toEqual([]);
+    expect(fake.announced).toEqual([]);
+  });
+
+  it('leaves a machine a release is deploying to the release, and judges it again after', async () => {
+    const timeline: Sight[] = [
+      ok,
+      { ...dead, deploying: true },
+      { ...dead, deploying: true },
+      dead,
+      ok,
+    ];
+    const fake = fakeWatcherActivities((n) =>
+      n < timeline.length ? { m1: timeline[n]! } : undefined,
+    );
+    await watch(fake);
+    // The two checks during the deploy count nothing: one failure after it is not an error.
+    expect(fake.recorded).toEqual([]);
+    expect(fake.announced).toEqual([]);
+  });
+
+  it("marks a machine alert at once when Alertmanager's webhook signals, and clears it on resolved", async () => {
+    let resolvedAt: number | undefined;
+    const fake = fakeWatcherActivities((n, webhookAlerts) => {
+      if (n > 12) return undefined;
+      const alerts = webhookAlerts.filter((alert) => alert.machineId === 'm1').map((a) => a.name);
+      return { m1: { alerts } };
+    });
+    await watch(fake, {}, async (handle) => {
+      const checksBefore = async () => (await handle.query(appHealthQuery)).checks;
+      while ((await checksBefore()) < 2) await env.sleep(15_000);
+      await handle.signal(machineAlertsSignal, {
+        firing: [{ key: 'fp1', name: 'HighLatency', machineId: 'm1' }],
+        resolved: [],
+      });
+      while (!fake.recorded.some((batch) => batch.some((c) => c.record.status === 'alert'))) {
+        await env.sleep(1_000);
+      }
+      resolvedAt = (await handle.query(appHealthQuery)).checks;
+      await handle.signal(machineAlertsSignal, { firing: [], resolved: ['fp1'] });
+    });
+    expect(statuses(fake.recorded)).toEqual(['m1:alert', 'm1:healthy']);
+    const alert = fake.recorded[0]![0]!.record;
+    expect(alert.status_reason).toBe('alert firing: HighLatency');
+    expect(resolvedAt).toBeGreaterThanOrEqual(2);
+    // An alert is Alertmanager's own news: the watcher does not page for it again.
+    expect(fake.announced).toEqual([]);
+  });
+
+  it('keeps an undelivered alert and a failed write, and delivers both after the next check', async () => {
+    const timeline: Sight[] = [ok, dead, dead, dead, dead, dead];
+    const fake = fakeWatcherActivities(
+      (n) => (n < timeline.length ? { m1: timeline[n]! } : undefined),
+      // Each call is tried up to 5 times: the first check's whole call fails, the next lands.
+      { failAnnounce: 5, failRecord: 5 },
+    );
+    await watch(fake);
+    // The first write of the error failed for good (5 attempts); the next check wrote it, once.
+    expect(statuses(fake.recorded)).toEqual(['m1:error']);
+    expect(kinds(fake.announced)).toEqual(['m1:down']);
+    expect(fake.announced[0]).toHaveLength(1);
+  });
+
+  it('takes up the state it carried over continue-as-new: a recovery after an announced outage is said once', async () => {
+    const fake = fakeWatcherActivities((n) => (n < 2 ? { m1: ok } : undefined));
+    fake.stored.set('m1', { status: 'error', status_reason: 'fails', status_since: 1 });
+    await watch(fake, {
+      machines: {
+        m1: {
+          status: 'error',
+          reason: 'fails its health check',
+          since: 1,
+          failures: 4,
+          doubts: 0,
+          downs: [1],
+          quiet: false,
+          announced: 'down',
+          judged: true,
+        },
+      },
+      checks: 500,
+    });
+    expect(statuses(fake.recorded)).toEqual(['m1:healthy']);
+    expect(kinds(fake.announced)).toEqual(['m1:recovered']);
+  });
+
+  it('ends when told to stop (the application is deleted)', async () => {
+    const fake = fakeWatcherActivities(() => ({ m1: ok }));
+    const result = await watch(fake, {}, async (handle) => {
+      while ((await handle.query(appHealthQuery)).checks < 1) await env.sleep(1_000);
+      await handle.signal(stopWatchingSignal, { reason: 'the application was deleted' });
+    });
+    expect(result).toBe('stopped: the application was deleted');
+  });
+});
