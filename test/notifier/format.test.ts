@@ -194,3 +194,56 @@ describe('formatAlert for a first release', () => {
     expect(text).toContain('App: shop  Version: v2.0.0 (first release)');
   });
 });
+
+describe('formatAlert for a machine alert (the health watcher: no deployment)', () => {
+  const machineAlert = makeAlert({
+    kind: 'machine_down',
+    title: 'shop/web-1 (v2.0.0) is down',
+    deployment_id: '',
+    previous_version: '',
+    machines: ['web-1'],
+    failing: [],
+    action: 'none: relguard watches it and says when it recovers',
+    links: [],
+  });
+
+  it.each(['machine_down', 'machine_recovered'] as const)(
+    '%s shows the app and the version it runs, and no Deployment line',
+    (kind) => {
+      for (const markup of [
+        plainText,
+        slackMrkdwn,
+        feishuMarkdown,
+        dingtalkMarkdown,
+        wecomMarkdown,
+      ]) {
+        const text = formatAlert({ ...machineAlert, kind }, { markup, limit: 4096, title: true });
+        expect(text).not.toContain('Deployment');
+        expect(text).not.toContain('first release');
+        expect(text).toContain('v2.0.0');
+        expect(text).toContain('web-1');
+      }
+      const plain = formatAlert({ ...machineAlert, kind }, { markup: plainText, limit: 4096 });
+      expect(plain.split('\n')).toEqual([
+        'App: shop  Version: v2.0.0',
+        'Machines (1): web-1',
+        'Action: none: relguard watches it and says when it recovers',
+        'At: 2025-01-02T03:04:05.000Z',
+      ]);
+    },
+  );
+
+  it('says "none" for a machine that runs no version', () => {
+    const text = formatAlert(makeAlert({ ...machineAlert, version: '' }), {
+      markup: plainText,
+      limit: 4096,
+    });
+    expect(text).toContain('App: shop  Version: none');
+    expect(text).not.toContain('Deployment');
+  });
+
+  it('still names the deployment and both versions of a release alert', () => {
+    const text = formatAlert(makeAlert(), { markup: plainText, limit: 4096 });
+    expect(text).toContain('App: shop  Version: v2.0.0 → v1.9.0\nDeployment: dep-42\n');
+  });
+});
