@@ -176,10 +176,11 @@ function verdict(
   const doubt = doubtOf(observation);
   if (doubt !== undefined) {
     const doubts = previous.doubts + 1;
+    // A doubt is not a pass: failures seen before it still count towards `error`.
     if (doubts >= limit || previous.status === 'unknown') {
-      return { status: 'unknown', reason: doubt, failures: 0, doubts };
+      return { status: 'unknown', reason: doubt, failures: previous.failures, doubts };
     }
-    return { ...keep, failures: 0, doubts };
+    return { ...keep, failures: previous.failures, doubts };
   }
 
   return {
@@ -228,7 +229,8 @@ export function judgeMachine(
 
   if (changed && state.status === 'error') {
     state.downs = [...state.downs, now];
-    if (state.quiet) return { state };
+    // Down, then out of sight, then down again: the same outage, already announced.
+    if (state.quiet || previous.announced === 'down') return { state };
     state.announced = 'down';
     if (state.downs.length >= flapDowns) {
       state.quiet = true;

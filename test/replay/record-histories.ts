@@ -26,13 +26,19 @@ import {
   statusSearchAttribute,
   versionSearchAttribute,
 } from '../../domain';
-import { releaseWorkflow, workerHealthWorkflow } from '../../workflows';
+import { appHealthWorkflow, releaseWorkflow, workerHealthWorkflow } from '../../workflows';
+import {
+  appHealthQuery,
+  machineAlertsSignal,
+  stopWatchingSignal,
+} from '../../workflows/app-health/messages';
 import { progressQuery, promoteSignal, rollbackSignal } from '../../workflows/release/messages';
 import { createWorker } from '../../worker/worker';
 import { testActivityDeps } from '../support/activity-deps';
 import { startTestStore } from '../support/mongo';
 import { startDevServer, startTimeSkipping, workflowBundle } from '../support/temporal';
 import type { ReleaseProgress } from '../../workflows/release/messages';
+import { dead, fakeWatcherActivities, ok, type Sight } from '../workflow/fake-watcher';
 import { fleet, type FleetOptions } from '../workflow/fleet';
 import { historiesDir } from './histories';
 
@@ -119,6 +125,46 @@ async function recordRelease(
   await env.teardown();
 }
 
+/**
+ * The health watcher of one application over scripted checks: m2 dies (error, announced),
+ * comes back (recovered), an Alertmanager alert marks m1 and is resolved, then the
+ * application is deleted (the stop signal).
+ */
+async function recordAppHealth(name: string): Promise<void> {
+  const env = await startTimeSkipping();
+  const timeline: Sight[] = [ok, dead, dead, dead, ok, ok, ok, ok, ok, ok];
+  const fake = fakeWatcherActivities((n, webhookAlerts) => ({
+    m1: { alerts: webhookAlerts.filter((a) => a.machineId === 'm1').map((a) => a.name) },
+    m2: timeline[Math.min(n, timeline.length - 1)]!,
+  }));
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: name,
+    workflowBundle: await workflowBundle(),
+    activities: fake.activities,
+  });
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(appHealthWorkflow, {
+      taskQueue: name,
+      workflowId: name,
+      args: [{ appId: 'app1' }],
+    });
+    const checks = async () => (await handle.query(appHealthQuery)).checks;
+    while ((await checks()) < 6) await env.sleep('15 seconds');
+    await handle.signal(machineAlertsSignal, {
+      firing: [{ key: 'fp1', name: 'HighLatency', machineId: 'm1' }],
+      resolved: [],
+    });
+    while ((await checks()) < 8) await env.sleep('15 seconds');
+    await handle.signal(machineAlertsSignal, { firing: [], resolved: ['fp1'] });
+    while ((await checks()) < 10) await env.sleep('15 seconds');
+    await handle.signal(stopWatchingSignal, { reason: 'the application was deleted' });
+    await handle.result();
+    await save(name, handle);
+  });
+  await env.teardown();
+}
+
 const wanted = new Set(process.argv.slice(2));
 const recording = (name: string) => wanted.size === 0 || wanted.has(name);
 
@@ -133,6 +179,7 @@ async function until(
 
 await mkdir(historiesDir, { recursive: true });
 if (recording('worker-health')) await recordWorkerHealth();
+if (recording('app-health')) await recordAppHealth('app-health');
 if (recording('release-succeeded'))
   await recordRelease('release-succeeded', () => Promise.resolve());
 if (recording('release-rolled-back'))

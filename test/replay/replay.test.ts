@@ -20,6 +20,7 @@ describe('recorded histories', () => {
   it('replay on the current workflow code without a determinism error', async () => {
     const results = await replay(await workflowBundle());
     expect(results.map((result) => result.workflowId).sort()).toEqual([
+      'app-health',
       'release-guard-rolled-back',
       'release-guard-rolled-back-analysis',
       'release-guard-rolled-back-guard',
@@ -45,7 +46,7 @@ describe('recorded histories', () => {
     });
     const results = await replay(changed);
     const changedWorkflows = results.filter((result) => !result.workflowId.endsWith('-guard'));
-    expect(changedWorkflows).toHaveLength(10);
+    expect(changedWorkflows).toHaveLength(11);
     for (const result of changedWorkflows) {
       expect(result.error, result.workflowId).toBeInstanceOf(DeterminismViolationError);
     }

@@ -132,6 +132,18 @@ describe('judgeMachine, check by check', () => {
       notices: '- - - - - down',
     },
     {
+      name: 'a check that cannot be made is no pass: failures around it still add up',
+      checks: 'ok fail unreachable fail',
+      statuses: 'healthy healthy healthy error',
+      notices: '- - - down',
+    },
+    {
+      name: 'down, out of sight, down again: one outage, announced once',
+      checks: 'ok fail fail silent silent fail ok',
+      statuses: 'healthy healthy error error unknown error healthy',
+      notices: '- - down - - - recovered',
+    },
+    {
       name: 'failures_before_error 1: the first failed check is an error',
       limit: 1,
       checks: 'ok fail ok',

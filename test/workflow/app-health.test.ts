@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  CheckedMachine,
-  MachineAlert,
-  MachineHealthCheck,
-  MachineStatusChange,
-} from '../../activities/machine-health';
-import type { HealthNotice, MachineObservation } from '../../domain/machine-health';
+import type { MachineStatusChange } from '../../activities/machine-health';
+import type { HealthNotice } from '../../domain/machine-health';
 import { appHealthWorkflow } from '../../workflows';
 import {
   appHealthQuery,
@@ -17,6 +12,7 @@ import {
   type AppHealthInput,
 } from '../../workflows/app-health/messages';
 import { startTimeSkipping, workflowBundle } from '../support/temporal';
+import { dead, fakeWatcherActivities, ok, type Sight } from './fake-watcher';
 
 /**
  * appHealthWorkflow's logic on the time-skipping server, over activities that answer from a
@@ -32,71 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
-type Sight = Partial<Omit<MachineObservation, 'machineId'>> & { deploying?: boolean };
-/** What check number `n` (from 0) sees of each machine; undefined: the application is gone. */
-type Script = (n: number, webhookAlerts: MachineAlert[]) => Record<string, Sight> | undefined;
-
-const ok: Sight = {};
-const dead: Sight = {
-  check: { state: 'failed', reason: 'connection refused' },
-  scrape: { state: 'down' },
-};
-
-function fakeWatcherActivities(
-  script: Script,
-  options: { failAnnounce?: number; failRecord?: number } = {},
-) {
-  const stored = new Map<string, CheckedMachine['stored']>();
-  const recorded: MachineStatusChange[][] = [];
-  const announced: HealthNotice[][] = [];
-  let checks = 0;
-  let announceFailures = options.failAnnounce ?? 0;
-  let recordFailures = options.failRecord ?? 0;
-  const activities = {
-    checkMachines(request: {
-      appId: string;
-      webhookAlerts: MachineAlert[];
-    }): Promise<MachineHealthCheck> {
-      const sights = script(checks++, request.webhookAlerts);
-      if (sights === undefined) return Promise.resolve({ gone: true });
-      return Promise.resolve({
-        gone: false,
-        appName: 'orders',
-        health: { interval_seconds: 15, failures_before_error: 2 },
-        machines: Object.entries(sights).map(([machineId, sight]) => ({
-          observation: {
-            machineId,
-            version: sight.version ?? 'v1.0.0',
-            check: sight.check ?? { state: 'ok' },
-            scrape: sight.scrape ?? { state: 'up' },
-            alerts: sight.alerts ?? [],
-          },
-          stored: stored.get(machineId) ?? { status: 'healthy', status_since: 0 },
-          deploying: sight.deploying ?? false,
-        })),
-      });
-    },
-    recordMachineStatuses(request: { appId: string; changes: MachineStatusChange[] }) {
-      if (recordFailures > 0) {
-        recordFailures -= 1;
-        return Promise.reject(new Error('MongoDB is down'));
-      }
-      recorded.push(request.changes);
-      for (const change of request.changes) stored.set(change.machineId, change.record);
-      return Promise.resolve({ written: request.changes.map((change) => change.machineId) });
-    },
-    announceMachineHealth(request: { appId: string; notices: HealthNotice[] }) {
-      if (announceFailures > 0) {
-        announceFailures -= 1;
-        return Promise.reject(new Error('the alert reached 0 of 1 channels'));
-      }
-      announced.push(request.notices);
-      return Promise.resolve({ delivered: ['ops'] });
-    },
-  };
-  return { activities, recorded, announced, stored, checks: () => checks };
-}
 
 async function watch(
   fake: ReturnType<typeof fakeWatcherActivities>,
@@ -175,14 +106,16 @@ describe('appHealthWorkflow', () => {
 
   it("marks a machine alert at once when Alertmanager's webhook signals, and clears it on resolved", async () => {
     let resolvedAt: number | undefined;
-    const fake = fakeWatcherActivities((n, webhookAlerts) => {
-      if (n > 12) return undefined;
+    let resolved = false;
+    const fake = fakeWatcherActivities((_n, webhookAlerts) => {
       const alerts = webhookAlerts.filter((alert) => alert.machineId === 'm1').map((a) => a.name);
+      // The application goes once the watcher has seen the alert resolved.
+      if (resolved && alerts.length === 0) return undefined;
       return { m1: { alerts } };
     });
     await watch(fake, {}, async (handle) => {
-      const checksBefore = async () => (await handle.query(appHealthQuery)).checks;
-      while ((await checksBefore()) < 2) await env.sleep(15_000);
+      const checks = async () => (await handle.query(appHealthQuery)).checks;
+      while ((await checks()) < 2) await env.sleep(15_000);
       await handle.signal(machineAlertsSignal, {
         firing: [{ key: 'fp1', name: 'HighLatency', machineId: 'm1' }],
         resolved: [],
@@ -190,8 +123,12 @@ describe('appHealthWorkflow', () => {
       while (!fake.recorded.some((batch) => batch.some((c) => c.record.status === 'alert'))) {
         await env.sleep(1_000);
       }
-      resolvedAt = (await handle.query(appHealthQuery)).checks;
+      resolvedAt = await checks();
       await handle.signal(machineAlertsSignal, { firing: [], resolved: ['fp1'] });
+      while (!fake.recorded.some((batch) => batch.some((c) => c.record.status === 'healthy'))) {
+        await env.sleep(1_000);
+      }
+      resolved = true;
     });
     expect(statuses(fake.recorded)).toEqual(['m1:alert', 'm1:healthy']);
     const alert = fake.recorded[0]![0]!.record;
