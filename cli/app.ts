@@ -1,11 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import type { ApiClient } from './api-client';
+import { segment, type ApiClient } from './api-client';
 import { printJson, say, stringOption, type CommandContext, type CommandSpec } from './context';
 import { ApiError, ExitCode, UsageError } from './errors';
-import { formatApplication, formatApplications } from './format';
-import type { Application, ItemList } from './types';
+import {
+  formatApiError,
+  formatApplication,
+  formatApplications,
+  formatMachineEvents,
+} from './format';
+import type { Application, ItemList, MachineEvent } from './types';
+
+/** How many of the newest machine status changes `app get` shows. */
+const recentMachineEvents = 10;
 
 /**
  * An application by name or id. Names are what people type; the api's routes take ids, so
@@ -87,7 +95,9 @@ const list: CommandSpec = {
   group: 'app',
   name: 'list',
   args: [],
-  summary: 'list the applications',
+  summary: 'list the applications, unhealthy ones first',
+  description:
+    "Each application's machines by status (healthy of all, error, alert, unknown) and the worst of them; those with a machine in error come first, then alerting, then unknown. --json keeps the api's order.",
   async run(context) {
     const apps = await context.client.get<ItemList<Application>>('/api/v1/applications');
     if (context.json) printJson(context, apps);
@@ -101,12 +111,38 @@ const get: CommandSpec = {
   name: 'get',
   args: ['<app>'],
   summary: 'show an application, by name or id',
+  description: `Its settings, each machine's status with why and since when, and the newest ${recentMachineEvents} changes of the machines' statuses. --json prints the application alone.`,
   async run(context, input) {
     const app = await resolveApp(context.client, input.args[0]!);
-    if (context.json) printJson(context, app);
-    else say(context, ...formatApplication(app));
+    if (context.json) {
+      printJson(context, app);
+      return ExitCode.ok;
+    }
+    say(
+      context,
+      ...formatApplication(app, context.now()),
+      '',
+      ...(await machineEventLines(context, app)),
+    );
     return ExitCode.ok;
   },
 };
+
+/**
+ * The newest changes of the machines' statuses. The application is what was asked for and is
+ * shown already: an api that cannot give its history (an older one answers 404) gets a line
+ * saying so, not a failed command.
+ */
+async function machineEventLines(context: CommandContext, app: Application): Promise<string[]> {
+  try {
+    const { items } = await context.client.get<ItemList<MachineEvent>>(
+      `/api/v1/applications/${segment(app.id)}/machine-events?limit=${recentMachineEvents}`,
+    );
+    return formatMachineEvents(items);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return [`machine events: cannot read them: ${formatApiError(error)[0]!}`];
+  }
+}
 
 export const appCommands: CommandSpec[] = [create, list, get];

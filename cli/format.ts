@@ -3,6 +3,8 @@ import type {
   AnalysisReport,
   Application,
   DeploymentView,
+  MachineEvent,
+  MachineStatus,
   PackageRecord,
   ProgressView,
 } from './types';
@@ -51,22 +53,76 @@ export function progressBar(done: number, total: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
+/** `45s ago`, `3m ago`, `5h ago`, `2d ago`: how long a state has lasted, at a glance. */
+export function formatAgo(epochMs: number, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - epochMs) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h ago`;
+  return `${Math.floor(hours / 24)}d ago`;
+}
+
+type MachineCounts = Pick<
+  Application,
+  'machine_count' | 'health_count' | 'error_count' | 'alert_count'
+>;
+
+/** Machines relguard cannot tell about: the api counts the other three statuses. */
+export function unknownCount(app: MachineCounts): number {
+  return Math.max(0, app.machine_count - app.health_count - app.error_count - app.alert_count);
+}
+
+/** The worst status among the machines (error, alert, unknown, healthy); none without machines. */
+export function worstStatus(app: MachineCounts): MachineStatus | undefined {
+  if (app.error_count > 0) return 'error';
+  if (app.alert_count > 0) return 'alert';
+  if (unknownCount(app) > 0) return 'unknown';
+  return app.machine_count > 0 ? 'healthy' : undefined;
+}
+
+const healthRank: Record<MachineStatus, number> = { error: 0, alert: 1, unknown: 2, healthy: 3 };
+
+/** Unhealthy first (a machine in error, then alerting, then unknown), then by name. */
+export function byHealth(a: Application, b: Application): number {
+  const rank = (app: Application) => healthRank[worstStatus(app) ?? 'healthy'];
+  return rank(a) - rank(b) || a.name.localeCompare(b.name);
+}
+
 export function formatApplications(apps: Application[]): string[] {
   if (apps.length === 0) return ['no applications yet: relguard app create -f app.yaml'];
   return table(
-    ['NAME', 'ID', 'VERSION', 'HEALTHY', 'PLATFORM', 'RELEASE'],
-    apps.map((app) => [
-      app.name,
-      app.id,
-      app.currentVersion || '-',
-      `${app.health_count}/${app.machine_count}`,
-      app.deployment_platform,
-      app.active_deployment_id ?? '-',
-    ]),
+    [
+      'NAME',
+      'ID',
+      'VERSION',
+      'HEALTH',
+      'HEALTHY',
+      'ERROR',
+      'ALERT',
+      'UNKNOWN',
+      'PLATFORM',
+      'RELEASE',
+    ],
+    [...apps]
+      .sort(byHealth)
+      .map((app) => [
+        app.name,
+        app.id,
+        app.currentVersion || '-',
+        worstStatus(app) ?? '-',
+        `${app.health_count}/${app.machine_count}`,
+        String(app.error_count),
+        String(app.alert_count),
+        String(unknownCount(app)),
+        app.deployment_platform,
+        app.active_deployment_id ?? '-',
+      ]),
   );
 }
 
-export function formatApplication(app: Application): string[] {
+export function formatApplication(app: Application, now: number): string[] {
   const { pacer, rollback_policy: policy } = app;
   const batching =
     pacer.batches !== undefined
@@ -91,8 +147,12 @@ export function formatApplication(app: Application): string[] {
     ],
     ['guard', guard],
     [
+      'health',
+      `checked every ${app.health.interval_seconds}s, error after ${app.health.failures_before_error} failed check(s) in a row`,
+    ],
+    [
       'machines',
-      `${app.machine_count} (${app.health_count} healthy, ${app.error_count} error, ${app.alert_count} alert)`,
+      `${app.machine_count} (${app.health_count} healthy, ${app.error_count} error, ${app.alert_count} alert, ${unknownCount(app)} unknown)`,
     ],
   ];
   const width = Math.max(...fields.map(([label]) => label.length));
@@ -102,12 +162,32 @@ export function formatApplication(app: Application): string[] {
     ...lines,
     '',
     ...table(
-      ['MACHINE', 'ADDRESS', 'STATUS', 'VERSION'],
+      ['MACHINE', 'ADDRESS', 'STATUS', 'VERSION', 'SINCE', 'REASON'],
       app.machines.map((machine) => [
         machine.id,
         `${machine.host}:${machine.port}`,
         machine.status,
         machine.version || '-',
+        machine.status_since === undefined ? '-' : formatAgo(machine.status_since, now),
+        machine.status_reason || '-',
+      ]),
+    ),
+  ];
+}
+
+/** The machines' status changes, newest first, at the times they happened (UTC). */
+export function formatMachineEvents(events: MachineEvent[]): string[] {
+  if (events.length === 0) return ['machine events: none recorded yet'];
+  return [
+    'machine events, newest first:',
+    ...table(
+      ['AT', 'MACHINE', 'STATUS', 'VERSION', 'REASON'],
+      events.map((event) => [
+        formatTime(event.at),
+        event.machine_id,
+        event.status,
+        event.version || '-',
+        event.reason || '-',
       ]),
     ),
   ];

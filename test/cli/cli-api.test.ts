@@ -158,7 +158,10 @@ describe('relguard against a running api', () => {
 
     const listed = await relguard(['app', 'list']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^shop +[0-9a-f]{24} +- +0\/3 +local +-$/m);
+    // No machine runs anything yet: none is healthy (the health watcher decides the rest).
+    expect(listed.stdout).toMatch(
+      /^shop +[0-9a-f]{24} +- +(unknown|error|alert) +0\/3 +\d +\d +\d +local +-$/m,
+    );
     const got = await relguard(['app', 'get', 'shop', '--json']);
     expect(got.code).toBe(0);
     const app = JSON.parse(got.stdout) as Application;
@@ -190,6 +193,12 @@ describe('relguard against a running api', () => {
     expect(human.stdout).toContain(
       'progress batch 2 of 2 [####################] 3/3 machines on v1.0.0',
     );
+    const shop = await relguard(['app', 'get', 'shop']);
+    expect(shop.code).toBe(0);
+    expect(shop.stdout).toMatch(/^machines +3 \(3 healthy, 0 error, 0 alert, 0 unknown\)$/m);
+    expect(shop.stdout).toMatch(/^m1 +127\.0\.0\.1:\d+ +healthy +v1\.0\.0 +\d+[smh] ago +\S.*$/m);
+    // The api's machine history was read (it may hold nothing yet, or the watcher's changes).
+    expect(shop.stdout).toMatch(/^machine events(, newest first:|: none recorded yet)$/m);
     const packages = await relguard(['package', 'list', 'shop']);
     expect(packages.stdout).toMatch(/^v1\.0\.0 +\d+(\.\d)? (B|KiB|MiB) +[0-9a-f]{32} /m);
   }, 120_000);

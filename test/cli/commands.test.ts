@@ -156,8 +156,12 @@ describe('app', () => {
     const api = fakeApi([list]);
     const listed = await runWith(['app', 'list'], api.fetch);
     expect(listed.code).toBe(0);
-    expect(listed.stdout.split('\n')[0]).toMatch(/^NAME +ID +VERSION +HEALTHY +PLATFORM +RELEASE$/);
-    expect(listed.stdout).toMatch(new RegExp(`shop +${shopApp.id} +v1.0.0 +2/2 +local +-`));
+    expect(listed.stdout.split('\n')[0]).toMatch(
+      /^NAME +ID +VERSION +HEALTH +HEALTHY +ERROR +ALERT +UNKNOWN +PLATFORM +RELEASE$/,
+    );
+    expect(listed.stdout).toMatch(
+      new RegExp(`shop +${shopApp.id} +v1.0.0 +healthy +2/2 +0 +0 +0 +local +-`),
+    );
 
     const byName = await runWith(['app', 'get', 'shop'], api.fetch);
     expect(byName.code).toBe(0);

@@ -1,6 +1,6 @@
 import { runCli } from '../../cli/run';
 import type { Application, Deployment } from '../../domain';
-import type { DeploymentView } from '../../cli/types';
+import type { DeploymentView, MachineEvent } from '../../cli/types';
 
 export interface RecordedRequest {
   method: string;
@@ -168,5 +168,30 @@ export function deploymentView(
     workflow_id: 'release-shop-d1',
     workflow_url: 'http://127.0.0.1:8233/namespaces/default/workflows/release-shop-d1',
     ...extra,
+  };
+}
+
+/**
+ * GET /api/v1/applications/{appId}/machine-events as the api answers it: the events of the
+ * application, narrowed by `?machine=`, newest first, at most `?limit=` (default 200).
+ */
+export function machineEventsRoute(appId: string, events: MachineEvent[]): Route {
+  return (request) => {
+    const url = new URL(request.path, 'http://api.test');
+    if (
+      request.method !== 'GET' ||
+      url.pathname !== `/api/v1/applications/${encodeURIComponent(appId)}/machine-events`
+    ) {
+      return undefined;
+    }
+    const machine = url.searchParams.get('machine');
+    const limit = Number(url.searchParams.get('limit') ?? 200);
+    const items = events
+      .filter(
+        (event) => event.app_id === appId && (machine === null || event.machine_id === machine),
+      )
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit);
+    return { status: 200, body: { items } };
   };
 }
