@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { Gauge, Histogram, Registry } from 'prom-client';
+import { MachineStatus } from '../domain';
 import type { ApiEnv, ApiVariables } from './context';
 
 /**
@@ -39,7 +40,38 @@ export function mountMetrics(app: Hono<ApiEnv>, store: ApiVariables['store']): v
     registers: [registry],
   });
 
+  const machineStatus = new Gauge({
+    name: 'relguard_machine_status',
+    help: 'Each machine\'s status as relguard last saw it: 1 for the current one, 0 for the other three (alert on relguard_machine_status{status="error"} == 1).',
+    labelNames: ['app', 'machine', 'status'],
+    registers: [registry],
+  });
+  const appMachines = new Gauge({
+    name: 'relguard_app_machines',
+    help: "An application's machines by status (healthy, error, alert, unknown).",
+    labelNames: ['app', 'status'],
+    registers: [registry],
+  });
+
   app.get('/metrics', async (c) => {
+    machineStatus.reset();
+    appMachines.reset();
+    // Every status of every machine is written, 0 included: a dashboard sees a machine leave
+    // `error` as 1 -> 0, not as a series that vanishes.
+    for (const application of await store.applications.list()) {
+      for (const status of MachineStatus.options) {
+        const count = application.machines.filter((machine) => machine.status === status).length;
+        appMachines.set({ app: application.name, status }, count);
+      }
+      for (const machine of application.machines) {
+        for (const status of MachineStatus.options) {
+          machineStatus.set(
+            { app: application.name, machine: machine.id, status },
+            machine.status === status ? 1 : 0,
+          );
+        }
+      }
+    }
     rollbacks.reset();
     rollbackSeconds.reset();
     detectionSeconds.reset();
