@@ -9,6 +9,7 @@ import type {
   Deployment,
   DeploymentStatus,
   GuardEvaluationRecord,
+  MachineStatus,
   NodeDeploymentStatus,
   PackageRecord,
   Role,
@@ -21,6 +22,7 @@ export type {
   Deployment,
   DeploymentStatus,
   GuardEvaluationRecord,
+  MachineStatus,
   NodeDeploymentStatus,
   PackageRecord,
   Role,
@@ -88,6 +90,19 @@ export interface AnalysisSeries {
   to: number;
   step_seconds: number;
   items: { name: string; promql: string; series: MetricSeries[]; error?: string }[];
+}
+
+/** GET /api/v1/applications/{id}/machine-events: one change of a machine's status. */
+export interface MachineEvent {
+  id: string;
+  app_id: string;
+  machine_id: string;
+  status: MachineStatus;
+  reason: string;
+  /** The version the machine ran then ('' for none). */
+  version: string;
+  /** Epoch ms: when the machine entered `status`. */
+  at: number;
 }
 
 export interface Items<T> {

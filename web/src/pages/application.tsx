@@ -2,9 +2,11 @@ import { api, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo, formatTime } from '../format';
+import { unknownCount } from '../health';
 import { useResource } from '../resource';
 import { Link } from '../router';
 import type { Application, Deployment, Items, Role } from '../types';
+import { MachineHistory } from './machine-history';
 import { RedCharts } from './red-charts';
 import { PacerView, RollbackPolicyView } from './rollback-policy';
 import { StartRelease } from './start-release';
@@ -14,7 +16,10 @@ interface Loaded {
   releases: Deployment[];
 }
 
-/** One application: its machines, policy, pacer, releases and RED metrics; start a release. */
+/**
+ * One application: its machines (each one's status, why and since when) and their history,
+ * policy, pacer, releases and RED metrics; start a release.
+ */
 export function ApplicationPage({ id, role }: { id: string; role: Role }) {
   const loaded = useResource(
     async (signal): Promise<Loaded> => {
@@ -52,6 +57,16 @@ export function ApplicationPage({ id, role }: { id: string; role: Role }) {
         <dd>{app.deployment_platform}</dd>
         <dt>repo</dt>
         <dd>{app.repo === '' ? 'packages uploaded by CI' : <code>{app.repo}</code>}</dd>
+        <dt>machines</dt>
+        <dd data-testid="machine-counts">
+          {app.machine_count}: {app.health_count} healthy, {app.error_count} error,{' '}
+          {app.alert_count} alert, {unknownCount(app)} unknown
+        </dd>
+        <dt>health check</dt>
+        <dd>
+          <code>{app.health_check.path}</code> every {app.health.interval_seconds} s; error after{' '}
+          {app.health.failures_before_error} failed check(s) in a row
+        </dd>
       </dl>
 
       {role !== 'viewer' && <StartRelease app={app} />}
@@ -67,6 +82,8 @@ export function ApplicationPage({ id, role }: { id: string; role: Role }) {
               <th>address</th>
               <th>version</th>
               <th>status</th>
+              <th>since</th>
+              <th>why</th>
             </tr>
           </thead>
           <tbody>
@@ -84,11 +101,17 @@ export function ApplicationPage({ id, role }: { id: string; role: Role }) {
                 <td>
                   <Status value={machine.status} testid="machine-status" />
                 </td>
+                <td title={formatTime(machine.status_since)} data-testid="machine-since">
+                  {formatAgo(machine.status_since)}
+                </td>
+                <td data-testid="machine-reason">{machine.status_reason}</td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
+
+      <MachineHistory appId={app.id} machineIds={app.machines.map((machine) => machine.id)} />
 
       <section>
         <h2>Releases</h2>

@@ -2,6 +2,7 @@ import { api, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo } from '../format';
+import { byHealth, unknownCount, worstStatus } from '../health';
 import { useResource } from '../resource';
 import { Link } from '../router';
 import type { Application, Deployment, Items } from '../types';
@@ -14,7 +15,7 @@ interface Row {
 async function loadRows(signal: AbortSignal): Promise<Row[]> {
   const { items: apps } = await api<Items<Application>>('/api/v1/applications', { signal });
   return Promise.all(
-    apps.map(async (app) => {
+    [...apps].sort(byHealth).map(async (app) => {
       const { items } = await api<Items<Deployment>>(
         `/api/v1/deployments?app_id=${enc(app.id)}&limit=1`,
         { signal },
@@ -24,7 +25,10 @@ async function loadRows(signal: AbortSignal): Promise<Row[]> {
   );
 }
 
-/** Every application: versions, machines by status, and how its last release went. */
+/**
+ * Every application, those in trouble first (a machine in error, then alerting, then unknown):
+ * versions, machines by status, and how its last release went.
+ */
 export function ApplicationsPage() {
   const rows = useResource(loadRows, [], { intervalMs: 10_000 });
   return (
@@ -47,52 +51,65 @@ export function ApplicationsPage() {
               <th class="number">healthy</th>
               <th class="number">error</th>
               <th class="number">alert</th>
+              <th class="number">unknown</th>
               <th class="number">machines</th>
               <th>last release</th>
             </tr>
           </thead>
           <tbody>
-            {rows.data.map(({ app, last }) => (
-              <tr key={app.id} data-testid="application-row" data-app={app.name}>
-                <td>
-                  <Link to={`/apps/${enc(app.id)}`} data-testid="application-link">
-                    {app.name}
-                  </Link>
-                </td>
-                <td class="version" data-testid="current-version">
-                  {app.currentVersion}
-                </td>
-                <td class="version" data-testid="prev-version">
-                  {app.prev_version}
-                </td>
-                <td class="number" data-testid="machines-healthy">
-                  {app.health_count}
-                </td>
-                <td class="number" data-testid="machines-error">
-                  {app.error_count}
-                </td>
-                <td class="number" data-testid="machines-alert">
-                  {app.alert_count}
-                </td>
-                <td class="number">{app.machine_count}</td>
-                <td>
-                  {last === undefined ? (
-                    <span data-testid="last-release" class="muted">
-                      none
-                    </span>
-                  ) : (
-                    <>
-                      <Link to={`/releases/${enc(last.id)}`}>
-                        <Status value={last.status} testid="last-release" />
-                      </Link>{' '}
-                      <span class="muted">
-                        {last.package_version} · {formatAgo(last.createdTime)}
+            {rows.data.map(({ app, last }) => {
+              const health = worstStatus(app) ?? 'none';
+              return (
+                <tr
+                  key={app.id}
+                  data-testid="application-row"
+                  data-app={app.name}
+                  data-health={health}
+                  class={`health-${health}`}
+                >
+                  <td>
+                    <Link to={`/apps/${enc(app.id)}`} data-testid="application-link">
+                      {app.name}
+                    </Link>
+                  </td>
+                  <td class="version" data-testid="current-version">
+                    {app.currentVersion}
+                  </td>
+                  <td class="version" data-testid="prev-version">
+                    {app.prev_version}
+                  </td>
+                  <td class="number" data-testid="machines-healthy">
+                    {app.health_count}
+                  </td>
+                  <td class="number" data-testid="machines-error">
+                    {app.error_count}
+                  </td>
+                  <td class="number" data-testid="machines-alert">
+                    {app.alert_count}
+                  </td>
+                  <td class="number" data-testid="machines-unknown">
+                    {unknownCount(app)}
+                  </td>
+                  <td class="number">{app.machine_count}</td>
+                  <td>
+                    {last === undefined ? (
+                      <span data-testid="last-release" class="muted">
+                        none
                       </span>
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
+                    ) : (
+                      <>
+                        <Link to={`/releases/${enc(last.id)}`}>
+                          <Status value={last.status} testid="last-release" />
+                        </Link>{' '}
+                        <span class="muted">
+                          {last.package_version} · {formatAgo(last.createdTime)}
+                        </span>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
