@@ -151,8 +151,28 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       stored('record the machine', () =>
         store.applications.updateMachine(appId, machineId, machine),
       ),
+      stored("record the machine's history", () => recordMachineEvent(appId, machineId, machine)),
     ]);
     await writeTargets(deps.targetsDir, updatedApp);
+  }
+
+  /** A status the release gives a machine goes into its history, as the watcher's do. */
+  async function recordMachineEvent(
+    appId: string,
+    machineId: string,
+    machine: MachineChanges,
+  ): Promise<void> {
+    if (machine.status === undefined || machine.status_since === undefined) return;
+    await store.machineEvents.record([
+      {
+        app_id: appId,
+        machine_id: machineId,
+        status: machine.status,
+        reason: machine.status_reason ?? '',
+        version: machine.version ?? '',
+        at: machine.status_since,
+      },
+    ]);
   }
 
   // The machines of a batch start together and read the same documents: one read each.
@@ -362,7 +382,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           const message = error instanceof Error ? error.message : String(error);
           await recordedStart.catch(() => undefined);
           const finishedAt = Date.now();
-          // Two documents, written at once, as recordMachine does.
+          const failedMachine = {
+            status: 'error' as const,
+            status_reason: `deploy of ${version} failed: ${message}`,
+            status_since: finishedAt,
+          };
+          // The documents, written at once, as recordMachine does.
           await Promise.all([
             stored('record the failure', () =>
               store.deployments.setNodeDeployment(deployment.id, request.machineId, {
@@ -372,10 +397,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
               }),
             ),
             stored('record the machine', () =>
-              store.applications.updateMachine(app.id, request.machineId, {
-                status: 'error',
-                status_reason: `deploy of ${version} failed: ${message}`,
-                status_since: finishedAt,
+              store.applications.updateMachine(app.id, request.machineId, failedMachine),
+            ),
+            stored("record the machine's history", () =>
+              recordMachineEvent(app.id, request.machineId, {
+                ...failedMachine,
+                version: app.machines.find((m) => m.id === request.machineId)?.version ?? '',
               }),
             ),
           ]);

@@ -9,7 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { MachineStatusChange } from '../../activities/machine-health';
+import type { CheckedMachine, MachineStatusChange } from '../../activities/machine-health';
 import {
   initialMachineState,
   judgeMachine,
@@ -124,22 +124,21 @@ export async function appHealthWorkflow(input: AppHealthInput): Promise<string> 
     const present = new Set<string>();
     for (const { observation, stored, deploying } of seen.machines) {
       present.add(observation.machineId);
-      const previous = machines.get(observation.machineId);
+      const known = machines.get(observation.machineId);
       if (deploying) {
-        // The release writes its status; the watcher takes it up again from what it wrote,
-        // keeping what it announced so that a recovery is still said once.
-        machines.set(observation.machineId, {
-          ...initialMachineState(stored, now),
-          ...(previous === undefined
-            ? {}
-            : {
-                downs: previous.downs,
-                quiet: previous.quiet,
-                ...(previous.announced === undefined ? {} : { announced: previous.announced }),
-              }),
-        });
+        // The release writes its status; the watcher takes it up again from what it wrote.
+        machines.set(observation.machineId, takeUp(stored, known, now));
         continue;
       }
+      // A release wrote a newer status since the last check (a deploy between two checks):
+      // that is where the machine is now.
+      const previous =
+        known !== undefined &&
+        stored.status !== known.status &&
+        stored.status_since !== undefined &&
+        stored.status_since > known.since
+          ? takeUp(stored, known, now)
+          : known;
       const judged = judgeMachine(
         previous ?? initialMachineState(stored, now),
         observation,
@@ -186,4 +185,24 @@ export async function appHealthWorkflow(input: AppHealthInput): Promise<string> 
     }
     return intervalSeconds;
   }
+}
+
+/**
+ * The watcher's state of a machine from the status someone else (a release) stored, keeping
+ * what the watcher announced and its flap record, so that a recovery is still said once.
+ */
+function takeUp(
+  stored: CheckedMachine['stored'],
+  known: MachineHealthState | undefined,
+  now: number,
+): MachineHealthState {
+  const state = initialMachineState(stored, now);
+  if (known === undefined) return state;
+  return {
+    ...state,
+    judged: known.judged,
+    downs: known.downs,
+    quiet: known.quiet,
+    ...(known.announced === undefined ? {} : { announced: known.announced }),
+  };
 }
