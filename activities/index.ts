@@ -42,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
       platforms: deps.platforms,
       sendAlert: (request) => notify.sendAlert(request),
       links: deps.links,
+      scrapeIntervalSeconds: deps.scrapeIntervalSeconds,
       targetsDir: deps.targetsDir,
       logger: deps.logger,
     }),

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import {
   HealthSettings,
   type Alert,
@@ -27,6 +28,11 @@ export interface MachineHealthDeps {
   sendAlert(request: { channels: string[]; alert: Alert }): Promise<{ delivered: string[] }>;
   links: { temporalUiUrl: string; namespace: string; apiUrl: string };
   logger: Logger;
+  /**
+   * Prometheus' scrape interval for the machines: a machine changed this recently may not be
+   * discovered and scraped yet (see discoveryGraceMs).
+   */
+  scrapeIntervalSeconds: number;
   /** Prometheus' file-SD folder: a stopped machine leaves it. */
   targetsDir: string;
   /** Health checks asked at once; each waits at most the platform's probe timeout. */
@@ -66,6 +72,15 @@ export interface MachineStatusChange {
 }
 
 const defaultCheckConcurrency = 32;
+
+/**
+ * How long after a machine's status changed (a deploy writes it) a missing Prometheus target
+ * is expected: the file-SD refresh, then up to one scrape interval before the first scrape,
+ * with room for one missed scrape.
+ */
+export function discoveryGraceMs(scrapeIntervalSeconds: number): number {
+  return (5 + 3 * scrapeIntervalSeconds) * 1000;
+}
 /** Deployment states in which a release is changing the machine's process. */
 const changing = new Set(['deploying', 'rolling_back']);
 
@@ -137,10 +152,17 @@ export function createMachineHealthActivities(deps: MachineHealthDeps) {
         ]);
 
         const platform = deps.platforms[app.deployment_platform];
+        const heartbeat = () => {
+          if (Context.current().info.heartbeatTimeoutMs !== undefined)
+            Context.current().heartbeat();
+        };
         const machines = await mapConcurrently(
           app.machines,
           deps.checkConcurrency ?? defaultCheckConcurrency,
           async (machine): Promise<CheckedMachine> => {
+            // Alive: a worker that dies mid-check is noticed at the heartbeat timeout, not
+            // at the end of the check's whole time.
+            heartbeat();
             let check: MachineObservation['check'];
             try {
               const answer = await platform.health({ app, machine });
@@ -155,9 +177,13 @@ export function createMachineHealthActivities(deps: MachineHealthDeps) {
               scrape = { state: 'unavailable', reason: up.reason };
             } else {
               const values = up.byInstance.get(machine.id);
+              const changedAt = machine.status_since;
+              const recent =
+                changedAt !== undefined &&
+                Date.now() - changedAt < discoveryGraceMs(deps.scrapeIntervalSeconds);
               scrape =
                 values === undefined
-                  ? { state: 'absent' }
+                  ? { state: recent ? 'discovering' : 'absent' }
                   : values.some((value) => value === 1)
                     ? { state: 'up' }
                     : { state: 'down' };

@@ -29,6 +29,11 @@ export type ScrapeHealth =
   | { state: 'down' }
   /** Prometheus answered and has no target for the machine. */
   | { state: 'absent' }
+  /**
+   * No target yet, but the machine changed so recently (a deploy) that Prometheus may not have
+   * discovered and scraped it: neither a pass nor a doubt.
+   */
+  | { state: 'discovering' }
   /** Prometheus did not answer. */
   | { state: 'unavailable'; reason: string };
 
@@ -136,7 +141,9 @@ function verdict(
   const keep = { status: previous.status, reason: previous.reason };
 
   if (observation.version === '') {
-    // Nothing of relguard's runs there: a silent port is expected, not an outage.
+    // Nothing of relguard's runs there: a silent port is expected, not an outage; an alert
+    // that names it is still news.
+    if (observation.alerts.length > 0) return { ...alerting(observation), failures: 0, doubts: 0 };
     return observation.check.state === 'ok'
       ? { status: 'healthy', reason: 'answers its health check', failures: 0, doubts: 0 }
       : {
@@ -172,6 +179,10 @@ function verdict(
   }
 
   if (observation.alerts.length > 0) return { ...alerting(observation), failures: 0, doubts: 0 };
+
+  if (observation.scrape.state === 'discovering') {
+    return { ...keep, failures: previous.failures, doubts: previous.doubts };
+  }
 
   const doubt = doubtOf(observation);
   if (doubt !== undefined) {

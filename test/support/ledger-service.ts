@@ -10,7 +10,8 @@ const run = promisify(execFile);
  * "ledger": a tiny service written for the health watcher's tests, unlike the mockserver and
  * the orders service: its health check is `/status/ready` (not /healthz), its only metric is
  * `ledger_balance_updates_total`, and it writes its pid to `ledger.pid` in the folder it runs
- * from, so a test can kill it the way a crash or the OOM killer would.
+ * from, so a test can kill it the way a crash or the OOM killer would. A file `slow-health`
+ * there (a number of ms) makes its health check answer that late.
  */
 const ledgerServerJs = String.raw`'use strict';
 const http = require('node:http');
@@ -22,8 +23,16 @@ fs.writeFileSync(path.join(process.cwd(), 'ledger.pid'), String(process.pid));
 http
   .createServer((req, res) => {
     if (req.url === '/status/ready') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      return res.end('ready');
+      // A file 'slow-health' beside it makes each health check take that many ms.
+      let slowMs = 0;
+      try {
+        slowMs = Number(fs.readFileSync(path.join(process.cwd(), 'slow-health'), 'utf8')) || 0;
+      } catch {}
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ready');
+      }, slowMs);
+      return;
     }
     if (req.url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -56,6 +65,16 @@ export async function createLedgerRepo(tags: string[]): Promise<string> {
     await git('tag', tag);
   }
   return repo;
+}
+
+/** The folder the ledger of a machine runs in (its pid file's), for `slow-health`. */
+export async function ledgerDir(deployPath: string, machineId: string): Promise<string> {
+  const pid = await ledgerPid(deployPath, machineId);
+  const { stdout } = await run('find', [path.join(deployPath, machineId), '-name', 'ledger.pid']);
+  for (const file of stdout.split('\n').filter(Boolean)) {
+    if (Number(await readFile(file, 'utf8')) === pid) return path.dirname(file);
+  }
+  throw new Error(`no folder of the ledger on ${machineId}`);
 }
 
 /**

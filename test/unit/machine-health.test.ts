@@ -40,6 +40,7 @@ const seen = {
     alerts: [],
   },
   absent: { check: { state: 'ok' }, scrape: { state: 'absent' }, alerts: [] },
+  discovering: { check: { state: 'ok' }, scrape: { state: 'discovering' }, alerts: [] },
   unreachable: {
     check: { state: 'unreachable', reason: 'ssh: connect to host web-1 port 22: timed out' },
     scrape: { state: 'up' },
@@ -130,6 +131,18 @@ describe('judgeMachine, check by check', () => {
       checks: 'fail ok fail ok fail fail',
       statuses: 'healthy healthy healthy healthy healthy error',
       notices: '- - - - - down',
+    },
+    {
+      name: 'a target Prometheus has not discovered yet, just after a deploy, is no doubt',
+      checks: 'ok discovering discovering discovering ok',
+      statuses: 'healthy healthy healthy healthy healthy',
+      notices: '- - - - -',
+    },
+    {
+      name: 'nor a pass: failures around it still add up',
+      checks: 'ok fail discovering fail',
+      statuses: 'healthy healthy healthy error',
+      notices: '- - - down',
     },
     {
       name: 'a check that cannot be made is no pass: failures around it still add up',

@@ -27,6 +27,8 @@ import {
 
 const { checkMachines } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  // It heartbeats per machine: a worker killed mid-check is noticed in seconds.
+  heartbeatTimeout: '20 seconds',
   // A check that cannot run is retried by the next interval's check.
   retry: { maximumAttempts: 2, initialInterval: '1 second' },
 });
