@@ -279,6 +279,15 @@ class LocalMachine implements MachineHost {
     return state.pid !== undefined && (await ownGroupAlive(state.pid, state.pid_start));
   }
 
+  /**
+   * Whether the process relguard last started here lives; undefined when relguard started
+   * none here (a machine it never deployed, or one it stopped) or cannot tell (see processAlive).
+   */
+  async startedProcessAlive(): Promise<boolean | undefined> {
+    if ((await this.readState()).pid === undefined) return undefined;
+    return await this.processAlive();
+  }
+
   logTail(version: string): Promise<string> {
     return tail(this.logFile(version), logTailBytes);
   }
@@ -370,7 +379,7 @@ export class LocalPlatform implements DeployPlatform {
       }),
       // Its state file unreadable is not a verdict on the process: the probe answers alone.
       this.machine(target)
-        .processAlive()
+        .startedProcessAlive()
         .catch(() => undefined),
     ]);
     if (alive !== false) return probe;
