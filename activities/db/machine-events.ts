@@ -35,15 +35,13 @@ export class MachineEventRepository {
    * retried after a crash writes each change once.
    */
   async record(events: Omit<MachineEvent, 'id'>[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.collection.bulkWrite(
+    // One upsert each, not a bulk write: a bulk write wraps a network error in its own error
+    // type, which the callers' wait-out-the-outage logic (store-outage.ts) would not recognise.
+    await Promise.all(
       events.map((event) => {
         const _id = `${event.app_id}/${event.machine_id}/${event.at}`;
-        return {
-          replaceOne: { filter: { _id }, replacement: { _id, ...event }, upsert: true },
-        };
+        return this.collection.replaceOne({ _id }, event, { upsert: true });
       }),
-      { ordered: false },
     );
   }
 
