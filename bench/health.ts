@@ -23,7 +23,8 @@
  * events per application per hour (describe's historyLength, scaled); the worker's CPU per
  * machine check; how long a check takes (its activity, from the histories); and, to see where
  * the CPU goes, the worker's threads (main, the SDK core's, the workflow thread with V8's
- * helpers) and the other processes (Temporal, FerretDB, Prometheus, the machines) from /proc.
+ * helpers) and the other processes (Temporal, FerretDB, Prometheus, the machines) from /proc,
+ * with what the rest of the host spent meanwhile (another test run makes the figures shared).
  * Ratios, never a target.
  *
  *   npx tsx bench/health.ts [--apps 50] [--machines 20] [--small-apps 5] [--interval 5]
@@ -194,6 +195,15 @@ function cpuByProcess(
   return result;
 }
 
+/** CPU ms the whole host spent busy (every core), from /proc/stat. */
+function hostBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+  const ticks = fields.map(Number);
+  // user nice system idle iowait irq softirq steal: all but idle and iowait were busy.
+  const busy = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0) - ticks[3]! - ticks[4]!;
+  return (busy / ticksPerSecond) * 1000;
+}
+
 /**
  * CPU ms of this process's threads: the main thread (the activities, the api, the MongoDB
  * driver, the SDK's bridge), the SDK core's Rust runtime (tokio: gRPC to Temporal), and the
@@ -350,6 +360,7 @@ async function bench(): Promise<void> {
       const before = await Promise.all(apps.map(snapshot));
       const ticks0 = processTicks();
       const threads0 = threadMs();
+      const host0 = hostBusyMs();
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const wall0 = Date.now();
@@ -358,12 +369,18 @@ async function bench(): Promise<void> {
       const windowMs = performance.now() - t0;
       const ticks1 = processTicks();
       const threads1 = threadMs();
+      const hostMs = hostBusyMs() - host0;
       const wall1 = Date.now();
       const after = await Promise.all(apps.map(snapshot));
 
       const workerCpuMs = (cpu.user + cpu.system) / 1000;
       const share = (ms: number) => ms / (windowMs * cores);
       const others = cpuByProcess(ticks0, ticks1, names);
+      // What else ran on the host meanwhile (another test run, say): the figures are shared.
+      const elsewhereMs = Math.max(
+        0,
+        hostMs - workerCpuMs - Object.values(others).reduce((sum, ms) => sum + ms, 0),
+      );
       const checks = after.reduce((sum, s, i) => sum + s.checks - before[i]!.checks, 0);
       const events = after.reduce((sum, s, i) => sum + s.events - before[i]!.events, 0);
       const bytes = after.reduce((sum, s, i) => sum + s.bytes - before[i]!.bytes, 0);
@@ -452,6 +469,7 @@ async function bench(): Promise<void> {
             .sort(([, a], [, b]) => b - a)
             .map(([name, ms]) => [name, round(share(ms), 4)]),
         ),
+        rest_of_host_cpu_share: round(share(elsewhereMs), 4),
         worker_rss_mb: round(process.memoryUsage().rss / 1024 / 1024, 1),
       };
       const pct = (value: number) => `${round(value * 100, 2)}%`;
@@ -477,7 +495,8 @@ async function bench(): Promise<void> {
             result.other_cpu_share,
           )
             .map(([name, value]) => `${name} ${pct(value)}`)
-            .join(', ')}; worker RSS ${result.worker_rss_mb} MB`,
+            .join(', ')}; the rest of the host ${pct(result.rest_of_host_cpu_share)}; ` +
+          `worker RSS ${result.worker_rss_mb} MB`,
       );
       return result;
     }
