@@ -1,10 +1,10 @@
+import { byHealth, unknownCount, worstStatus } from '../domain/fleet-health';
 import type { ApiError } from './errors';
 import type {
   AnalysisReport,
   Application,
   DeploymentView,
   MachineEvent,
-  MachineStatus,
   PackageRecord,
   ProgressView,
 } from './types';
@@ -62,32 +62,6 @@ export function formatAgo(epochMs: number, now: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours}h ago`;
   return `${Math.floor(hours / 24)}d ago`;
-}
-
-type MachineCounts = Pick<
-  Application,
-  'machine_count' | 'health_count' | 'error_count' | 'alert_count'
->;
-
-/** Machines relguard cannot tell about: the api counts the other three statuses. */
-export function unknownCount(app: MachineCounts): number {
-  return Math.max(0, app.machine_count - app.health_count - app.error_count - app.alert_count);
-}
-
-/** The worst status among the machines (error, alert, unknown, healthy); none without machines. */
-export function worstStatus(app: MachineCounts): MachineStatus | undefined {
-  if (app.error_count > 0) return 'error';
-  if (app.alert_count > 0) return 'alert';
-  if (unknownCount(app) > 0) return 'unknown';
-  return app.machine_count > 0 ? 'healthy' : undefined;
-}
-
-const healthRank: Record<MachineStatus, number> = { error: 0, alert: 1, unknown: 2, healthy: 3 };
-
-/** Unhealthy first (a machine in error, then alerting, then unknown), then by name. */
-export function byHealth(a: Application, b: Application): number {
-  const rank = (app: Application) => healthRank[worstStatus(app) ?? 'healthy'];
-  return rank(a) - rank(b) || a.name.localeCompare(b.name);
 }
 
 export function formatApplications(apps: Application[]): string[] {

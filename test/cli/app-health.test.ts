@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { byHealth, formatAgo, unknownCount, worstStatus } from '../../cli/format';
+import { formatAgo } from '../../cli/format';
+import { byHealth, unknownCount, worstStatus } from '../../domain/fleet-health';
 import type { MachineEvent } from '../../cli/types';
 import type { Application, Machine } from '../../domain';
 import { fakeApi, machineEventsRoute, on, runWith, shopApp } from './fake-api';

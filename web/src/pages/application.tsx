@@ -2,7 +2,7 @@ import { api, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo, formatTime } from '../format';
-import { unknownCount } from '../health';
+import { unknownCount } from '../../../domain/fleet-health';
 import { useResource } from '../resource';
 import { Link } from '../router';
 import type { Application, Deployment, Items, Role } from '../types';

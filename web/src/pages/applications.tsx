@@ -2,7 +2,7 @@ import { api, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo } from '../format';
-import { byHealth, unknownCount, worstStatus } from '../health';
+import { byHealth, unknownCount, worstStatus } from '../../../domain/fleet-health';
 import { useResource } from '../resource';
 import { Link } from '../router';
 import type { Application, Deployment, Items } from '../types';

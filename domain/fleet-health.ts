@@ -1,9 +1,15 @@
-import type { Application, MachineStatus } from './types';
+import type { MachineStatus } from './application';
 
-type MachineCounts = Pick<
-  Application,
-  'machine_count' | 'health_count' | 'error_count' | 'alert_count'
->;
+/**
+ * An application's health from its machine counts, as the CLI and the console show it. Pure and
+ * free of Node and zod at run time, so the console's bundle imports it too.
+ */
+export interface MachineCounts {
+  machine_count: number;
+  health_count: number;
+  error_count: number;
+  alert_count: number;
+}
 
 /** Machines relguard cannot tell about: the api counts the other three statuses. */
 export function unknownCount(app: MachineCounts): number {
@@ -25,7 +31,7 @@ const rank: Record<MachineStatus, number> = { error: 0, alert: 1, unknown: 2, he
  * one alerting, then one with a machine relguard cannot tell about, then the rest; by name
  * inside each.
  */
-export function byHealth(a: Application, b: Application): number {
-  const of = (app: Application) => rank[worstStatus(app) ?? 'healthy'];
+export function byHealth<A extends MachineCounts & { name: string }>(a: A, b: A): number {
+  const of = (app: A) => rank[worstStatus(app) ?? 'healthy'];
   return of(a) - of(b) || a.name.localeCompare(b.name);
 }
