@@ -11,6 +11,7 @@ export const benchNames = [
   'release-scale',
   'throughput',
   'api',
+  'health',
 ] as const;
 export type BenchName = (typeof benchNames)[number];
 
@@ -22,6 +23,7 @@ export const quickArgs: Record<BenchName, string[]> = {
   'release-scale': ['--sizes', '10,100'],
   throughput: ['--releases', '10'],
   api: ['--seconds', '3'],
+  health: ['--apps', '10', '--seconds', '15', '--idle-seconds', '5'],
 };
 
 /** The benches `--only a,b` names, in the runner's order; an unknown name is an error naming it. */
@@ -257,6 +259,29 @@ function apiRows(result: BenchResult): SummaryRow[] {
   return rows;
 }
 
+/** bench/health.ts: one worker watching a fleet; its last phase is the full fleet. */
+function healthRows(result: BenchResult): SummaryRow[] {
+  const phases = Array.isArray(result.phases) ? (result.phases as BenchResult[]) : [];
+  const full = phases.at(-1);
+  if (full === undefined) return [];
+  const idle = phases.find((phase) => phase.phase === 'idle');
+  const share = num(full, 'worker_cpu_share');
+  const idleShare = idle === undefined ? undefined : num(idle, 'worker_cpu_share');
+  const percent = (value: number | undefined) =>
+    value === undefined ? none : `${formatNumber(Math.round(value * 1000) / 10)}%`;
+  return [
+    {
+      bench: 'health',
+      measured: `one worker watching ${formatNumber(num(full, 'machines'))} machines every ${formatNumber(num(result, 'interval_seconds'))} s: worker CPU of ${formatNumber(num(result, 'cores'))} cores, checks done`,
+      figure: `${percent(share)}, ${formatNumber(num(full, 'worker_cpu_ms_per_machine_check'))} ms per machine check; ${formatNumber(num(full, 'checks'))} checks`,
+      baseline: `idle ${percent(idleShare)}; ideal ${formatNumber(num(full, 'checks_ideal'))} checks`,
+      ratio: formatNumber(num(full, 'checks_ratio')),
+      target: none,
+      met: none,
+    },
+  ];
+}
+
 const rowsOf: Record<BenchName, (result: BenchResult) => SummaryRow[]> = {
   mockserver: mockserverRows,
   guard: guardRows,
@@ -264,6 +289,7 @@ const rowsOf: Record<BenchName, (result: BenchResult) => SummaryRow[]> = {
   'release-scale': releaseScaleRows,
   throughput: throughputRows,
   api: apiRows,
+  health: healthRows,
 };
 
 /** The table's lines for one bench: its figures, or what went wrong. */

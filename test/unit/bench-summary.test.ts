@@ -15,6 +15,23 @@ import {
 
 /** Result lines as the benches print them. */
 const results: Record<string, BenchResult> = {
+  health: {
+    bench: 'health',
+    cores: 2,
+    interval_seconds: 5,
+    phases: [
+      { phase: 'idle', machines: 1000, worker_cpu_share: 0.012 },
+      {
+        phase: 'full',
+        machines: 1000,
+        worker_cpu_share: 0.256,
+        worker_cpu_ms_per_machine_check: 2.63,
+        checks: 389,
+        checks_ideal: 400,
+        checks_ratio: 0.973,
+      },
+    ],
+  },
   mockserver: {
     bench: 'mockserver',
     endpoint: 'GET /api/orders',
@@ -128,6 +145,7 @@ describe('selectBenches', () => {
       'release-scale',
       'throughput',
       'api',
+      'health',
     ]);
     expect(selectBenches('api, guard')).toEqual(['guard', 'api']);
     expect(selectBenches('api,')).toEqual(['api']);
@@ -135,7 +153,7 @@ describe('selectBenches', () => {
 
   it('refuses an unknown bench, naming it and the known ones', () => {
     expect(() => selectBenches('api,apis')).toThrow(
-      'unknown bench apis; the benches are mockserver, guard, analysis, release-scale, throughput, api',
+      'unknown bench apis; the benches are mockserver, guard, analysis, release-scale, throughput, api, health',
     );
   });
 
@@ -228,6 +246,18 @@ describe('summaryRows', () => {
     expect(throttle).toMatchObject({ baseline: '980 req/s, p99 95 ms', ratio: '1.48' });
   });
 
+  it('shows the health bench: the full fleet against idle and the ideal number of checks', () => {
+    expect(summaryRows(outcome('health'))).toEqual([
+      expect.objectContaining({
+        measured:
+          'one worker watching 1,000 machines every 5 s: worker CPU of 2 cores, checks done',
+        figure: '25.6%, 2.63 ms per machine check; 389 checks',
+        baseline: 'idle 1.2%; ideal 400 checks',
+        ratio: '0.973',
+      }),
+    ]);
+  });
+
   it('shows a failed bench as failed, and one without a result line as such', () => {
     const crashed = outcome('guard', 3);
     expect(benchFailed(crashed)).toBe(true);
@@ -263,7 +293,7 @@ describe('markdownTable', () => {
 
   it('is a table Prettier leaves as it is, so it can be pasted into README.md', async () => {
     const table = markdownTable(benchNames.flatMap((name) => summaryRows(outcome(name))));
-    expect(table.split('\n')).toHaveLength(2 + 1 + 2 + 3 + 2 + 1 + 2);
+    expect(table.split('\n')).toHaveLength(2 + 1 + 2 + 3 + 2 + 1 + 2 + 1);
     expect(await format(table, { parser: 'markdown', printWidth: 100 })).toBe(`${table}\n`);
   });
 });
