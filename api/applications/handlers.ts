@@ -8,9 +8,14 @@ import {
   type REDMetrics,
   type RollbackPolicy,
 } from '../../domain';
+import {
+  maskedValueIssues,
+  redactApplication,
+  restoreRedacted,
+} from '../../domain/application-redaction';
 import { unjudgeableTiming } from '../../domain/guard-timing';
 import { maxRangeSeconds, redTemplateIssues } from '../../domain/promql-templates';
-import type { ApiEnv } from '../context';
+import type { ApiEnv, ApiVariables } from '../context';
 import { validationBody, type ErrorEnvelope } from '../errors';
 import { prometheusOf } from '../prometheus-series';
 import { queryRedMetrics } from './red-metrics';
@@ -53,10 +58,29 @@ function guardRefusal(
   return validationBody(error, 'request body');
 }
 
+/** The role the answer is redacted for: the token's (the least when there is none). */
+const roleOf = (vars: Pick<ApiVariables, 'principal'>) => vars.principal?.role ?? 'viewer';
+
+/** The 422 body for redaction masks that stand for no stored value, each named by its field. */
+function maskRefusal(issues: ReturnType<typeof maskedValueIssues>): ErrorEnvelope | undefined {
+  if (issues.length === 0) return undefined;
+  const error = new ZodError(
+    issues.map(({ path, message }) => ({
+      code: 'custom' as const,
+      path,
+      message,
+      input: undefined,
+    })),
+  );
+  return validationBody(error, 'request body');
+}
+
 export const createApplication: RouteHandler<typeof routes.createApplication, ApiEnv> = async (
   c,
 ) => {
   const input = c.req.valid('json');
+  const masked = maskRefusal(maskedValueIssues(input));
+  if (masked !== undefined) return c.json(masked, 422);
   const refusal = guardRefusal(input, c.var.scrapeIntervalSeconds);
   if (refusal !== undefined) return c.json(refusal, 422);
   const app = await c.var.store.applications.create(input);
@@ -71,25 +95,34 @@ export const createApplication: RouteHandler<typeof routes.createApplication, Ap
       'health watcher not started; retried in the background',
     );
   }
-  return c.json(app, 201);
+  return c.json(redactApplication(app, roleOf(c.var)), 201);
 };
 
-export const listApplications: RouteHandler<typeof routes.listApplications, ApiEnv> = async (c) =>
-  c.json({ items: await c.var.store.applications.list() }, 200);
+export const listApplications: RouteHandler<typeof routes.listApplications, ApiEnv> = async (c) => {
+  const role = roleOf(c.var);
+  const items = await c.var.store.applications.list();
+  return c.json({ items: items.map((app) => redactApplication(app, role)) }, 200);
+};
 
 export const getApplication: RouteHandler<typeof routes.getApplication, ApiEnv> = async (c) =>
-  c.json(await c.var.store.applications.get(c.req.valid('param').id), 200);
+  c.json(
+    redactApplication(await c.var.store.applications.get(c.req.valid('param').id), roleOf(c.var)),
+    200,
+  );
 
 export const updateApplication: RouteHandler<typeof routes.updateApplication, ApiEnv> = async (
   c,
 ) => {
   const { id } = c.req.valid('param');
-  const update = c.req.valid('json');
   const { applications } = c.var.store;
   // The templates and the rules are checked together as they will be stored: a change of the
   // rules alone is checked against the stored templates, and the other way round. updateFrom
   // writes only if nobody changed the application since this read.
   const current = await applications.get(id);
+  // A body that carries back the masks GET gave keeps the stored secrets (domain/application-redaction.ts).
+  const update = restoreRedacted(c.req.valid('json'), current);
+  const masked = maskRefusal(maskedValueIssues(update));
+  if (masked !== undefined) return c.json(masked, 422);
   const refusal = guardRefusal(
     {
       red_metrics_config: update.red_metrics_config ?? current.red_metrics_config,
@@ -101,7 +134,7 @@ export const updateApplication: RouteHandler<typeof routes.updateApplication, Ap
   if (refusal !== undefined) return c.json(refusal, 422);
   const app = await applications.updateFrom(current, update);
   c.var.logger.info({ app: app.name, id }, 'application updated');
-  return c.json(app, 200);
+  return c.json(redactApplication(app, roleOf(c.var)), 200);
 };
 
 export const deleteApplication: RouteHandler<typeof routes.deleteApplication, ApiEnv> = async (

@@ -6,7 +6,20 @@ import { IdParam, json } from '../route-parts';
 
 const tags = ['applications'];
 
-const ApplicationSchema = Application.openapi('Application');
+/** Every application in an answer is redacted (domain/application-redaction.ts). */
+const ApplicationSchema = Application.extend({
+  redacted: z
+    .array(z.string())
+    .optional()
+    .openapi({
+      description:
+        'The paths of the values this answer masks (`repo`, `start_cmd`, `machines.0.ssh.key_path`). A masked value is `***`, or `***` in place of the credentials of a URL (`https://***@github.com/o/r.git`): credentials in `repo` are masked for every role, admin included; commands (`start_cmd`, `stop_cmd`, `build_cmd`) and SSH key paths for every role below admin. A PUT or POST that sends a mask back keeps the stored value; a mask that stands for no stored value is refused (422).',
+      example: ['repo', 'start_cmd', 'machines.0.ssh.key_path'],
+    }),
+}).openapi('Application', {
+  description:
+    "An application, redacted for the caller's role: secrets are never returned, `redacted` names what is masked.",
+});
 
 export const createApplication = createRoute({
   method: 'post',
