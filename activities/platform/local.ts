@@ -13,6 +13,12 @@ import {
 import path from 'node:path';
 import type { Logger } from '../logger';
 import { extractArchive } from './archive';
+import {
+  commandEnv,
+  commandIdentity,
+  giveToCommandUser,
+  type CommandSettings,
+} from './command-env';
 import { probeHealth } from './health-check';
 import { KeyedLock } from './keyed-lock';
 import {
@@ -39,7 +45,7 @@ import {
   type ReleaseMarker,
 } from './releases';
 import { rollout, type MachineHost, type RolloutSettings } from './rollout';
-import { inheritedEnv, releaseEnv } from './runtime-env';
+import { releaseEnv } from './runtime-env';
 import type {
   DeployPlatform,
   DeployResult,
@@ -54,8 +60,13 @@ export interface LocalPlatformOptions {
   releasesKept: number;
   logger: Logger;
   fetch?: typeof fetch;
-  /** The environment start_cmd inherits, minus relguard's secrets; process.env by default. */
+  /**
+   * The worker's environment, where the allow-list of command-env.ts picks PATH, LANG, TZ and
+   * RELGUARD_COMMAND_ENV's names from; process.env by default. Nothing else of it is passed.
+   */
   baseEnv?: NodeJS.ProcessEnv;
+  /** Who start_cmd and stop_cmd run as (RELGUARD_RUN_AS) and what else they are given. */
+  commands?: CommandSettings;
   /** Between SIGTERM and SIGKILL when stopping a machine's process group. */
   killGraceMs?: number;
   /** How long stop_cmd may run before it is killed. */
@@ -72,6 +83,7 @@ export const startIdVariable = 'RELGUARD_START_ID';
 interface LocalMachineOptions {
   logger: Logger;
   baseEnv: NodeJS.ProcessEnv;
+  commands: CommandSettings;
   killGraceMs: number;
   stopCommandTimeoutMs: number;
 }
@@ -127,11 +139,13 @@ class LocalMachine implements MachineHost {
     return this.at(machineLayout.logs, `${version}.log`);
   }
 
-  private env(version: string): Record<string, string> {
-    return {
-      ...inheritedEnv(this.options.baseEnv),
-      ...releaseEnv(this.target, version, this.dir),
-    };
+  /** The whole environment of start_cmd and stop_cmd: the allow-list and the release's values. */
+  private env(version: string, extra: Record<string, string> = {}): Record<string, string> {
+    return commandEnv(
+      this.options.commands,
+      { ...releaseEnv(this.target, version, this.dir), ...extra },
+      this.options.baseEnv,
+    );
   }
 
   async readState(): Promise<MachineState> {
@@ -172,6 +186,8 @@ class LocalMachine implements MachineHost {
     await mkdir(this.at(machineLayout.releases), { recursive: true });
     try {
       await extractArchive(archive, stagingDir, signal ? { signal } : {});
+      // The release belongs to the user its commands run as; the marker stays relguard's.
+      await giveToCommandUser(stagingDir, this.options.commands);
       await writeFile(path.join(stagingDir, machineLayout.marker), JSON.stringify(marker) + '\n');
       // A folder cannot be renamed over a folder: a stale release of the same version (another
       // build) steps aside first.
@@ -203,6 +219,7 @@ class LocalMachine implements MachineHost {
         const result = await runToEnd(this.target.app.stop_cmd, {
           cwd: this.releaseDir(current),
           env: this.env(current),
+          ...commandIdentity(this.options.commands),
           logFile: this.logFile(current),
           timeoutMs: this.options.stopCommandTimeoutMs,
         });
@@ -246,7 +263,8 @@ class LocalMachine implements MachineHost {
     await this.writeState(startingState(before, version, startId));
     const { pid, pidStart } = await startDetached(this.target.app.start_cmd, {
       cwd: this.releaseDir(version),
-      env: { ...this.env(version), [startIdVariable]: startId },
+      env: this.env(version, { [startIdVariable]: startId }),
+      ...commandIdentity(this.options.commands),
       logFile: this.logFile(version),
     });
     await this.writeState(startedState(before, version, pid, pidStart));
@@ -334,6 +352,7 @@ export class LocalPlatform implements DeployPlatform {
     this.machineOptions = {
       logger: options.logger,
       baseEnv: options.baseEnv ?? process.env,
+      commands: options.commands ?? {},
       killGraceMs: options.killGraceMs ?? 10_000,
       stopCommandTimeoutMs: options.stopCommandTimeoutMs ?? 30_000,
     };

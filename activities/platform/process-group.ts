@@ -128,9 +128,26 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 
 export interface CommandOptions {
   cwd: string;
+  /** The command's whole environment (see command-env.ts); nothing of the worker's is added. */
   env: Record<string, string>;
   /** stdout and stderr are appended here. */
   logFile: string;
+  /** Runs the command as this user and group (RELGUARD_RUN_AS); the worker's own without. */
+  uid?: number;
+  gid?: number;
+}
+
+/** A shell running `command` as the options say, leader of a new session and process group. */
+function spawnShell(command: string, options: CommandOptions, logFd: number) {
+  return spawn(command, {
+    shell: true,
+    detached: true,
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', logFd, logFd],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
+  });
 }
 
 /** Starts `command` in a shell, detached, its output appended to the log; returns its group. */
@@ -140,13 +157,7 @@ export async function startDetached(
 ): Promise<{ pid: number; pidStart: string | undefined }> {
   const log = await open(options.logFile, 'a');
   try {
-    const child = spawn(command, {
-      shell: true,
-      detached: true,
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', log.fd, log.fd],
-    });
+    const child = spawnShell(command, options, log.fd);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -169,13 +180,7 @@ export async function runToEnd(
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }> {
   const log = await open(options.logFile, 'a');
   try {
-    const child = spawn(command, {
-      shell: true,
-      detached: true,
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', log.fd, log.fd],
-    });
+    const child = spawnShell(command, options, log.fd);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

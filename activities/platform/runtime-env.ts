@@ -1,25 +1,11 @@
-import { configVariables } from '../../domain/config';
 import type { MachineTarget } from './types';
 
-// Variables relguard itself may hold that are not in its config schema (SDKs read them).
-const secretName = /(SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
-const relguardOwn = new Set<string>(configVariables);
-
 /**
- * The environment a start_cmd or stop_cmd inherits from relguard's own: everything but
- * relguard's configuration and anything named like a secret, so that an application never
- * sees relguard's credentials.
+ * The variables the design promises every start_cmd and stop_cmd, on every platform. The
+ * local platform adds them to the allow-listed environment of command-env.ts (and
+ * RELGUARD_START_ID to start_cmd's); the ssh platform puts them, and nothing of the worker's
+ * environment, before the command it sends.
  */
-export function inheritedEnv(base: NodeJS.ProcessEnv): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(base)) {
-    if (value === undefined || relguardOwn.has(name) || secretName.test(name)) continue;
-    env[name] = value;
-  }
-  return env;
-}
-
-/** The variables the design promises every start_cmd and stop_cmd. */
 export function releaseEnv(
   { app, machine }: MachineTarget,
   version: string,
