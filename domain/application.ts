@@ -50,6 +50,16 @@ export const SshConfig = z.strictObject({
   user: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(22),
   key_path: z.string().min(1),
+  /** This machine's known_hosts file, instead of SSH_KNOWN_HOSTS_FILE. */
+  known_hosts_path: z.string().min(1).optional(),
+  /** The only host key the machine may present, as `ssh-keygen -lf` prints it; decides alone. */
+  host_key_sha256: z
+    .string()
+    .regex(
+      /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+      'must be a SHA256 fingerprint as ssh-keygen -lf prints it: "SHA256:" and 43 base64 characters',
+    )
+    .optional(),
 });
 export type SshConfig = z.infer<typeof SshConfig>;
 

@@ -60,6 +60,18 @@ export const configSchema = z.object({
   PACKAGE_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(512),
   /** Releases kept on each machine for instant rollback. */
   DEPLOY_RELEASES_KEPT: z.coerce.number().int().min(2).default(3),
+  /**
+   * The ssh platform's trust in host keys. strict: only keys in a known_hosts file or pinned in
+   * a machine's ssh.host_key_sha256; accept-new: a machine nothing is known of has its first
+   * key pinned in MongoDB (trust on first use, logged as a warning; for labs).
+   */
+  SSH_HOST_KEY_POLICY: z.enum(['strict', 'accept-new']).default('strict'),
+  /** The known_hosts file (OpenSSH's format, hashed names too) for every ssh machine. */
+  SSH_KNOWN_HOSTS_FILE: z.string().min(1).optional(),
+  /** From the TCP connect to a logged-in ssh session. */
+  SSH_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  /** How long one command relguard runs on a machine over ssh may take. */
+  SSH_COMMAND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Where relguard writes the Prometheus file-SD targets of the machines it deploys. */
   PROMETHEUS_TARGETS_DIR: z.string().min(1).default('.relguard/prometheus/targets'),
   /**

@@ -11,7 +11,17 @@ import type { Config } from '../domain/config';
 
 /** The activities' dependencies, built from the configuration once per worker process. */
 export function activityDeps(config: Config, store: Store, logger: Logger): ActivityDeps {
-  const platformOptions = { releasesKept: config.DEPLOY_RELEASES_KEPT, logger };
+  const platformOptions = {
+    releasesKept: config.DEPLOY_RELEASES_KEPT,
+    logger,
+    hostKeys: {
+      policy: config.SSH_HOST_KEY_POLICY,
+      knownHostsFile: config.SSH_KNOWN_HOSTS_FILE,
+      pins: store.sshHostKeys,
+    },
+    connectTimeoutMs: config.SSH_CONNECT_TIMEOUT_SECONDS * 1000,
+    commandTimeoutMs: config.SSH_COMMAND_TIMEOUT_SECONDS * 1000,
+  };
   const prometheus = new PrometheusClient(prometheusOptions(config));
   return {
     store,

@@ -9,3 +9,4 @@ export { AuditRepository } from './audit';
 export { GuardEvaluationRepository } from './guard-evaluations';
 export { newId } from './documents';
 export { MachineEventRepository, type MachineEvent } from './machine-events';
+export { SshHostKeyRepository, type PinnedHostKey } from './ssh-host-keys';

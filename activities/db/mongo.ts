@@ -8,6 +8,7 @@ import { AuditRepository } from './audit';
 import { GuardEvaluationRepository } from './guard-evaluations';
 import { MachineEventRepository } from './machine-events';
 import { TokenRepository } from './tokens';
+import { SshHostKeyRepository } from './ssh-host-keys';
 
 export interface MongoOptions {
   uri: string;
@@ -27,6 +28,8 @@ export interface Repositories {
   audit: AuditRepository;
   guardEvaluations: GuardEvaluationRepository;
   machineEvents: MachineEventRepository;
+  /** Host keys trusted on first use (SSH_HOST_KEY_POLICY=accept-new); `_id` is the index. */
+  sshHostKeys: SshHostKeyRepository;
 }
 
 /** The process's one MongoClient and what hangs off it. */
@@ -76,6 +79,7 @@ export function createRepositories(db: Db): Repositories {
     audit: new AuditRepository(db),
     guardEvaluations: new GuardEvaluationRepository(db),
     machineEvents: new MachineEventRepository(db),
+    sshHostKeys: new SshHostKeyRepository(db),
   };
 }
 

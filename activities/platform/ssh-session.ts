@@ -1,35 +1,11 @@
-import { createHash } from 'node:crypto';
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { FailureType, RelguardError } from '../../domain/errors';
-import type { Logger } from '../logger';
+import type { HostKeyCheck } from './ssh-host-keys';
 import { shellQuote } from './shell-quote';
 
-/** What a host key verifier is told; `fingerprint` is OpenSSH's "SHA256:…" form. */
-export interface HostKeyInfo {
-  host: string;
-  port: number;
-  fingerprint: string;
-  key: Buffer;
-}
-
-/**
- * Decides whether to trust a machine's host key. The seam for known_hosts or pinned
- * fingerprints; the default accepts every key and logs its fingerprint.
- */
-export type HostKeyVerifier = (info: HostKeyInfo) => boolean | Promise<boolean>;
-
-export function acceptAndLogHostKey(logger: Logger): HostKeyVerifier {
-  return ({ host, port, fingerprint }) => {
-    logger.info({ host, port, fingerprint }, 'accepted ssh host key without verification');
-    return true;
-  };
-}
-
-export function hostKeyFingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-}
-
 export interface SshEndpoint {
+  /** The machine's id, for messages. */
+  machineId: string;
   host: string;
   port: number;
   username: string;
@@ -45,6 +21,17 @@ export interface CommandResult {
 // Commands print a version, a pid, a log tail; more than this is a runaway command.
 const maxOutputBytes = 256 * 1024;
 
+export interface SshSessionOptions {
+  hostKeys: HostKeyCheck;
+  /** From the TCP connect to a logged-in session (SSH_CONNECT_TIMEOUT_SECONDS). */
+  connectTimeoutMs: number;
+  /** How long one remote command may run (SSH_COMMAND_TIMEOUT_SECONDS). */
+  commandTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
 /**
  * One ssh connection to one machine, for the length of one platform call. Every command runs
  * under `sh -c`, whatever the user's login shell is.
@@ -54,16 +41,20 @@ export class SshSession {
 
   private constructor(
     private readonly client: Client,
+    /** "machine <id> (user@host:port)", the prefix of every message. */
     readonly label: string,
+    private readonly machineId: string,
+    private readonly commandTimeoutMs: number,
   ) {}
 
-  static async open(
-    endpoint: SshEndpoint,
-    options: { verifyHostKey: HostKeyVerifier; readyTimeoutMs: number; signal?: AbortSignal },
-  ): Promise<SshSession> {
-    const label = `${endpoint.username}@${endpoint.host}:${endpoint.port}`;
+  static async open(endpoint: SshEndpoint, options: SshSessionOptions): Promise<SshSession> {
+    const label = `machine ${endpoint.machineId} (${endpoint.username}@${endpoint.host}:${endpoint.port})`;
+    const details = {
+      machine_id: endpoint.machineId,
+      endpoint: `${endpoint.host}:${endpoint.port}`,
+    };
     const client = new Client();
-    let refusedFingerprint: string | undefined;
+    let refusal: RelguardError | undefined;
     options.signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -77,24 +68,26 @@ export class SshSession {
       });
       client.once('error', (error: Error & { level?: string }) => {
         options.signal?.removeEventListener('abort', onAbort);
+        client.destroy();
         reject(
-          refusedFingerprint !== undefined
-            ? new RelguardError(
-                FailureType.BadConfig,
-                `the host key of ${label} (${refusedFingerprint}) was refused; if the machine was reinstalled, trust its new key, else find out who answers at that address`,
-                { endpoint: label, fingerprint: refusedFingerprint },
-              )
-            : error.level === 'client-authentication'
+          refusal ??
+            (error.level === 'client-authentication'
               ? new RelguardError(
                   FailureType.BadConfig,
                   `ssh login to ${label} was refused: ${error.message}; check the machine's ssh user and key_path, and that the key is in its authorized_keys`,
-                  { endpoint: label },
+                  details,
                 )
-              : new RelguardError(
-                  FailureType.Unavailable,
-                  `cannot reach ${label} over ssh: ${error.message}`,
-                  { endpoint: label },
-                ),
+              : error.level === 'client-timeout'
+                ? new RelguardError(
+                    FailureType.Unavailable,
+                    `ssh connection to ${label} timed out after ${seconds(options.connectTimeoutMs)} (SSH_CONNECT_TIMEOUT_SECONDS) before the session was ready: ${error.message}`,
+                    { ...details, timeout_ms: options.connectTimeoutMs },
+                  )
+                : new RelguardError(
+                    FailureType.Unavailable,
+                    `cannot reach ${label} over ssh: ${error.message}`,
+                    details,
+                  )),
         );
       });
       client.connect({
@@ -102,36 +95,53 @@ export class SshSession {
         port: endpoint.port,
         username: endpoint.username,
         privateKey: endpoint.privateKey,
-        readyTimeout: options.readyTimeoutMs,
+        readyTimeout: options.connectTimeoutMs,
+        algorithms: { serverHostKey: options.hostKeys.algorithms },
         hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-          const fingerprint = hostKeyFingerprint(key);
-          const decide = (trusted: boolean) => {
-            if (!trusted) refusedFingerprint = fingerprint;
-            verify(trusted);
-          };
-          Promise.resolve(
-            options.verifyHostKey({ host: endpoint.host, port: endpoint.port, fingerprint, key }),
-          ).then(decide, () => decide(false));
+          options.hostKeys.verify(key).then(
+            () => verify(true),
+            (error: unknown) => {
+              refusal =
+                error instanceof RelguardError
+                  ? error
+                  : new RelguardError(
+                      FailureType.Unavailable,
+                      `could not check the ssh host key of ${label}: ${(error as Error).message}`,
+                      details,
+                    );
+              verify(false);
+            },
+          );
         },
       });
     });
     // Errors after the handshake surface through the command that was running.
     client.on('error', () => undefined);
-    return new SshSession(client, label);
+    return new SshSession(client, label, endpoint.machineId, options.commandTimeoutMs);
   }
 
-  /** Runs `script` with `sh -c`; answers its exit code and output, whatever the code. */
-  exec(script: string, signal?: AbortSignal): Promise<CommandResult> {
+  /**
+   * Runs `script` with `sh -c`; answers its exit code and output, whatever the code. `what`
+   * names the command in errors; one that outlives the command timeout is an Unavailable error.
+   */
+  exec(what: string, script: string, signal?: AbortSignal): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(`sh -c ${shellQuote(script)}`, (error, channel: ClientChannel) => {
         if (error) {
-          reject(this.unavailable(`could not run a command: ${error.message}`));
+          reject(this.unavailable(`could not run a command (${what}): ${error.message}`));
           return;
         }
         let stdout = '';
         let stderr = '';
+        let timedOut = false;
         const onAbort = () => channel.close();
         signal?.addEventListener('abort', onAbort, { once: true });
+        const timer = setTimeout(() => {
+          timedOut = true;
+          // OpenSSH delivers the signal to `sh`; closing the channel ends the session either way.
+          channel.signal('KILL');
+          channel.close();
+        }, this.commandTimeoutMs);
         channel.on('data', (chunk: Buffer) => {
           if (stdout.length < maxOutputBytes) stdout += chunk.toString('utf8');
         });
@@ -139,9 +149,17 @@ export class SshSession {
           if (stderr.length < maxOutputBytes) stderr += chunk.toString('utf8');
         });
         channel.on('close', (code: number | null) => {
+          clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) reject(signal.reason as Error);
-          else resolve({ code: code ?? null, stdout, stderr });
+          else if (timedOut) {
+            reject(
+              this.unavailable(
+                `${what} did not finish within ${seconds(this.commandTimeoutMs)} (SSH_COMMAND_TIMEOUT_SECONDS); relguard stopped waiting for it`,
+                { command: what, timeout_ms: this.commandTimeoutMs },
+              ),
+            );
+          } else resolve({ code: code ?? null, stdout, stderr });
         });
       });
     });
@@ -149,7 +167,7 @@ export class SshSession {
 
   /** Runs `script`; a non-zero exit is an Unavailable error that says what `what` was. */
   async run(what: string, script: string, signal?: AbortSignal): Promise<string> {
-    const result = await this.exec(script, signal);
+    const result = await this.exec(what, script, signal);
     if (result.code !== 0) {
       throw this.unavailable(
         `${what} failed (exit ${result.code ?? 'unknown'}): ${result.stderr.trim() || result.stdout.trim()}`,
@@ -193,6 +211,7 @@ export class SshSession {
 
   private unavailable(message: string, details: Record<string, unknown> = {}): RelguardError {
     return new RelguardError(FailureType.Unavailable, `${this.label}: ${message}`, {
+      machine_id: this.machineId,
       endpoint: this.label,
       ...details,
     });

@@ -23,7 +23,8 @@ import {
 import { rollout, type MachineHost, type RolloutSettings } from './rollout';
 import { releaseEnv } from './runtime-env';
 import { shellQuote as q } from './shell-quote';
-import { acceptAndLogHostKey, SshSession, type HostKeyVerifier } from './ssh-session';
+import { HostKeyTrust, type HostKeyTrustOptions } from './ssh-host-keys';
+import { SshSession } from './ssh-session';
 import type {
   DeployPlatform,
   DeployResult,
@@ -38,11 +39,18 @@ export interface SshPlatformOptions {
   releasesKept: number;
   logger: Logger;
   fetch?: typeof fetch;
-  /** Trusts or refuses a machine's host key; by default every key is accepted and logged. */
-  verifyHostKey?: HostKeyVerifier;
+  /**
+   * Which host keys are trusted (SSH_HOST_KEY_POLICY, SSH_KNOWN_HOSTS_FILE, the pin store);
+   * by default strict, with no known_hosts file: only machines with ssh.host_key_sha256 or
+   * their own ssh.known_hosts_path can be reached.
+   */
+  hostKeys?: Omit<HostKeyTrustOptions, 'logger'>;
   /** Where packages are downloaded on relguard's side before the upload. */
   stagingDir?: string;
-  readyTimeoutMs?: number;
+  /** SSH_CONNECT_TIMEOUT_SECONDS, in ms. */
+  connectTimeoutMs?: number;
+  /** SSH_COMMAND_TIMEOUT_SECONDS, in ms. */
+  commandTimeoutMs?: number;
   killGraceMs?: number;
   stopCommandTimeoutMs?: number;
   healthPollMs?: number;
@@ -182,7 +190,7 @@ class SshMachine implements MachineHost {
 
   async installedMarker(version: string): Promise<ReleaseMarker | undefined> {
     const file = path.posix.join(this.releaseDir(version), machineLayout.marker);
-    const result = await this.session.exec(`cat ${q(file)}`);
+    const result = await this.session.exec('reading the release marker', `cat ${q(file)}`);
     return result.code === 0 ? parseMarker(result.stdout) : undefined;
   }
 
@@ -211,6 +219,7 @@ class SshMachine implements MachineHost {
     try {
       await this.session.upload(archive, remoteArchive, signal);
       const result = await this.session.exec(
+        'unpacking the package',
         [
           'set -e',
           `trap 'rm -f ${q(remoteArchive)}' EXIT`,
@@ -247,7 +256,9 @@ class SshMachine implements MachineHost {
       }
     } catch (error) {
       // The script removes the upload itself; this covers an upload that failed half-way.
-      await this.session.exec(`rm -f ${q(remoteArchive)}`).catch(() => undefined);
+      await this.session
+        .exec('removing the upload', `rm -f ${q(remoteArchive)}`)
+        .catch(() => undefined);
       throw error;
     }
   }
@@ -357,6 +368,7 @@ class SshMachine implements MachineHost {
     const state = await this.readState();
     if (state.pid === undefined) return false;
     const result = await this.session.exec(
+      'checking the running process',
       [
         `g=${state.pid}`,
         `want=${q(state.pid_start ?? '')}`,
@@ -368,7 +380,10 @@ class SshMachine implements MachineHost {
   }
 
   async logTail(version: string): Promise<string> {
-    const result = await this.session.exec(`tail -c ${logTailBytes} ${q(this.logFile(version))}`);
+    const result = await this.session.exec(
+      'reading the log',
+      `tail -c ${logTailBytes} ${q(this.logFile(version))}`,
+    );
     return result.code === 0 ? result.stdout : '';
   }
 
@@ -406,8 +421,9 @@ export class SshPlatform implements DeployPlatform {
   private readonly lock = new KeyedLock();
   private readonly settings: RolloutSettings;
   private readonly machineOptions: SshMachineOptions;
-  private readonly verifyHostKey: HostKeyVerifier;
-  private readonly readyTimeoutMs: number;
+  private readonly hostKeys: HostKeyTrust;
+  private readonly connectTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
 
   constructor(options: SshPlatformOptions) {
     this.settings = {
@@ -423,8 +439,16 @@ export class SshPlatform implements DeployPlatform {
       killGraceMs: options.killGraceMs ?? 10_000,
       stopCommandTimeoutMs: options.stopCommandTimeoutMs ?? 30_000,
     };
-    this.verifyHostKey = options.verifyHostKey ?? acceptAndLogHostKey(options.logger);
-    this.readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    this.hostKeys = new HostKeyTrust({
+      ...(options.hostKeys ?? { policy: 'strict' }),
+      logger: options.logger,
+    });
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
+    // A stop waits for stop_cmd, then for the processes to go, inside one remote command.
+    this.commandTimeoutMs = Math.max(
+      options.commandTimeoutMs ?? 300_000,
+      this.machineOptions.stopCommandTimeoutMs + this.machineOptions.killGraceMs + 10_000,
+    );
   }
 
   /** Runs `body` on the machine over one ssh connection, one call per machine at a time. */
@@ -454,11 +478,25 @@ export class SshPlatform implements DeployPlatform {
           { machine_id: machine.id, key_path: ssh.key_path },
         );
       }
+      const hostKeys = await this.hostKeys.prepare({
+        machineId: machine.id,
+        host: machine.host,
+        port: ssh.port,
+        knownHostsPath: ssh.known_hosts_path,
+        hostKeySha256: ssh.host_key_sha256,
+      });
       const session = await SshSession.open(
-        { host: machine.host, port: ssh.port, username: ssh.user, privateKey },
         {
-          verifyHostKey: this.verifyHostKey,
-          readyTimeoutMs: this.readyTimeoutMs,
+          machineId: machine.id,
+          host: machine.host,
+          port: ssh.port,
+          username: ssh.user,
+          privateKey,
+        },
+        {
+          hostKeys,
+          connectTimeoutMs: this.connectTimeoutMs,
+          commandTimeoutMs: this.commandTimeoutMs,
           ...(signal ? { signal } : {}),
         },
       );

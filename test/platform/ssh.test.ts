@@ -6,7 +6,6 @@ import type { Machine } from '../../domain';
 import { FailureType, RelguardError } from '../../domain/errors';
 import { createLogger } from '../../activities/logger';
 import { SshPlatform } from '../../activities/platform/ssh';
-import type { HostKeyInfo } from '../../activities/platform/ssh-session';
 import type { MachineTarget } from '../../activities/platform/types';
 import {
   appRuntime,
@@ -32,7 +31,8 @@ let v1: BuiltPackage;
 let v2: BuiltPackage;
 let v3: BuiltPackage;
 let platform: SshPlatform;
-const hostKeysSeen: HostKeyInfo[] = [];
+/** The test sshd's keys, as `ssh-keyscan` would write them: the platform trusts only these. */
+let knownHosts: string;
 const machines: Machine[] = [];
 
 const target = (machine: Machine): MachineTarget => ({ app: appRuntime(deployPath), machine });
@@ -56,15 +56,14 @@ beforeAll(async () => {
     buildAppPackage(workDir, '2.0.0'),
     buildAppPackage(workDir, '3.0.0'),
   ]);
+  knownHosts = path.join(workDir, 'known_hosts');
+  await sshd.writeKnownHosts(knownHosts);
   platform = new SshPlatform({
     releasesKept: 3,
     logger,
     killGraceMs: 3000,
     stagingDir: path.join(workDir, 'staging'),
-    verifyHostKey: (info) => {
-      hostKeysSeen.push(info);
-      return true;
-    },
+    hostKeys: { policy: 'strict', knownHostsFile: knownHosts },
   });
   for (const id of ['s1', 's2']) {
     machines.push(
@@ -100,8 +99,6 @@ describe('SshPlatform against a real sshd', () => {
       expect(await platform.currentVersion(target(machine))).toBe('1.0.0');
       expect(await readdir(path.join(machineDir, 'incoming'))).toEqual([]);
     }
-    expect(hostKeysSeen.length).toBeGreaterThan(0);
-    expect(hostKeysSeen[0]!.fingerprint).toBe(sshd.hostFingerprint);
     expect(await readdir(path.join(workDir, 'staging'))).toEqual([]);
   });
 
@@ -156,11 +153,12 @@ describe('SshPlatform against a real sshd', () => {
     expect((await askVersion(s2)).version).toBe('1.0.0');
   });
 
-  it('refuses a host key the verifier rejects', async () => {
-    const wary = new SshPlatform({ releasesKept: 3, logger, verifyHostKey: () => false });
+  it('refuses the machine when no known_hosts file vouches for its key', async () => {
+    const wary = new SshPlatform({ releasesKept: 3, logger });
     const error = await failure(wary.currentVersion(target(machines[0]!)));
     expect(error.type).toBe(FailureType.BadConfig);
-    expect(error.message).toContain('host key');
+    expect(error.message).toContain(`machine s1 (127.0.0.1:${sshd.port})`);
+    expect(error.message).toContain(`unknown ssh host key ${sshd.hostFingerprint}`);
   });
 
   it('stop() leaves no process and can be repeated', async () => {
@@ -179,7 +177,7 @@ describe('SshPlatform against a real sshd', () => {
       logger,
       killGraceMs: 3000,
       stagingDir: path.join(workDir, 'staging'),
-      verifyHostKey: () => true,
+      hostKeys: { policy: 'strict', knownHostsFile: knownHosts },
     });
     const s3 = await machineOnFreePort('s3', {
       ssh: { user: sshd.user, port: sshd.port, key_path: sshd.clientKeyPath },
