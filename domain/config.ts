@@ -16,6 +16,21 @@ export const configSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('relguard'),
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+  /**
+   * TLS to Temporal. Unset, it is on as soon as any TEMPORAL_TLS_* file, the server name or
+   * TEMPORAL_API_KEY is set; false turns it off (an API key then goes in plain text, e.g. to a
+   * local TLS-terminating sidecar).
+   */
+  TEMPORAL_TLS: flag.optional(),
+  /** The CA that signed the Temporal server's certificate (PEM); the system's CAs when unset. */
+  TEMPORAL_TLS_CA_FILE: z.string().min(1).optional(),
+  /** The client certificate and its private key (PEM) for mTLS; one needs the other. */
+  TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The name the server's certificate is checked against (SNI), when not the address' host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** Temporal Cloud's API key, sent as `authorization: Bearer`. A secret: never logged. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
@@ -35,6 +50,11 @@ export const configSchema = z.object({
    * data, and the api refuses rate windows too short to ever hold two scrapes.
    */
   PROMETHEUS_SCRAPE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(15),
+  /**
+   * How long one Prometheus query (the guard's, the health checks', the console's charts) may
+   * take, answer included; past it the query is an error that names it ("cannot judge").
+   */
+  PROMETHEUS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   ALERTMANAGER_URL: url.default('http://127.0.0.1:9093'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
@@ -116,6 +136,8 @@ export const configSchema = z.object({
   ANALYSIS_MAX_TOOL_CALLS: z.coerce.number().int().min(0).max(100).default(12),
   ANALYSIS_MAX_TOKENS: z.coerce.number().int().min(1000).default(60_000),
   ANALYSIS_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  /** How long one request to the LLM may take, its answer and the client's retries included. */
+  ANALYSIS_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   /** How recent a release must be for an Alertmanager alert of its application to analyse it. */
   ALERT_ANALYSIS_LOOKBACK_SECONDS: z.coerce
     .number()
@@ -171,8 +193,44 @@ export function checkPrometheusAuth(
 }
 
 /** Settings that only matter together with another one. */
+/** A client certificate goes with its key, and TLS files make no sense with TLS off. */
+function checkTemporalTls(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
+  const { TEMPORAL_TLS_CERT_FILE: cert, TEMPORAL_TLS_KEY_FILE: key } = config;
+  if (cert !== undefined && key === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_TLS_KEY_FILE'],
+      message: 'required with TEMPORAL_TLS_CERT_FILE (a client certificate needs its private key)',
+    });
+  }
+  if (key !== undefined && cert === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_TLS_CERT_FILE'],
+      message: 'required with TEMPORAL_TLS_KEY_FILE (a private key needs its client certificate)',
+    });
+  }
+  if (config.TEMPORAL_TLS === false) {
+    const tlsSettings = [
+      'TEMPORAL_TLS_CA_FILE',
+      'TEMPORAL_TLS_CERT_FILE',
+      'TEMPORAL_TLS_KEY_FILE',
+      'TEMPORAL_TLS_SERVER_NAME',
+    ] as const;
+    const set = tlsSettings.filter((name) => config[name] !== undefined);
+    if (set.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS'],
+        message: `is false, but ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: remove TEMPORAL_TLS=false to use TLS`,
+      });
+    }
+  }
+}
+
 function checkDependentSettings(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
   checkPrometheusAuth(config, ctx);
+  checkTemporalTls(config, ctx);
   if (config.PACKAGE_STORE === 'kodo') {
     for (const name of [
       'KODO_ACCESS_KEY',
