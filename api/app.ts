@@ -58,6 +58,9 @@ export function createApp(options: ApiOptions) {
     if (prometheus !== undefined) c.set('prometheus', prometheus);
     c.set('packageUploads', packageUploads);
     c.set('scrapeIntervalSeconds', scrapeIntervalSeconds);
+    if (options.releaseStartGraceMs !== undefined) {
+      c.set('releaseStartGraceMs', options.releaseStartGraceMs);
+    }
     await next();
   });
   const limitBody = bodyLimit({

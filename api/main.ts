@@ -35,7 +35,9 @@ async function makeIndexes(): Promise<void> {
   }
 }
 void makeIndexes();
-const temporal = connectTemporal(config.TEMPORAL_ADDRESS, 3000);
+const temporal = connectTemporal(config, { timeoutMs: 3000, logger });
+// A TLS or API-key mistake is in the log at start-up, not at the first release.
+void temporal.health.check();
 const releases = temporalReleases({
   client: new Client({ connection: temporal.connection, namespace: config.TEMPORAL_NAMESPACE }),
   taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -43,8 +45,8 @@ const releases = temporalReleases({
   uiUrl: config.TEMPORAL_UI_URL,
 });
 
-// The console's charts: a short timeout, since a person is waiting for the page.
-const prometheus = new PrometheusClient(prometheusOptions(config, 5000));
+// The console's charts, within PROMETHEUS_TIMEOUT_SECONDS: past it, a 503 that names the query.
+const prometheus = new PrometheusClient(prometheusOptions(config));
 
 const app = createApp({
   store,

@@ -93,7 +93,10 @@ function combine(results: autocannon.Result[]): Measured {
 const machineCount = 20;
 const [temporal, testStore] = await Promise.all([startDevServer(), startTestStore()]);
 const { store } = testStore;
-const temporalHealth = connectTemporal(temporal.address, 2000);
+const temporalHealth = connectTemporal(
+  { TEMPORAL_ADDRESS: temporal.address },
+  { timeoutMs: 2000, logger: createLogger('api', 'silent') },
+);
 const servers: ServerType[] = [];
 /** Requests the apis have taken and not answered yet. */
 let inFlight = 0;

@@ -3,6 +3,11 @@ import { loadConfig } from '../domain/config';
 import { createActivities } from '../activities';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
+import {
+  describeTemporalConnection,
+  explainTemporalConnectionError,
+  temporalConnectionOptions,
+} from '../activities/temporal-connection';
 import { activityDeps } from './activity-deps';
 import { temporalLogger } from './temporal-logger';
 import { untilReachable } from './until-reachable';
@@ -20,6 +25,15 @@ const stopping = new AbortController();
 let running = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stopping.abort());
 
+// The TLS files are read once, here: a bad one stops the worker with its variable named.
+const temporalOptions = temporalConnectionOptions(config);
+if (temporalOptions.tls === false && temporalOptions.apiKey !== undefined) {
+  logger.warn(
+    { temporal: config.TEMPORAL_ADDRESS },
+    'TEMPORAL_API_KEY is sent without TLS (TEMPORAL_TLS=false): only to a proxy on a trusted network',
+  );
+}
+
 const store = openStore({
   uri: config.MONGODB_URI,
   dbName: config.MONGODB_DB,
@@ -36,7 +50,11 @@ try {
   );
   const connection = await untilReachable(
     `Temporal at ${config.TEMPORAL_ADDRESS}`,
-    () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
+    () =>
+      NativeConnection.connect(temporalOptions).catch(async (error: unknown) => {
+        // Says why (an untrusted server certificate, a refused client certificate...).
+        throw await explainTemporalConnectionError(error, config, temporalOptions);
+      }),
     waits,
   );
   try {
@@ -48,7 +66,7 @@ try {
     });
     logger.info(
       {
-        temporal: config.TEMPORAL_ADDRESS,
+        temporal: describeTemporalConnection(config),
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
       },

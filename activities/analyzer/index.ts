@@ -25,6 +25,8 @@ export function createAnalyzers(
     | 'ANALYSIS_MAX_TOOL_CALLS'
     | 'ANALYSIS_MAX_TOKENS'
     | 'ANALYSIS_TIMEOUT_SECONDS'
+    | 'ANALYSIS_REQUEST_TIMEOUT_SECONDS'
+    | 'PROMETHEUS_TIMEOUT_SECONDS'
     | 'PROMETHEUS_URL'
     | 'PROMETHEUS_BEARER_TOKEN'
     | 'PROMETHEUS_USERNAME'
@@ -41,17 +43,20 @@ export function createAnalyzers(
       // Local OpenAI-compatible servers often take no key; the client insists on one.
       apiKey: config.OPENAI_API_KEY ?? 'none',
       maxRetries: 2,
+      timeout: config.ANALYSIS_REQUEST_TIMEOUT_SECONDS * 1000,
     }),
     model: config.OPENAI_MODEL,
     connectTools: () =>
       connectPrometheusMcp({
         prometheusUrl: config.PROMETHEUS_URL,
+        timeoutMs: config.PROMETHEUS_TIMEOUT_SECONDS * 1000,
         ...(auth === undefined ? {} : { auth }),
       }),
     limits: {
       maxToolCalls: config.ANALYSIS_MAX_TOOL_CALLS,
       maxTokens: config.ANALYSIS_MAX_TOKENS,
       timeoutMs: config.ANALYSIS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: config.ANALYSIS_REQUEST_TIMEOUT_SECONDS * 1000,
     },
     logger: deps.logger,
   });

@@ -1,5 +1,6 @@
-import type OpenAI from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, type OpenAI } from 'openai';
 import type {
+  ChatCompletion,
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
@@ -26,6 +27,8 @@ export interface LlmLimits {
   maxAnswerTokens?: number;
   /** The whole investigation. Default 5 minutes. */
   timeoutMs?: number;
+  /** One request to the model, its answer and the client's retries included. Default 2 minutes. */
+  requestTimeoutMs?: number;
   /** Corrections asked of a malformed answer before it is rejected. Default 2. */
   maxRepairs?: number;
   /** Characters of one tool result given back to the model. Default 8,000. */
@@ -47,6 +50,7 @@ const defaults: Required<LlmLimits> = {
   maxTokens: 60_000,
   maxAnswerTokens: 4_000,
   timeoutMs: 5 * 60_000,
+  requestTimeoutMs: 2 * 60_000,
   maxRepairs: 2,
   maxToolResultChars: 8_000,
 };
@@ -77,6 +81,18 @@ function problemsOf(content: string): { findings?: AnalysisFindings; problems?: 
       .join('; '),
   };
 }
+
+/** Where the model is, for messages: the base URL without credentials or query. */
+function endpointOf(client: OpenAI): string {
+  try {
+    const url = new URL(client.baseURL);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return 'the configured OPENAI_BASE_URL';
+  }
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 function parseArguments(text: string): Record<string, unknown> {
   try {
@@ -126,19 +142,49 @@ export class LlmAnalyzer implements Analyzer {
       ];
       let tokens = 0;
       let repairs = 0;
-      for (;;) {
-        if (signal.aborted) throw new Error(`the LLM took longer than ${limits.timeoutMs} ms`);
-        const toolsLeft = toolCalls.length < limits.maxToolCalls;
-        const completion = await client.chat.completions.create(
-          {
-            model,
-            messages,
-            // max_tokens, not max_completion_tokens: most OpenAI-compatible servers know only it.
-            max_tokens: limits.maxAnswerTokens,
-            ...(toolsLeft ? { tools, tool_choice: 'auto' as const } : {}),
-          },
-          { signal },
+      const endpoint = endpointOf(client);
+      const tookTooLong = (turn: number, waiting: boolean) =>
+        new Error(
+          `the LLM investigation took longer than ${seconds(limits.timeoutMs)} ` +
+            `(ANALYSIS_TIMEOUT_SECONDS)` +
+            (waiting
+              ? `: the LLM at ${endpoint} (model ${model}) had not answered turn ${turn}`
+              : ''),
         );
+      for (let turn = 1; ; turn++) {
+        if (signal.aborted) throw tookTooLong(turn, false);
+        const toolsLeft = toolCalls.length < limits.maxToolCalls;
+        // The client's own timeout ends only the wait for the answer's headers; this one ends
+        // the whole request, body and retries included, so a server that hangs mid-answer
+        // fails here rather than at the investigation's end.
+        const requestTimeout = AbortSignal.timeout(limits.requestTimeoutMs);
+        let completion: ChatCompletion;
+        try {
+          completion = await client.chat.completions.create(
+            {
+              model,
+              messages,
+              // max_tokens, not max_completion_tokens: most OpenAI-compatible servers know only it.
+              max_tokens: limits.maxAnswerTokens,
+              ...(toolsLeft ? { tools, tool_choice: 'auto' as const } : {}),
+            },
+            { signal: AbortSignal.any([signal, requestTimeout]), timeout: limits.requestTimeoutMs },
+          );
+        } catch (error) {
+          if (signal.aborted) throw tookTooLong(turn, true);
+          if (requestTimeout.aborted || error instanceof APIConnectionTimeoutError) {
+            throw new Error(
+              `no answer from the LLM at ${endpoint} (model ${model}) within ` +
+                `${seconds(limits.requestTimeoutMs)} (ANALYSIS_REQUEST_TIMEOUT_SECONDS) on turn ${turn}`,
+              { cause: error },
+            );
+          }
+          if (error instanceof APIConnectionError) {
+            const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+            throw new Error(`cannot reach the LLM at ${endpoint}${cause}`, { cause: error });
+          }
+          throw error;
+        }
         tokens += completion.usage?.total_tokens ?? 0;
         if (tokens > limits.maxTokens) {
           throw new Error(

@@ -8,6 +8,8 @@ export interface PrometheusOptions {
   url: string;
   /** Per query, including reading the answer. Default 10 s. */
   timeoutMs?: number;
+  /** The setting `timeoutMs` comes from, named in a timeout's message (what to raise). */
+  timeoutSetting?: string;
   auth?: PrometheusAuth;
   /** For tests and proxies; defaults to the global fetch. */
   fetch?: typeof fetch;
@@ -148,17 +150,38 @@ export function prometheusAuth(settings: {
   return undefined;
 }
 
-/** A PrometheusClient's options from a process's configuration: its URL and credentials. */
+/**
+ * A PrometheusClient's options from a process's configuration: its URL, credentials and
+ * timeout (`timeoutMs`, else PROMETHEUS_TIMEOUT_SECONDS when the settings have it).
+ */
 export function prometheusOptions(
-  settings: Parameters<typeof prometheusAuth>[0] & { PROMETHEUS_URL: string },
+  settings: Parameters<typeof prometheusAuth>[0] & {
+    PROMETHEUS_URL: string;
+    PROMETHEUS_TIMEOUT_SECONDS?: number;
+  },
   timeoutMs?: number,
 ): PrometheusOptions {
   const auth = prometheusAuth(settings);
+  const timeout =
+    timeoutMs !== undefined
+      ? { timeoutMs }
+      : settings.PROMETHEUS_TIMEOUT_SECONDS !== undefined
+        ? {
+            timeoutMs: settings.PROMETHEUS_TIMEOUT_SECONDS * 1000,
+            timeoutSetting: 'PROMETHEUS_TIMEOUT_SECONDS',
+          }
+        : {};
   return {
     url: settings.PROMETHEUS_URL,
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...timeout,
     ...(auth === undefined ? {} : { auth }),
   };
+}
+
+/** A query or path as an error names it: whole when short, its start when long. */
+function shortened(subject: string): string {
+  const flat = subject.replace(/\s+/g, ' ').trim();
+  return flat.length <= 300 ? flat : `${flat.slice(0, 297)}...`;
 }
 
 function labelSet(metric: Record<string, string>): string {
@@ -175,6 +198,7 @@ function labelSet(metric: Record<string, string>): string {
 export class PrometheusClient implements MetricSource {
   private readonly base: URL;
   private readonly timeoutMs: number;
+  private readonly timeoutSetting: string | undefined;
   private readonly headers: Record<string, string>;
   private readonly fetch: typeof fetch;
 
@@ -182,6 +206,7 @@ export class PrometheusClient implements MetricSource {
     // A trailing slash keeps a path prefix when the API path is resolved against the base.
     this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutSetting = options.timeoutSetting;
     this.headers = { accept: 'application/json', ...authorization(options.auth) };
     this.fetch = options.fetch ?? fetch;
   }
@@ -296,9 +321,13 @@ export class PrometheusClient implements MetricSource {
       text = await response.text();
     } catch (error) {
       if (timeout.aborted) {
+        // Which remote, after how long, to what, and what to raise: a hung Prometheus (or a
+        // proxy in front of it) must be told from a slow query.
+        const setting = this.timeoutSetting === undefined ? '' : ` (${this.timeoutSetting})`;
         throw new PrometheusError(
           'client_timeout',
-          `no answer from ${this.base.origin} within ${this.timeoutMs} ms`,
+          `no answer from ${this.base.origin} within ${this.timeoutMs} ms${setting} ` +
+            `to ${shortened(subject)}`,
           subject,
           status,
         );

@@ -19,7 +19,10 @@ beforeAll(async () => {
   [temporal, ferret] = await Promise.all([startDevServer(), startFerretDB()]);
   store = openStore({ uri: ferret.uri, dbName: 'relguard', timeoutMs: 1000 });
   await ensureIndexes(store);
-  temporalConnection = connectTemporal(temporal.address, 2000);
+  temporalConnection = connectTemporal(
+    { TEMPORAL_ADDRESS: temporal.address },
+    { timeoutMs: 2000, logger: createLogger('api', 'silent') },
+  );
   app = createApp({
     store,
     temporal: temporalConnection.health,
@@ -61,7 +64,10 @@ describe('/healthz', () => {
   });
 
   it('is 503 naming Temporal when nothing answers at its address', async () => {
-    const nowhere = connectTemporal(`127.0.0.1:${await freePort()}`, 1000);
+    const nowhere = connectTemporal(
+      { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` },
+      { timeoutMs: 1000, logger: createLogger('api', 'silent') },
+    );
     const appWithoutTemporal = createApp({
       store,
       temporal: nowhere.health,

@@ -84,7 +84,10 @@ async function assembleStack(
   } = options;
   const activityDeps = await testActivityDeps(testStore.store, `${apiUrl}/packages`, depsOptions);
   const taskQueue = 'relguard-test';
-  const health = connectTemporal(temporal.address, 2000);
+  const health = connectTemporal(
+    { TEMPORAL_ADDRESS: temporal.address },
+    { timeoutMs: 2000, logger: createLogger('api', 'silent') },
+  );
   const adminToken = await tokenFor(testStore.store, 'admin');
   const app = createApp({
     store: testStore.store,
