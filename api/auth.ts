@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { roleAllows, type Role } from '../domain';
+import { roleAllows, tokenExpired, type Role } from '../domain';
 import type { ApiEnv } from './context';
 import { errorBody } from './errors';
 import { isPackageUpload } from './route-parts';
@@ -51,6 +51,18 @@ export function authentication(): MiddlewareHandler<ApiEnv> {
           token === undefined
             ? 'this route needs a bearer token (Authorization: Bearer <token>)'
             : 'the bearer token is not valid',
+        ),
+        401,
+      );
+    }
+    if (found.expires_at !== undefined && tokenExpired(found, Date.now())) {
+      c.header('WWW-Authenticate', 'Bearer realm="relguard", error="invalid_token"');
+      c.var.logger.warn({ token: found.id, name: found.name }, 'expired token refused');
+      return c.json(
+        errorBody(
+          'unauthorized',
+          `the bearer token ${found.name} expired at ${new Date(found.expires_at).toISOString()}: ask an admin for a new one`,
+          { token: found.name, expired_at: found.expires_at },
         ),
         401,
       );

@@ -9,12 +9,14 @@ import { formatApiError } from './format';
 import { packageCommands } from './package';
 import { releaseCommands } from './release';
 import { resolveSettings, type Env } from './settings';
+import { tokenCommands } from './token';
 
 export const commands: CommandSpec[] = [
   ...appCommands,
   ...packageCommands,
   ...releaseCommands,
   ...analysisCommands,
+  ...tokenCommands,
 ];
 
 export interface RunOptions {

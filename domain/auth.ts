@@ -1,3 +1,4 @@
+import { durationSeconds } from './duration';
 import { z } from './zod';
 
 /** What a token may do, each role all that the one before may: read, release, manage. */
@@ -22,14 +23,65 @@ export const ApiToken = z.object({
     description:
       'When the token was last used (epoch ms), to the minute: it is recorded at most once a minute',
   }),
+  expires_at: z.number().int().optional().openapi({
+    description:
+      'When the token stops working (epoch ms); a request carrying it afterwards is 401 saying it expired. Absent: it never expires',
+  }),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
 
-export const NewApiToken = z.strictObject({
-  name: z.string().min(1).max(100),
-  role: Role,
+/** The longest a token may be made to last: ten years. */
+export const maxTokenLifetimeSeconds = 10 * 365 * 86_400;
+
+/** `90d`, `12h`, `1h30m` (a Prometheus duration) or a number of seconds. */
+const Lifetime = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  const seconds = typeof value === 'number' ? value : durationSeconds(value);
+  if (seconds === undefined || !(seconds >= 60) || seconds > maxTokenLifetimeSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a duration from 1m to 10y (e.g. 90d, 12h, or a number of seconds); got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return seconds;
 });
+
+export const NewApiToken = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    role: Role,
+    expires_in: Lifetime.optional().openapi({
+      description:
+        'How long the token works from now: a duration (`90d`, `12h`, `1h30m`) or seconds, 1 minute to 10 years. Not with `expires_at`',
+    }),
+    expires_at: z.number().int().positive().optional().openapi({
+      description: 'When the token stops working (epoch ms, in the future). Not with `expires_in`',
+    }),
+  })
+  .superRefine((token, ctx) => {
+    if (token.expires_in !== undefined && token.expires_at !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expires_at'],
+        message: 'give either expires_in or expires_at, not both',
+      });
+    }
+  });
 export type NewApiToken = z.infer<typeof NewApiToken>;
+
+/** When a token made at `now` from `input` expires (epoch ms), or undefined for never. */
+export function tokenExpiry(
+  input: Pick<NewApiToken, 'expires_in' | 'expires_at'>,
+  now: number,
+): number | undefined {
+  if (input.expires_in !== undefined) return now + input.expires_in * 1000;
+  return input.expires_at;
+}
+
+/** Whether a token has expired at `now`. */
+export function tokenExpired(token: Pick<ApiToken, 'expires_at'>, now: number): boolean {
+  return token.expires_at !== undefined && token.expires_at <= now;
+}
 
 /** One write through the api: who, what (method and path, naming the resource), when, result. */
 export const AuditEntry = z.object({

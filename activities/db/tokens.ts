@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import type { ApiToken, NewApiToken } from '../../domain';
+import { tokenExpiry, type ApiToken, type NewApiToken } from '../../domain';
 import { fromStored, newId, toStored, type Stored } from './documents';
 
 type TokenDocument = Stored<ApiToken> & { hash: string };
@@ -47,18 +47,25 @@ export class TokenRepository {
     now = Date.now(),
   ): Promise<ApiToken & { token: string }> {
     const token = `rg_${randomBytes(32).toString('base64url')}`;
+    const expiresAt = tokenExpiry(input, now);
     const record: ApiToken = {
       id: newId(),
       name: input.name,
       role: input.role,
       createdTime: now,
       created_by: createdBy,
+      ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
     };
     await this.collection.insertOne({ ...toStored(record), hash: hashToken(token) });
     return { ...record, token };
   }
 
-  /** The token a bearer presents, or undefined when it is unknown (or revoked). Reads only. */
+  /**
+   * The token a bearer presents, or undefined when it is unknown (or revoked); an expired one
+   * is returned, with its `expires_at`, so that the refusal can say it expired. Reads only.
+   * The secret is found by its SHA-256 through the index, never compared itself: what an
+   * attacker could time is a lookup of a hash they cannot steer.
+   */
   async authenticate(token: string): Promise<ApiToken | undefined> {
     const doc = await this.collection.findOne(
       { hash: hashToken(token) },

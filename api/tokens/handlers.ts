@@ -1,15 +1,30 @@
 import type { RouteHandler } from '@hono/zod-openapi';
+import { ZodError } from 'zod';
 import { FailureType, notFound, RelguardError } from '../../domain';
 import type { ApiEnv } from '../context';
+import { validationBody } from '../errors';
 import type * as routes from './routes';
 
 export const createToken: RouteHandler<typeof routes.createToken, ApiEnv> = async (c) => {
-  const created = await c.var.store.tokens.create(
-    c.req.valid('json'),
-    c.var.principal?.name ?? 'unknown',
-  );
+  const input = c.req.valid('json');
+  const now = Date.now();
+  if (input.expires_at !== undefined && input.expires_at <= now) {
+    const error = new ZodError([
+      {
+        code: 'custom' as const,
+        path: ['expires_at'],
+        message: `${new Date(input.expires_at).toISOString()} is not in the future: the token would be born expired`,
+        input: input.expires_at,
+      },
+    ]);
+    return c.json(validationBody(error, 'request body'), 422);
+  }
+  const created = await c.var.store.tokens.create(input, c.var.principal?.name ?? 'unknown', now);
   // The secret goes to the caller and nowhere else: not into the log line.
-  c.var.logger.info({ token: created.id, name: created.name, role: created.role }, 'token created');
+  c.var.logger.info(
+    { token: created.id, name: created.name, role: created.role, expires_at: created.expires_at },
+    'token created',
+  );
   return c.json(created, 201);
 };
 
