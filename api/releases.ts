@@ -49,11 +49,34 @@ export const releaseSignals = {
 } as const;
 export type ReleaseAction = keyof typeof releaseSignals;
 
+/**
+ * Where a release's workflow is: it runs, it ended (`status` is Temporal's: COMPLETED,
+ * TERMINATED...), or it was never started (`absent`; a fenced id counts as never started).
+ */
+export type ReleaseRunState =
+  { state: 'running' } | { state: 'ended'; status: string } | { state: 'absent' };
+
+/**
+ * The type of the placeholder that closes the workflow id of a release that was never started
+ * (its api stopped between taking the slot and starting it). No worker registers it, and it
+ * is terminated at once: it never runs. A release workflow id is started with
+ * REJECT_DUPLICATE, so once this placeholder has had the id, the release cannot start.
+ */
+export const fenceWorkflowType = 'releaseNeverStarted';
+
 /** The api's view of Temporal: start releases and package builds, signal and query them. */
 export interface Releases {
   start(deployment: Deployment): Promise<{ workflowId: string }>;
   /** Whether the release's workflow is still running. */
   isRunning(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<boolean>;
+  /** Whether the release's workflow runs, ended, or was never started (`absent`). */
+  runState(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<ReleaseRunState>;
+  /**
+   * Makes sure a release that does not run never will: a workflow id that was never started
+   * is closed for good (see fenceWorkflowType), so that a late `start` of it is refused. Says
+   * whether the release runs, ended, or was never started (`absent`, and now never can be).
+   */
+  fence(deployment: Pick<Deployment, 'id' | 'app_name'>, reason: string): Promise<ReleaseRunState>;
   progress(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<ReleaseProgress | undefined>;
   signal(
     deployment: Pick<Deployment, 'id' | 'app_name'>,
@@ -92,6 +115,22 @@ export function temporalReleases(options: {
       `Temporal is unavailable: ${error instanceof Error ? error.message : String(error)}`,
     );
 
+  async function runStateOf(
+    deployment: Pick<Deployment, 'id' | 'app_name'>,
+  ): Promise<ReleaseRunState> {
+    let description;
+    try {
+      description = await handleOf(deployment).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return { state: 'absent' };
+      throw unavailable(error);
+    }
+    // A fence (another request's, perhaps not yet terminated) means it never started.
+    if (description.type === fenceWorkflowType) return { state: 'absent' };
+    if (description.status.name === 'RUNNING') return { state: 'running' };
+    return { state: 'ended', status: description.status.name };
+  }
+
   const healthWatcherOptions = (app: { id: string; name: string }) => ({
     taskQueue,
     // A start of a watcher already running is the same request: keep the one that runs.
@@ -110,6 +149,9 @@ export function temporalReleases(options: {
           workflowId,
           args: [{ deploymentId: deployment.id }],
           workflowIdConflictPolicy: 'FAIL',
+          // A release's workflow id runs once: a closed one (fenced after its api stopped, see
+          // `fence`) is never started again, so a superseded start cannot run beside the next.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: [
             { key: appSearchAttribute, value: deployment.app_name },
             { key: versionSearchAttribute, value: deployment.package_version },
@@ -117,11 +159,58 @@ export function temporalReleases(options: {
           ],
         });
       } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId };
-        throw unavailable(error);
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable(error);
+        // Started already: the same request again, when it runs; a fenced or ended id never
+        // starts again.
+        const description = await handleOf(deployment)
+          .describe()
+          .catch((cause: unknown) => {
+            throw unavailable(cause);
+          });
+        if (description.status.name === 'RUNNING' && description.type === 'releaseWorkflow') {
+          return { workflowId };
+        }
+        throw new RelguardError(
+          FailureType.Conflict,
+          `the release ${deployment.id} of ${deployment.app_name} cannot start: its workflow ${workflowId} is already ${description.status.name} (${description.type}); another request took the application's release slot`,
+          { deployment_id: deployment.id },
+        );
       }
       return { workflowId };
     },
+
+    async fence(deployment, reason) {
+      const workflowId = releaseWorkflowId(deployment.app_name, deployment.id);
+      const handle = handleOf(deployment);
+      try {
+        await client.workflow.start(fenceWorkflowType, {
+          taskQueue,
+          workflowId,
+          args: [],
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // Never dispatched to a worker: terminated below, and should that call be lost, the
+          // delay keeps it from a worker until it times out.
+          startDelay: '1 day',
+          workflowExecutionTimeout: '1 day',
+          typedSearchAttributes: [{ key: appSearchAttribute, value: deployment.app_name }],
+          staticSummary: `release ${deployment.id} of ${deployment.app_name} never started; its id is closed`,
+          staticDetails: reason,
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable(error);
+        return await runStateOf(deployment);
+      }
+      try {
+        await handle.terminate(reason);
+      } catch (error) {
+        // Ended or terminated by a concurrent request: closed either way.
+        if (!(error instanceof WorkflowNotFoundError)) throw unavailable(error);
+      }
+      return { state: 'absent' };
+    },
+
+    runState: runStateOf,
 
     async isRunning(deployment) {
       try {
