@@ -6,6 +6,13 @@ import path from 'node:path';
 import { slug } from '../domain/application';
 import { configVariables } from '../domain/config';
 import { FailureType, RelguardError } from '../domain/errors';
+import {
+  commandEnv,
+  commandIdentity,
+  describeUser,
+  giveToCommandUser,
+  type CommandSettings,
+} from './platform/command-env';
 
 /** What to build: the tree of `repo` at tag `version`, optionally through a build command. */
 export interface BuildRequest {
@@ -26,6 +33,11 @@ export type BuildStep = 'clone' | 'build' | 'package' | 'checksum';
 
 export interface BuildOptions {
   signal?: AbortSignal;
+  /**
+   * Who build_cmd runs as (RELGUARD_RUN_AS) and what else it is given (RELGUARD_COMMAND_ENV);
+   * its environment is the allow-list of command-env.ts, never the worker's own.
+   */
+  commands?: CommandSettings;
   onProgress?: (step: BuildStep) => void;
 }
 
@@ -74,7 +86,7 @@ export async function buildPackage(
 
   if (request.buildCmd !== undefined) {
     onProgress?.('build');
-    await runBuildCommand(request.buildCmd, request, sourceDir, signal);
+    await runBuildCommand(request.buildCmd, request, sourceDir, signal, options.commands ?? {});
   }
 
   onProgress?.('package');
@@ -179,18 +191,40 @@ async function git(
   });
 }
 
+/**
+ * Runs the build command in the clone, as the command user when there is one (the clone is
+ * given to that user first), with only the allow-listed environment: the repository's code
+ * never sees relguard's database URI, tokens or keys.
+ */
 async function runBuildCommand(
   buildCmd: string,
   request: BuildRequest,
   sourceDir: string,
   signal: AbortSignal | undefined,
+  commands: CommandSettings,
 ): Promise<void> {
-  const env = {
-    ...inheritedEnv(),
+  const env = commandEnv(commands, {
     RELGUARD_APP: request.appName,
     RELGUARD_VERSION: request.version,
-  };
-  const result = await run(buildCmd, [], { cwd: sourceDir, env, signal, shell: true });
+  });
+  await giveToCommandUser(sourceDir, commands);
+  let result: RunResult;
+  try {
+    result = await run(buildCmd, [], {
+      cwd: sourceDir,
+      env,
+      signal,
+      shell: true,
+      ...commandIdentity(commands),
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `build command \`${buildCmd}\` of ${request.appName} ${request.version} could not start as ${describeUser(commands)}: ${(error as Error).message}`,
+      { command: buildCmd },
+    );
+  }
   if (result.code === 0) return;
   throw new RelguardError(
     FailureType.BadConfig,
@@ -299,6 +333,9 @@ async function run(
     env: NodeJS.ProcessEnv;
     signal: AbortSignal | undefined;
     shell?: boolean;
+    /** Runs the command as this user and group (RELGUARD_RUN_AS). */
+    uid?: number;
+    gid?: number;
   },
 ): Promise<RunResult> {
   const { signal } = options;
@@ -309,6 +346,8 @@ async function run(
     shell: options.shell ?? false,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   const output = new OutputTail(OUTPUT_LIMIT_BYTES);
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
@@ -336,6 +375,9 @@ async function run(
         child.once('close', (exitCode, closeSignal) => resolve([exitCode, closeSignal]));
       },
     );
+    // What the command left running in its group (a daemon a build forked) ends with it,
+    // before anything reads what it made.
+    killGroup('SIGKILL');
     signal?.throwIfAborted();
     return { code, signal: exitSignal, output: output.text() };
   } finally {

@@ -21,6 +21,7 @@ import { maxRangeSeconds } from '../domain/promql-templates';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
+import type { CommandSettings } from './platform/command-env';
 import { buildPackage, packageKey } from './package-build';
 import type { PackageStore } from './package-store/types';
 import type { DeployPlatform, DeployResult, MachineTarget, PackageRef } from './platform/types';
@@ -33,6 +34,8 @@ export interface ReleaseDeps {
   packageStore: PackageStore;
   platforms: Record<PlatformKind, DeployPlatform>;
   buildDir: string;
+  /** Who build_cmd runs as and what it is given (RELGUARD_RUN_AS, RELGUARD_COMMAND_ENV). */
+  commands?: CommandSettings;
   packageUrlTtlSeconds: number;
   /** Prometheus file-SD folder: every machine's version is written there as it changes. */
   targetsDir: string;
@@ -247,7 +250,11 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             ...(app.build_cmd ? { buildCmd: app.build_cmd } : {}),
             ...(app.artifact_path ? { artifactPath: app.artifact_path } : {}),
           },
-          { signal, onProgress },
+          {
+            signal,
+            onProgress,
+            ...(deps.commands === undefined ? {} : { commands: deps.commands }),
+          },
         ),
       );
       const key = packageKey(app.name, version);

@@ -60,6 +60,30 @@ export const configSchema = z.object({
 
   /** Where packages are built (a work folder per build; removed after). */
   BUILD_DIR: z.string().min(1).default('.relguard/builds'),
+  /**
+   * The user build_cmd, start_cmd and stop_cmd of the local platform run as (a name or a uid);
+   * the worker's own user when unset. The worker must run as root to switch to it, and refuses
+   * to start when it cannot.
+   */
+  RELGUARD_RUN_AS: z.string().min(1).optional(),
+  /**
+   * More variables of the worker's environment passed to build_cmd, start_cmd and stop_cmd
+   * (comma-separated names, e.g. HTTPS_PROXY,NO_PROXY); relguard's own variables cannot be.
+   */
+  RELGUARD_COMMAND_ENV: z
+    .string()
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated variable names'),
+      ),
+    ),
   PACKAGE_STORE: z.enum(['local', 'kodo']).default('local'),
   /** The local store's folder; the api serves it at PACKAGE_BASE_URL. */
   PACKAGE_DIR: z.string().min(1).default('.relguard/packages'),
@@ -230,6 +254,15 @@ function checkTemporalTls(config: z.infer<typeof configSchema>, ctx: z.Refinemen
 
 function checkDependentSettings(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
   checkPrometheusAuth(config, ctx);
+  for (const name of config.RELGUARD_COMMAND_ENV) {
+    if ((configVariables as readonly string[]).includes(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RELGUARD_COMMAND_ENV'],
+        message: `${name} is relguard's own setting: it is never passed to an application's commands`,
+      });
+    }
+  }
   checkTemporalTls(config, ctx);
   if (config.PACKAGE_STORE === 'kodo') {
     for (const name of [

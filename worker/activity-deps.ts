@@ -7,13 +7,21 @@ import { createChangeSource } from '../activities/changes';
 import { PrometheusClient, prometheusOptions } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createPlatform } from '../activities/platform';
+import type { CommandSettings } from '../activities/platform/command-env';
 import type { Config } from '../domain/config';
 
 /** The activities' dependencies, built from the configuration once per worker process. */
-export function activityDeps(config: Config, store: Store, logger: Logger): ActivityDeps {
+export function activityDeps(
+  config: Config,
+  store: Store,
+  logger: Logger,
+  /** RELGUARD_RUN_AS and RELGUARD_COMMAND_ENV, resolved by worker/main.ts at start-up. */
+  commands: CommandSettings = { passEnv: config.RELGUARD_COMMAND_ENV },
+): ActivityDeps {
   const platformOptions = {
     releasesKept: config.DEPLOY_RELEASES_KEPT,
     logger,
+    commands,
     hostKeys: {
       policy: config.SSH_HOST_KEY_POLICY,
       knownHostsFile: config.SSH_KNOWN_HOSTS_FILE,
@@ -34,6 +42,7 @@ export function activityDeps(config: Config, store: Store, logger: Logger): Acti
       ssh: createPlatform('ssh', platformOptions),
     },
     buildDir: path.resolve(config.BUILD_DIR),
+    commands,
     packageUrlTtlSeconds: config.PACKAGE_URL_TTL_SECONDS,
     targetsDir: path.resolve(config.PROMETHEUS_TARGETS_DIR),
     metrics: prometheus,

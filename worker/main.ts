@@ -3,6 +3,7 @@ import { loadConfig } from '../domain/config';
 import { createActivities } from '../activities';
 import { ensureIndexes, openStore } from '../activities/db';
 import { createLogger } from '../activities/logger';
+import { commandSettings, type CommandSettings } from '../activities/platform/command-env';
 import {
   describeTemporalConnection,
   explainTemporalConnectionError,
@@ -34,6 +35,26 @@ if (temporalOptions.tls === false && temporalOptions.apiKey !== undefined) {
   );
 }
 
+// Application commands run as RELGUARD_RUN_AS: a worker that cannot switch to that user stops
+// here, before it takes any work, rather than run them with its own rights.
+let commands: CommandSettings;
+try {
+  commands = commandSettings(config);
+} catch (error) {
+  logger.fatal({ err: error }, `worker refused to start: ${(error as Error).message}`);
+  process.exit(1);
+}
+if (commands.user !== undefined) {
+  logger.info(
+    { run_as: commands.user.name, uid: commands.user.uid, gid: commands.user.gid },
+    'build_cmd, start_cmd and stop_cmd run as RELGUARD_RUN_AS',
+  );
+} else if (process.getuid?.() === 0) {
+  logger.warn(
+    "build_cmd, start_cmd and stop_cmd run as root, the worker's own user: they can read its files and /proc/<pid>/environ; set RELGUARD_RUN_AS to another user",
+  );
+}
+
 const store = openStore({
   uri: config.MONGODB_URI,
   dbName: config.MONGODB_DB,
@@ -62,7 +83,7 @@ try {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities(activityDeps(config, store, logger)),
+      activities: createActivities(activityDeps(config, store, logger, commands)),
     });
     logger.info(
       {
