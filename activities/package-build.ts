@@ -19,8 +19,13 @@ export interface BuildRequest {
   appName: string;
   /** Any git URL, a local path or a file:// URL. */
   repo: string;
-  /** A git tag. */
+  /** A git tag: always `refs/tags/<version>`, never a branch of the same name. */
   version: string;
+  /**
+   * The SHA the tag is expected at (a GitHub push announced it): the tag's commit or, for an
+   * annotated tag, its tag object. A tag found anywhere else is refused before anything is built.
+   */
+  expectedSha?: string;
   /** Runs in a shell at the root of the clone. */
   buildCmd?: string;
   /** The folder or file inside the clone to package; the whole clone (without .git) by default. */
@@ -39,6 +44,8 @@ export interface BuildOptions {
    */
   commands?: CommandSettings;
   onProgress?: (step: BuildStep) => void;
+  /** How long a git command that talks to the remote may take (GIT_TIMEOUT_SECONDS). */
+  gitTimeoutMs?: number;
 }
 
 export interface BuiltPackage {
@@ -46,7 +53,16 @@ export interface BuiltPackage {
   filePath: string;
   md5: string;
   size: number;
+  /** The commit the tag points to: the package holds exactly its tree (and what the build made). */
+  commitSha: string;
+  /** The tag's own object: its annotated tag object, or the commit for a lightweight tag. */
+  tagSha: string;
 }
+
+/** GIT_TIMEOUT_SECONDS' default. */
+export const DEFAULT_GIT_TIMEOUT_SECONDS = 300;
+/** A full SHA-1 or SHA-256 object name, as git and GitHub write them. */
+export const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** Versions end up in object keys, file names and URLs: plain characters only. */
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -72,6 +88,7 @@ export async function buildPackage(
   const { appName, version, repo } = request;
   const { signal, onProgress } = options;
   checkNames(appName, version);
+  const expectedSha = checkExpectedSha(request.expectedSha);
   signal?.throwIfAborted();
   const workDir = path.resolve(request.workDir);
   const sourceDir = path.join(workDir, 'src');
@@ -82,7 +99,11 @@ export async function buildPackage(
   await mkdir(workDir, { recursive: true });
 
   onProgress?.('clone');
-  await cloneAtTag(repo, version, sourceDir, signal);
+  const tag = await checkoutTag(request, sourceDir, {
+    signal,
+    timeoutMs: options.gitTimeoutMs ?? DEFAULT_GIT_TIMEOUT_SECONDS * 1000,
+    expectedSha,
+  });
 
   if (request.buildCmd !== undefined) {
     onProgress?.('build');
@@ -91,8 +112,8 @@ export async function buildPackage(
 
   onProgress?.('package');
   if (request.buildCmd === undefined && request.artifactPath === undefined) {
-    // git archive packs exactly the files of the tag, never .git or untracked files.
-    await git(['archive', '--format=tar.gz', '-o', filePath, 'HEAD'], {
+    // git archive packs exactly the files of the tag's commit, never .git or untracked files.
+    await git(['archive', '--format=tar.gz', '-o', filePath, tag.commitSha], {
       cwd: sourceDir,
       signal,
       what: `git archive of ${redact(repo)} at tag ${version}`,
@@ -108,7 +129,7 @@ export async function buildPackage(
     md5.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
-  return { filePath, md5: md5.digest('hex'), size };
+  return { filePath, md5: md5.digest('hex'), size, ...tag };
 }
 
 function checkNames(appName: string, version: string): void {
@@ -132,63 +153,154 @@ function packageFileName(appName: string, version: string): string {
   return `${appName}-${version}.tar.gz`;
 }
 
-async function cloneAtTag(
-  repo: string,
-  version: string,
-  sourceDir: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  await git(
-    [
-      '-c',
-      'advice.detachedHead=false',
-      // ext:: runs commands of the URL's choosing; git refuses it by default, keep it so.
-      '-c',
-      'protocol.ext.allow=never',
-      'clone',
-      '--quiet',
-      '--depth',
-      '1',
-      '--branch',
-      version,
-      '--',
-      repo,
-      sourceDir,
-    ],
-    {
-      // The worker's own folder: a relative repository path means what it says there.
-      cwd: process.cwd(),
-      signal,
-      what: `git clone of ${redact(repo)} at tag ${version}`,
-    },
-  );
+function checkExpectedSha(expectedSha: string | undefined): string | undefined {
+  if (expectedSha === undefined) return undefined;
+  const sha = expectedSha.trim().toLowerCase();
+  if (!GIT_SHA_PATTERN.test(sha)) {
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `expected SHA ${JSON.stringify(expectedSha)} is not a full git object name (40 or 64 hex digits)`,
+      { expectedSha },
+    );
+  }
+  return sha;
 }
 
-async function git(
-  args: string[],
-  options: { cwd: string; signal: AbortSignal | undefined; what: string },
-): Promise<void> {
+/**
+ * Fetches `refs/tags/<version>` alone into an empty repository and checks out its commit.
+ * `git clone --branch` would take a branch of the same name over the tag, so that anyone who
+ * can push a branch could ship it; a full refname in the refspec can only mean the tag.
+ */
+async function checkoutTag(
+  request: BuildRequest,
+  sourceDir: string,
+  options: { signal: AbortSignal | undefined; timeoutMs: number; expectedSha: string | undefined },
+): Promise<{ commitSha: string; tagSha: string }> {
+  const { repo, version } = request;
+  const { signal, expectedSha } = options;
+  const tagRef = `refs/tags/${version}`;
+  const gitDir = path.join(sourceDir, '.git');
+  const what = `git clone of ${redact(repo)} at tag ${version}`;
+  await git(['init', '--quiet', sourceDir], { cwd: process.cwd(), signal, what });
+
+  const fetch = [
+    '--git-dir',
+    gitDir,
+    // ext:: runs commands of the URL's choosing; git refuses it by default, keep it so.
+    '-c',
+    'protocol.ext.allow=never',
+    'fetch',
+    '--quiet',
+    '--no-tags',
+    '--no-recurse-submodules',
+    '--depth',
+    '1',
+    '--',
+    repo,
+    `+${tagRef}:${tagRef}`,
+  ];
+  // From the worker's own folder: a relative repository path means what it says there.
+  const fetched = await gitRun(fetch, {
+    cwd: process.cwd(),
+    signal,
+    what,
+    timeoutMs: options.timeoutMs,
+  });
+  if (fetched.code !== 0 && /couldn't find remote ref/i.test(fetched.output)) {
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `${what} failed: tag ${version} not found in ${redact(repo)} (it has no ${tagRef}; a branch of that name is never built)`,
+      { repo: redact(repo), version, command: commandText(fetch) },
+    );
+  }
+  if (fetched.code !== 0) throw gitFailure(fetch, fetched, what);
+
+  const inRepo = { cwd: sourceDir, signal, what };
+  const tagSha = (await git(['rev-parse', '--verify', '--end-of-options', tagRef], inRepo)).trim();
+  const peeled = await gitRun(
+    ['rev-parse', '--verify', '--quiet', '--end-of-options', `${tagRef}^{commit}`],
+    inRepo,
+  );
+  const commitSha = peeled.stdout.trim();
+  if (peeled.code !== 0 || !GIT_SHA_PATTERN.test(commitSha)) {
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `tag ${version} of ${redact(repo)} points to no commit (object ${tagSha}): nothing to build`,
+      { repo: redact(repo), version, tagSha },
+    );
+  }
+  if (expectedSha !== undefined && expectedSha !== commitSha && expectedSha !== tagSha) {
+    const object = tagSha === commitSha ? '' : ` (tag object ${tagSha})`;
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `tag ${version} of ${redact(repo)} is at commit ${commitSha}${object}, not at ${expectedSha} as announced: the tag moved after it was pushed; nothing was built`,
+      { repo: redact(repo), version, expectedSha, commitSha, tagSha },
+    );
+  }
+  await git(
+    ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commitSha],
+    inRepo,
+  );
+  return { commitSha, tagSha };
+}
+
+interface GitOptions {
+  cwd: string;
+  signal: AbortSignal | undefined;
+  what: string;
+  /** For a command that talks to the remote: it is stopped after this long. */
+  timeoutMs?: number;
+}
+
+/** Runs git and returns its standard output; a failure is an error that says what failed. */
+async function git(args: string[], options: GitOptions): Promise<string> {
+  const result = await gitRun(args, options);
+  if (result.code !== 0) throw gitFailure(args, result, options.what);
+  return result.stdout;
+}
+
+/** Runs git, whatever its exit code; only a missing git or a timeout throws. */
+async function gitRun(args: string[], options: GitOptions): Promise<RunResult> {
   const env = inheritedEnv();
   // Without a terminal a credential prompt would wait for ever: fail instead.
   env.GIT_TERMINAL_PROMPT = '0';
   env.GIT_SSH_COMMAND ??= 'ssh -o BatchMode=yes';
-  let result: RunResult;
+  const { timeoutMs } = options;
+  // A remote that accepts the connection and never answers would hold the build for ever.
+  const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const signals = [options.signal, timeout].filter((signal) => signal !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   try {
-    result = await run('git', args, { cwd: options.cwd, env, signal: options.signal });
+    return await run('git', args, { cwd: options.cwd, env, signal });
   } catch (error) {
     if (errorCode(error) === 'ENOENT') {
       throw new RelguardError(FailureType.BadConfig, 'git is not installed on the worker');
     }
+    if (timeout?.aborted === true && options.signal?.aborted !== true) {
+      const seconds = (timeoutMs ?? 0) / 1000;
+      throw new RelguardError(
+        FailureType.Unavailable,
+        `${options.what} timed out after ${seconds} s (GIT_TIMEOUT_SECONDS): \`${commandText(args)}\` was stopped before the remote finished`,
+        { command: commandText(args), timeoutSeconds: seconds },
+      );
+    }
     throw error;
   }
-  if (result.code === 0) return;
+}
+
+function gitFailure(args: string[], result: RunResult, what: string): RelguardError {
   const output = redact(result.output);
   const type = TRANSIENT_GIT_FAILURE.test(output) ? FailureType.Unavailable : FailureType.BadConfig;
-  throw new RelguardError(type, `${options.what} failed (${exitText(result)}):\n${tail(output)}`, {
-    command: `git ${args.map(redact).join(' ')}`,
+  return new RelguardError(type, `${what} failed (${exitText(result)}):\n${tail(output)}`, {
+    command: commandText(args),
     exitCode: result.code,
     output: tail(output),
   });
+}
+
+/** A git command as a message shows it: credentials of a URL in it are hidden. */
+function commandText(args: string[]): string {
+  return `git ${args.map(redact).join(' ')}`;
 }
 
 /**
@@ -319,6 +431,8 @@ interface RunResult {
   signal: NodeJS.Signals | null;
   /** The end of stdout and stderr together, at most OUTPUT_LIMIT_BYTES. */
   output: string;
+  /** The end of stdout alone, at most OUTPUT_LIMIT_BYTES. */
+  stdout: string;
 }
 
 /**
@@ -350,7 +464,11 @@ async function run(
     ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   const output = new OutputTail(OUTPUT_LIMIT_BYTES);
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+  const stdout = new OutputTail(OUTPUT_LIMIT_BYTES);
+  child.stdout.on('data', (chunk: Buffer) => {
+    output.push(chunk);
+    stdout.push(chunk);
+  });
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
 
   let killTimer: NodeJS.Timeout | undefined;
@@ -379,7 +497,7 @@ async function run(
     // before anything reads what it made.
     killGroup('SIGKILL');
     signal?.throwIfAborted();
-    return { code, signal: exitSignal, output: output.text() };
+    return { code, signal: exitSignal, output: output.text(), stdout: stdout.text() };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (killTimer !== undefined) clearTimeout(killTimer);

@@ -22,7 +22,7 @@ import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
 import type { CommandSettings } from './platform/command-env';
-import { buildPackage, packageKey } from './package-build';
+import { buildPackage, DEFAULT_GIT_TIMEOUT_SECONDS, packageKey } from './package-build';
 import type { PackageStore } from './package-store/types';
 import type { DeployPlatform, DeployResult, MachineTarget, PackageRef } from './platform/types';
 import { writeTargets } from './prometheus-targets';
@@ -36,6 +36,8 @@ export interface ReleaseDeps {
   buildDir: string;
   /** Who build_cmd runs as and what it is given (RELGUARD_RUN_AS, RELGUARD_COMMAND_ENV). */
   commands?: CommandSettings;
+  /** GIT_TIMEOUT_SECONDS: how long a build's git fetch may take (DEFAULT_GIT_TIMEOUT_SECONDS). */
+  gitTimeoutSeconds?: number;
   packageUrlTtlSeconds: number;
   /** Prometheus file-SD folder: every machine's version is written there as it changes. */
   targetsDir: string;
@@ -236,7 +238,11 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     };
   }
 
-  async function buildAndStore(app: Application, version: string): Promise<PackageRecord> {
+  async function buildAndStore(
+    app: Application,
+    version: string,
+    expectedSha: string | undefined,
+  ): Promise<PackageRecord> {
     const workDir = path.join(deps.buildDir, `${app.name}-${version}-${randomUUID().slice(0, 8)}`);
     await mkdir(workDir, { recursive: true });
     try {
@@ -247,12 +253,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             repo: app.repo,
             version,
             workDir,
+            ...(expectedSha === undefined ? {} : { expectedSha }),
             ...(app.build_cmd ? { buildCmd: app.build_cmd } : {}),
             ...(app.artifact_path ? { artifactPath: app.artifact_path } : {}),
           },
           {
             signal,
             onProgress,
+            gitTimeoutMs: (deps.gitTimeoutSeconds ?? DEFAULT_GIT_TIMEOUT_SECONDS) * 1000,
             ...(deps.commands === undefined ? {} : { commands: deps.commands }),
           },
         ),
@@ -270,6 +278,8 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           md5: built.md5,
           size: built.size,
           created_at: Date.now(),
+          commit_sha: built.commitSha,
+          ...(built.tagSha === built.commitSha ? {} : { tag_sha: built.tagSha }),
         })
         .catch(async (error: unknown) => {
           // Another build of the same version won the race: use its package.
@@ -318,17 +328,27 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       appId: string;
       version: string;
       deploymentId?: string;
+      /** The SHA a push announced the tag at; a release's comes from its deployment. */
+      expectedSha?: string;
     }): Promise<PackageInfo> {
       return asActivity(async () => {
         const app = await store.applications.get(request.appId);
-        const record =
-          (await store.packages.findByVersion(app.id, request.version)) ??
-          (await buildAndStore(app, request.version));
+        const expectedSha =
+          request.expectedSha ??
+          (request.deploymentId === undefined
+            ? undefined
+            : (await store.deployments.get(request.deploymentId)).expected_sha);
+        const existing = await store.packages.findByVersion(app.id, request.version);
+        if (existing !== undefined && expectedSha !== undefined) {
+          checkBuiltFrom(existing, expectedSha, logger);
+        }
+        const record = existing ?? (await buildAndStore(app, request.version, expectedSha));
         const info: PackageInfo = {
           url: record.url,
           md5: record.md5,
           size: record.size,
           created_at: record.created_at,
+          ...(record.commit_sha === undefined ? {} : { commit_sha: record.commit_sha }),
         };
         if (request.deploymentId) await store.deployments.setPackage(request.deploymentId, info);
         return info;
@@ -503,3 +523,30 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 }
 
 export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;
+
+/**
+ * Refuses a stored package of a version whose tag a push announced at another SHA: the tag
+ * moved after the package was built, and what was pushed is not what would be deployed.
+ */
+function checkBuiltFrom(record: PackageRecord, expectedSha: string, logger: Logger): void {
+  const expected = expectedSha.toLowerCase();
+  if (record.commit_sha === undefined) {
+    logger.warn(
+      { app: record.app_name, version: record.version, expectedSha: expected },
+      'the package was uploaded or built before commits were recorded: its commit is unknown',
+    );
+    return;
+  }
+  if (expected === record.commit_sha || expected === record.tag_sha) return;
+  const object = record.tag_sha === undefined ? '' : ` (tag object ${record.tag_sha})`;
+  throw new RelguardError(
+    FailureType.BadConfig,
+    `the package of ${record.app_name} ${record.version} was built from commit ${record.commit_sha}${object}, not from ${expected} that the tag was pushed at: the tag moved; packages are immutable, tag a new version`,
+    {
+      version: record.version,
+      expectedSha: expected,
+      commitSha: record.commit_sha,
+      ...(record.tag_sha === undefined ? {} : { tagSha: record.tag_sha }),
+    },
+  );
+}

@@ -83,7 +83,12 @@ export interface Releases {
     action: ReleaseAction,
     request: { requested_by: string; reason?: string },
   ): Promise<void>;
-  buildPackage(app: { id: string; name: string }, version: string): Promise<{ workflowId: string }>;
+  /** `expectedSha`: the SHA a push announced the tag at; the build refuses a tag found elsewhere. */
+  buildPackage(
+    app: { id: string; name: string },
+    version: string,
+    options?: { expectedSha?: string },
+  ): Promise<{ workflowId: string }>;
   /** Starts the analysis of a deployment, or joins the one already running. */
   startAnalysis(request: AnalysisRequest): Promise<{ workflowId: string }>;
   workflowUrl(workflowId: string): string;
@@ -258,13 +263,14 @@ export function temporalReleases(options: {
       }
     },
 
-    async buildPackage(app, version) {
+    async buildPackage(app, version, buildOptions = {}) {
       const workflowId = `package-${app.name}-${version}`;
+      const { expectedSha } = buildOptions;
       try {
         await client.workflow.start<typeof packageWorkflow>('packageWorkflow', {
           taskQueue,
           workflowId,
-          args: [{ appId: app.id, version }],
+          args: [{ appId: app.id, version, ...(expectedSha === undefined ? {} : { expectedSha }) }],
           // A build of the same version already running is the same request: join it.
           workflowIdConflictPolicy: 'USE_EXISTING',
         });

@@ -61,6 +61,11 @@ export const configSchema = z.object({
   /** Where packages are built (a work folder per build; removed after). */
   BUILD_DIR: z.string().min(1).default('.relguard/builds'),
   /**
+   * How long a build's git fetch of a tag may take; past it git is stopped and the build fails
+   * naming the repository (a remote that accepts the connection and never answers).
+   */
+  GIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  /**
    * The user build_cmd, start_cmd and stop_cmd of the local platform run as (a name or a uid);
    * the worker's own user when unset. The worker must run as root to switch to it, and refuses
    * to start when it cannot.

@@ -1,12 +1,25 @@
 import { z } from './zod';
 import { DeploymentPlatform, slug } from './application';
 
+/** A full git object name: SHA-1 (40 hex digits) or SHA-256 (64). */
+export const gitSha = z
+  .string()
+  .regex(
+    /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/,
+    'must be a full git SHA: 40 or 64 lower-case hex digits',
+  );
+
 /** A package: the seed's PackageInfo. `created_at` is epoch milliseconds like every time here. */
 export const PackageInfo = z.object({
   url: z.string().min(1),
   md5: z.string().regex(/^[a-f0-9]{32}$/, 'must be 32 lower-case hex digits'),
   size: z.number().int().min(0),
   created_at: z.number().int(),
+  /**
+   * The commit the package was built from: the one `refs/tags/<version>` pointed to at build
+   * time (never a branch of that name). None for an uploaded package or one built before.
+   */
+  commit_sha: gitSha.optional(),
 });
 export type PackageInfo = z.infer<typeof PackageInfo>;
 
@@ -18,6 +31,8 @@ export const PackageRecord = PackageInfo.extend({
   version: z.string().min(1),
   /** Where the package store keeps it; machines get a (signed) URL for it at deploy time. */
   key: z.string().min(1),
+  /** The annotated tag's own object the package was built from (a push announces that SHA). */
+  tag_sha: gitSha.optional(),
 });
 export type PackageRecord = z.infer<typeof PackageRecord>;
 
@@ -117,6 +132,11 @@ export const Deployment = z.object({
   gray_machine_id: z.string(),
   platform: DeploymentPlatform,
   package: PackageInfo.optional(),
+  /**
+   * The SHA a GitHub push announced the tag at (its commit, or its annotated tag object): the
+   * release builds the tag only if it is still there, and refuses a package built from another.
+   */
+  expected_sha: gitSha.optional(),
   node_deployments: z.array(NodeDeployment),
   /** The version the machines ran before, restored on rollback; empty on a first release. */
   previous_version: z.string().default(''),

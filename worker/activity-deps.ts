@@ -42,6 +42,7 @@ export function activityDeps(
       ssh: createPlatform('ssh', platformOptions),
     },
     buildDir: path.resolve(config.BUILD_DIR),
+    gitTimeoutSeconds: config.GIT_TIMEOUT_SECONDS,
     commands,
     packageUrlTtlSeconds: config.PACKAGE_URL_TTL_SECONDS,
     targetsDir: path.resolve(config.PROMETHEUS_TARGETS_DIR),

@@ -15,6 +15,11 @@ const { ensurePackage } = proxyActivities<Activities>({
 export interface PackageInput {
   appId: string;
   version: string;
+  /**
+   * The SHA a GitHub push announced the tag at: a tag found elsewhere is refused. Absent from
+   * builds asked for by hand, and from the inputs of builds started before it existed.
+   */
+  expectedSha?: string;
 }
 
 /** Builds and stores the package of one version (a git tag) unless it exists already. */

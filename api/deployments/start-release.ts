@@ -78,6 +78,8 @@ export interface ReleaseRequest {
   gray_machine_id?: string | undefined;
   /** Who asked, recorded on the Deployment: an api token's name, or `github:<login>`. */
   requested_by: string;
+  /** The SHA a GitHub push announced the tag at: the release builds it only from there. */
+  expected_sha?: string | undefined;
 }
 
 /**
@@ -109,6 +111,7 @@ export async function startRelease(vars: ApiVariables, request: ReleaseRequest) 
         package_version: request.package_version,
         gray_machine_id: plan.grayMachineId,
         platform: app.deployment_platform,
+        ...(request.expected_sha === undefined ? {} : { expected_sha: request.expected_sha }),
         ...(existing === undefined
           ? {}
           : {

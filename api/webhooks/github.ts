@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z, type RouteHandler } from '@hono/zod-openapi';
 import { parseGitHubRepo } from '../../activities/changes/repo-url';
-import { packageKey } from '../../activities/package-build';
+import { GIT_SHA_PATTERN, packageKey } from '../../activities/package-build';
 import { FailureType, RelguardError, type Application } from '../../domain';
 import type { ApiEnv, ApiVariables } from '../context';
 import { startRelease } from '../deployments/start-release';
@@ -23,6 +23,10 @@ const Repository = z.looseObject({
 
 const PushEvent = z.looseObject({
   ref: z.string(),
+  /** What the ref points to after the push: for an annotated tag, the tag object. */
+  after: z.string().optional(),
+  /** For a tag push, the commit the tag points to (GitHub sends it since 2021). */
+  head_commit: z.looseObject({ id: z.string() }).nullish(),
   deleted: z.boolean().default(false),
   repository: Repository,
   pusher: z.looseObject({ name: z.string().optional() }).optional(),
@@ -173,6 +177,7 @@ async function autoRelease(
   vars: ApiVariables,
   app: Application,
   tag: string,
+  sha: string | undefined,
   requestedBy: string,
 ): Promise<z.infer<typeof ReleaseStarted> | z.infer<typeof ReleaseRefused>> {
   try {
@@ -180,6 +185,7 @@ async function autoRelease(
       app_id: app.id,
       package_version: tag,
       requested_by: requestedBy,
+      expected_sha: sha,
     });
     return {
       deployment_id: deployment.id,
@@ -207,12 +213,22 @@ async function autoRelease(
   }
 }
 
-/** The tag an event announces, or why the event starts nothing. */
+/** A full git object name, lower-cased, or undefined for anything else (GitHub's zeros too). */
+function shaOf(value: string | undefined): string | undefined {
+  const sha = value?.toLowerCase();
+  return sha !== undefined && GIT_SHA_PATTERN.test(sha) && !/^0+$/.test(sha) ? sha : undefined;
+}
+
+/**
+ * The tag an event announces, or why the event starts nothing. A push says where the tag is
+ * (`sha`: the commit, or the tag object when GitHub sends no head commit); the build refuses
+ * the tag if it is anywhere else by then. A create event names no SHA.
+ */
 function tagOf(
   event: string,
   payload: unknown,
 ):
-  | { tag: string; repository: z.infer<typeof Repository>; sender: string }
+  | { tag: string; sha?: string; repository: z.infer<typeof Repository>; sender: string }
   | { ignored: string }
   | { invalid: z.ZodError } {
   if (event === 'push') {
@@ -222,7 +238,13 @@ function tagOf(
     if (!ref.startsWith('refs/tags/')) return { ignored: `a push to ${ref}, not a tag` };
     const tag = ref.slice('refs/tags/'.length);
     if (deleted) return { ignored: `tag ${tag} was deleted` };
-    return { tag, repository, sender: sender?.login ?? pusher?.name ?? 'unknown' };
+    const sha = shaOf(parsed.data.head_commit?.id) ?? shaOf(parsed.data.after);
+    return {
+      tag,
+      ...(sha === undefined ? {} : { sha }),
+      repository,
+      sender: sender?.login ?? pusher?.name ?? 'unknown',
+    };
   }
   if (event === 'create') {
     const parsed = CreateEvent.safeParse(payload);
@@ -304,7 +326,7 @@ export function githubWebhook(options: { secret?: string | undefined }) {
       return c.json({ delivery, duplicate: true as const }, 200);
     }
 
-    const { tag, repository, sender } = announced;
+    const { tag, sha, repository, sender } = announced;
     const outcome: Outcome = { delivery, tag, started: [], ignored: [] };
     try {
       const keys = repositoryKeys(repository);
@@ -322,11 +344,15 @@ export function githubWebhook(options: { secret?: string | undefined }) {
         }
         // A release builds its package first: a build of its own beside it would build twice.
         const release = app.auto_release
-          ? await autoRelease(vars, app, tag, `github:${sender}`)
+          ? await autoRelease(vars, app, tag, sha, `github:${sender}`)
           : undefined;
         const build =
           release === undefined || 'refused' in release
-            ? await vars.releases.buildPackage(app, tag)
+            ? await vars.releases.buildPackage(
+                app,
+                tag,
+                sha === undefined ? {} : { expectedSha: sha },
+              )
             : undefined;
         outcome.started.push({
           app: app.name,

@@ -16,17 +16,21 @@ const SECRET = 'hook-secret-for-tests';
 let testStore: TestStore;
 let app: RelguardApp;
 let apps: Record<string, Application>;
-const builds: { app: string; version: string }[] = [];
+const builds: { app: string; version: string; expectedSha?: string }[] = [];
 const releasesStarted: string[] = [];
 let failNextBuild = false;
 
 const recorded: Partial<Releases> = {
-  buildPackage(target, version) {
+  buildPackage(target, version, options = {}) {
     if (failNextBuild) {
       failNextBuild = false;
       return Promise.reject(new RelguardError(FailureType.Unavailable, 'Temporal is unavailable'));
     }
-    builds.push({ app: target.name, version });
+    builds.push({
+      app: target.name,
+      version,
+      ...(options.expectedSha === undefined ? {} : { expectedSha: options.expectedSha }),
+    });
     return Promise.resolve({ workflowId: `package-${target.name}-${version}` });
   },
   start(deployment) {
@@ -143,6 +147,9 @@ beforeAll(async () => {
     auto: await applications.create(
       input('billing', 'git@github.com:acme/billing.git', { auto_release: true }),
     ),
+    ledger: await applications.create(
+      input('ledger', 'https://github.com/acme/ledger.git', { auto_release: true }),
+    ),
   };
 });
 afterAll(async () => {
@@ -242,9 +249,10 @@ describe('POST /api/v1/webhooks/github: events', () => {
       ],
       ignored: [],
     });
+    // The push's SHA goes with each build: the build refuses the tag if it is elsewhere.
     expect(builds).toEqual([
-      { app: 'shop', version: 'v1.2.0' },
-      { app: 'shop-mirror', version: 'v1.2.0' },
+      { app: 'shop', version: 'v1.2.0', expectedSha: 'a'.repeat(40) },
+      { app: 'shop-mirror', version: 'v1.2.0', expectedSha: 'a'.repeat(40) },
     ]);
     expect(releasesStarted).toEqual([]);
     expect(await testStore.store.deployments.list({ app_id: apps.shop!.id })).toEqual([]);
@@ -354,6 +362,51 @@ describe('POST /api/v1/webhooks/github: events', () => {
       expect(status, reason).toBe(202);
       expect(body.ignored).toBe(reason);
     }
+    expect(builds).toEqual([]);
+  });
+});
+
+describe('POST /api/v1/webhooks/github: the SHA a push announces', () => {
+  const commit = 'c0ffee'.repeat(6) + 'c0ff';
+  const tagObject = 'abcdef'.repeat(6) + 'abcd';
+
+  it("passes the tag's commit to the build: head_commit for an annotated tag, else after", async () => {
+    await deliver({
+      event: 'push',
+      payload: tagPush('acme/shop', 'v7.0.0', {
+        after: tagObject,
+        head_commit: { id: commit.toUpperCase(), message: 'release' },
+      }),
+    });
+    await deliver({
+      event: 'push',
+      payload: tagPush('acme/shop', 'v7.0.1', { after: tagObject, head_commit: null }),
+    });
+    // A create event names no SHA: that build still takes refs/tags/<tag>, wherever it is.
+    await deliver({ event: 'create', payload: tagCreate('acme/shop', 'v7.0.2') });
+    // Something that is no SHA is not passed on.
+    await deliver({
+      event: 'push',
+      payload: tagPush('acme/shop', 'v7.0.3', { after: 'not-a-sha', head_commit: null }),
+    });
+
+    expect(builds.filter((build) => build.app === 'shop')).toEqual([
+      { app: 'shop', version: 'v7.0.0', expectedSha: commit },
+      { app: 'shop', version: 'v7.0.1', expectedSha: tagObject },
+      { app: 'shop', version: 'v7.0.2' },
+      { app: 'shop', version: 'v7.0.3' },
+    ]);
+  });
+
+  it("records the push's SHA on the release it starts, for the release's own build", async () => {
+    const { status, body } = await deliver({
+      event: 'push',
+      payload: tagPush('acme/ledger', 'v1.0.0', { head_commit: { id: commit } }),
+    });
+    expect(status).toBe(202);
+    const [entry] = body.started as { release: { deployment_id: string } }[];
+    const deployment = await testStore.store.deployments.get(entry!.release.deployment_id);
+    expect(deployment).toMatchObject({ package_version: 'v1.0.0', expected_sha: commit });
     expect(builds).toEqual([]);
   });
 });
