@@ -38,16 +38,19 @@ export class SshHostKeyRepository {
     return pinned;
   }
 
-  /** Pins `key` unless a key is pinned for its host:port already; answers the pinned one. */
-  async pinFirst(key: PinnedHostKey): Promise<PinnedHostKey> {
+  /**
+   * Pins `key` unless a key is pinned for its host:port already; answers the pinned one, and
+   * whether this call pinned it.
+   */
+  async pinFirst(key: PinnedHostKey): Promise<{ pinned: PinnedHostKey; created: boolean }> {
     try {
       await this.collection.insertOne({ _id: idOf(key.host, key.port), ...key });
-      return key;
+      return { pinned: key, created: true };
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       const pinned = await this.find(key.host, key.port);
       if (pinned === undefined) throw error;
-      return pinned;
+      return { pinned, created: false };
     }
   }
 

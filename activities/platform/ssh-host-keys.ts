@@ -24,7 +24,7 @@ export type HostKeyPolicy = (typeof hostKeyPolicies)[number];
 /** Where keys trusted on first use are kept (SshHostKeyRepository). */
 export interface HostKeyPins {
   find(host: string, port: number): Promise<PinnedHostKey | undefined>;
-  pinFirst(key: PinnedHostKey): Promise<PinnedHostKey>;
+  pinFirst(key: PinnedHostKey): Promise<{ pinned: PinnedHostKey; created: boolean }>;
 }
 
 export interface HostKeyTrustOptions {
@@ -110,7 +110,7 @@ export class HostKeyTrust {
         if (pinned !== undefined) return judge(target, blob, fromPin(pinned));
         const fingerprint = hostKeyFingerprint(blob);
         const keyType = hostKeyType(blob) ?? 'unknown';
-        const winner = await pins.pinFirst({
+        const { pinned: winner, created } = await pins.pinFirst({
           host: target.host.toLowerCase(),
           port: target.port,
           key_type: keyType,
@@ -119,6 +119,8 @@ export class HostKeyTrust {
           pinned_at: Date.now(),
         });
         if (winner.fingerprint !== fingerprint) return judge(target, blob, fromPin(winner));
+        // Another connection pinned this very key a moment ago, and said so.
+        if (!created) return;
         this.options.logger.warn(
           {
             machine_id: target.machineId,

@@ -63,10 +63,15 @@ export class SshSession {
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       client.once('ready', () => {
+        settled = true;
         options.signal?.removeEventListener('abort', onAbort);
         resolve();
       });
-      client.once('error', (error: Error & { level?: string }) => {
+      // ssh2 may report more than one error (a timeout, then the lost socket): the first counts.
+      let settled = false;
+      client.on('error', (error: Error & { level?: string }) => {
+        if (settled) return;
+        settled = true;
         options.signal?.removeEventListener('abort', onAbort);
         client.destroy();
         reject(
@@ -116,7 +121,6 @@ export class SshSession {
       });
     });
     // Errors after the handshake surface through the command that was running.
-    client.on('error', () => undefined);
     return new SshSession(client, label, endpoint.machineId, options.commandTimeoutMs);
   }
 
@@ -126,42 +130,57 @@ export class SshSession {
    */
   exec(what: string, script: string, signal?: AbortSignal): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      this.client.exec(`sh -c ${shellQuote(script)}`, (error, channel: ClientChannel) => {
-        if (error) {
-          reject(this.unavailable(`could not run a command (${what}): ${error.message}`));
-          return;
+      // ssh2 throws at once when the connection is gone (a command timed out, the machine left).
+      const started = (body: () => void) => {
+        try {
+          body();
+        } catch (error) {
+          reject(
+            this.unavailable(`could not run a command (${what}): ${(error as Error).message}`),
+          );
         }
-        let stdout = '';
-        let stderr = '';
-        let timedOut = false;
-        const onAbort = () => channel.close();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        const timer = setTimeout(() => {
-          timedOut = true;
-          // OpenSSH delivers the signal to `sh`; closing the channel ends the session either way.
-          channel.signal('KILL');
-          channel.close();
-        }, this.commandTimeoutMs);
-        channel.on('data', (chunk: Buffer) => {
-          if (stdout.length < maxOutputBytes) stdout += chunk.toString('utf8');
-        });
-        channel.stderr.on('data', (chunk: Buffer) => {
-          if (stderr.length < maxOutputBytes) stderr += chunk.toString('utf8');
-        });
-        channel.on('close', (code: number | null) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          if (signal?.aborted) reject(signal.reason as Error);
-          else if (timedOut) {
+      };
+      started(() =>
+        this.client.exec(`sh -c ${shellQuote(script)}`, (error, channel: ClientChannel) => {
+          if (error) {
+            reject(this.unavailable(`could not run a command (${what}): ${error.message}`));
+            return;
+          }
+          let stdout = '';
+          let stderr = '';
+          const onAbort = () => channel.close();
+          signal?.addEventListener('abort', onAbort, { once: true });
+          const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
             reject(
               this.unavailable(
-                `${what} did not finish within ${seconds(this.commandTimeoutMs)} (SSH_COMMAND_TIMEOUT_SECONDS); relguard stopped waiting for it`,
+                `${what} did not finish within ${seconds(this.commandTimeoutMs)} (SSH_COMMAND_TIMEOUT_SECONDS); relguard stopped waiting for it and closed the connection`,
                 { command: what, timeout_ms: this.commandTimeoutMs },
               ),
             );
-          } else resolve({ code: code ?? null, stdout, stderr });
-        });
-      });
+            // sshd kills the command's process group on a signal request, except for root
+            // logins (no privilege separation there); the connection is not waited for either way.
+            try {
+              channel.signal('KILL');
+            } catch {
+              // The channel closed meanwhile.
+            }
+            this.client.destroy();
+          }, this.commandTimeoutMs);
+          channel.on('data', (chunk: Buffer) => {
+            if (stdout.length < maxOutputBytes) stdout += chunk.toString('utf8');
+          });
+          channel.stderr.on('data', (chunk: Buffer) => {
+            if (stderr.length < maxOutputBytes) stderr += chunk.toString('utf8');
+          });
+          channel.on('close', (code: number | null) => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            if (signal?.aborted) reject(signal.reason as Error);
+            else resolve({ code: code ?? null, stdout, stderr });
+          });
+        }),
+      );
     });
   }
 
