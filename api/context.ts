@@ -32,6 +32,11 @@ export interface ApiVariables {
    * window could never be judged at this interval is refused when it is saved.
    */
   scrapeIntervalSeconds: number;
+  /**
+   * How long a claimed release slot may wait for its workflow to start before another request
+   * may judge it stale (its api died between claim and start) and take it. Default 30 s.
+   */
+  releaseStartGraceMs?: number;
   /** Who made the request; set by the authentication middleware on the routes that need it. */
   principal?: Principal;
 }

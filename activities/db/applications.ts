@@ -27,6 +27,9 @@ export type MachineFields = Partial<
   Pick<Machine, 'version' | 'status' | 'status_reason' | 'status_since'>
 >;
 
+/** What claimRelease answers: the slot is the caller's, or whose it is. */
+export type ReleaseClaim = { claimed: true } | { claimed: false; holder: string | undefined };
+
 interface MachineChange {
   machineId: string;
   changes: MachineFields;
@@ -150,29 +153,32 @@ export class ApplicationRepository {
   }
 
   /**
-   * Takes the application's one release slot for `deploymentId`: an atomic compare-and-set, so
-   * of two releases started at once exactly one gets it. Taking it again is a no-op.
+   * Takes the application's one release slot for `deploymentId` in one conditional write, so
+   * that of any number of requests racing for it exactly one gets it: the slot must be empty,
+   * or (with `replacing`) still held by exactly that stale holder, so two requests that both
+   * judged the same holder stale cannot both replace it. Taking it again is a no-op. A slot
+   * held by someone else is answered with its holder (undefined: it was given back meanwhile).
    */
-  async claimRelease(id: string, deploymentId: string, now = Date.now()): Promise<void> {
+  async claimRelease(
+    id: string,
+    deploymentId: string,
+    options: { replacing?: string; now?: number } = {},
+  ): Promise<ReleaseClaim> {
+    const holders = [
+      { active_deployment_id: deploymentId },
+      options.replacing === undefined
+        ? { active_deployment_id: { $exists: false } }
+        : { active_deployment_id: options.replacing },
+    ];
     const claimed = await this.writes.exclusive(id, () =>
       this.collection.findOneAndUpdate(
-        {
-          _id: id,
-          $or: [
-            { active_deployment_id: { $exists: false } },
-            { active_deployment_id: deploymentId },
-          ],
-        },
-        { $set: { active_deployment_id: deploymentId, updatedTime: now } },
+        { _id: id, $or: holders },
+        { $set: { active_deployment_id: deploymentId, updatedTime: options.now ?? Date.now() } },
       ),
     );
-    if (claimed === null) {
-      const app = await this.get(id);
-      throw conflict(
-        `${app.name} has a release in progress (${app.active_deployment_id}); wait for it to end or cancel it`,
-        { deployment_id: app.active_deployment_id },
-      );
-    }
+    if (claimed !== null) return { claimed: true };
+    const app = await this.get(id);
+    return { claimed: false, holder: app.active_deployment_id };
   }
 
   /** Gives the slot back, if `deploymentId` holds it; idempotent. */

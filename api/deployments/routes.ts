@@ -52,6 +52,19 @@ const DeploymentView = Deployment.extend({
   progress: ReleaseProgress.optional(),
 }).openapi('Deployment');
 
+/** The 409 of POST /deployments: the application's one release slot is taken, by this release. */
+const ReleaseInProgress = z
+  .object({
+    error: z.object({
+      code: z.literal('conflict'),
+      message: z.string(),
+      details: z.object({
+        deployment_id: z.string().openapi({ description: 'The release that holds the slot' }),
+      }),
+    }),
+  })
+  .openapi('ReleaseInProgress');
+
 export const createDeployment = createRoute({
   method: 'post',
   path: '/api/v1/deployments',
@@ -67,7 +80,11 @@ export const createDeployment = createRoute({
     },
     400: errorResponses[400],
     404: errorResponses[404],
-    409: errorResponses[409],
+    409: {
+      description:
+        'A release of the application is in progress: `error.details.deployment_id` names it (follow or cancel it, then retry)',
+      content: json(ReleaseInProgress),
+    },
     422: errorResponses[422],
     503: errorResponses[503],
   },

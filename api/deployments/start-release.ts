@@ -1,11 +1,15 @@
+import { ObjectId } from 'mongodb';
 import { newId } from '../../activities/db';
 import {
+  conflict,
+  DeploymentStatus,
   FailureType,
   isTerminal,
   pendingNodeDeployments,
   planBatches,
   releaseWorkflowId,
   RelguardError,
+  type Application,
   type Deployment,
 } from '../../domain';
 import type { ReleaseProgress } from '../../workflows/release/messages';
@@ -45,31 +49,104 @@ function publicProgress(progress: ReleaseProgress) {
   };
 }
 
-/**
- * Takes the application's release slot. A slot held by a release whose workflow is gone (it
- * was terminated from the Temporal UI, say) is stale: it is given back and taken again.
- */
-async function claimReleaseSlot(vars: ApiVariables, appId: string, deploymentId: string) {
-  const { applications, deployments } = vars.store;
-  try {
-    await applications.claimRelease(appId, deploymentId);
-  } catch (error) {
-    const holder = (await applications.get(appId)).active_deployment_id;
-    const active = holder === undefined ? undefined : await deployments.find(holder);
-    if (active === undefined || !(await vars.releases.isRunning(active))) {
-      if (holder !== undefined) await applications.releaseClaim(appId, holder);
-      if (active !== undefined && !isTerminal(active.status)) {
-        await deployments.update(active.id, {
-          status: 'cancelled',
-          reason: 'its workflow ended without finishing the release',
-        });
-      }
-      await applications.claimRelease(appId, deploymentId);
-      return;
-    }
-    throw error;
-  }
+/** How long a claim may wait for its release workflow before another request may take it. */
+export const defaultReleaseStartGraceMs = 30_000;
+
+/** The 409 of a slot that is taken: names the release holding it. */
+function slotTaken(app: Application, holder: string) {
+  return conflict(
+    `${app.name} has a release in progress (${holder}); wait for it to end or cancel it`,
+    { deployment_id: holder },
+  );
 }
+
+/** When a claim was made: its deployment's creation, else the time in its ObjectId. */
+function claimedAt(holder: string, deployment: Deployment | undefined): number {
+  if (deployment !== undefined) return deployment.createdTime;
+  // The ObjectId counts whole seconds: the claim may be up to a second later.
+  return ObjectId.isValid(holder) ? new ObjectId(holder).getTimestamp().getTime() + 1000 : 0;
+}
+
+type Verdict = { busy: true } | { busy: false; reason: string | undefined };
+
+/**
+ * Whether the slot's holder still releases, asked of Temporal, the one that knows: its
+ * workflow runs (busy); it has no workflow yet but was claimed within the grace (busy: its
+ * request is starting it); its workflow ended (stale); or it has none after the grace (stale,
+ * and its workflow id is closed first, so that a request still on its way to start it, a
+ * stalled api or a start in flight when its api died, is refused by Temporal and can never
+ * run beside the next release). `reason` is what the stale deployment is told (undefined:
+ * no deployment was recorded).
+ */
+async function judgeHolder(
+  vars: ApiVariables,
+  app: Application,
+  holder: string,
+  successor: string,
+): Promise<Verdict> {
+  const deployment = await vars.store.deployments.find(holder);
+  const release = { id: holder, app_name: app.name };
+  const age = Date.now() - claimedAt(holder, deployment);
+  let run = await vars.releases.runState(release);
+  if (run.state === 'running') return { busy: true };
+  if (run.state === 'absent') {
+    if (age < (vars.releaseStartGraceMs ?? defaultReleaseStartGraceMs)) return { busy: true };
+    run = await vars.releases.fence(
+      release,
+      `its api stopped between taking the release slot of ${app.name} and starting this release; superseded by ${successor}`,
+    );
+    if (run.state === 'running') return { busy: true };
+  }
+  if (deployment === undefined) return { busy: false, reason: undefined };
+  return {
+    busy: false,
+    reason:
+      run.state === 'ended'
+        ? `its workflow ended (${run.status}) without finishing the release; the slot went to ${successor}`
+        : `its release workflow never started (its api stopped ${Math.round(age / 1000)} s ago between taking the slot and starting it); the slot went to ${successor}`,
+  };
+}
+
+/**
+ * Takes the application's release slot for `deploymentId`, or answers 409 naming the release
+ * that holds it. The slot is one field written by conditional updates only (see
+ * ApplicationRepository.claimRelease): an empty slot goes to exactly one request; a stale one
+ * (judgeHolder) is replaced only if the same stale holder still has it, so of many requests
+ * that judged it stale exactly one wins, and that one records why the old release ended.
+ */
+async function claimReleaseSlot(vars: ApiVariables, app: Application, deploymentId: string) {
+  const { applications, deployments } = vars.store;
+  let holder: string | undefined;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const claim = await applications.claimRelease(app.id, deploymentId);
+    if (claim.claimed) return;
+    holder = claim.holder;
+    if (holder === undefined) continue;
+    const verdict = await judgeHolder(vars, app, holder, deploymentId);
+    if (verdict.busy) throw slotTaken(app, holder);
+    const takeover = await applications.claimRelease(app.id, deploymentId, { replacing: holder });
+    if (!takeover.claimed) continue;
+    vars.logger.warn(
+      { app: app.name, stale: holder, deployment: deploymentId, reason: verdict.reason },
+      'took over a stale release slot',
+    );
+    if (verdict.reason !== undefined) {
+      await deployments
+        .update(holder, { status: 'cancelled', reason: verdict.reason }, nonTerminalStatuses)
+        .catch((error: unknown) => {
+          // Ended meanwhile: it keeps its own ending.
+          if (!(error instanceof RelguardError && error.type === FailureType.Conflict)) throw error;
+        });
+    }
+    return;
+  }
+  const current = (await applications.get(app.id)).active_deployment_id ?? holder;
+  throw current === undefined
+    ? conflict(`${app.name}'s release slot changes too often to take; retry`)
+    : slotTaken(app, current);
+}
+
+const nonTerminalStatuses = DeploymentStatus.options.filter((status) => !isTerminal(status));
 
 export interface ReleaseRequest {
   app_id: string;
@@ -100,7 +177,7 @@ export async function startRelease(vars: ApiVariables, request: ReleaseRequest) 
   }
 
   const id = newId();
-  await claimReleaseSlot(vars, app.id, id);
+  await claimReleaseSlot(vars, app, id);
   let deployment: Deployment;
   try {
     deployment = await vars.store.deployments.create(
@@ -131,6 +208,19 @@ export async function startRelease(vars: ApiVariables, request: ReleaseRequest) 
     );
     await vars.releases.start(deployment);
   } catch (error) {
+    const holder = await vars.store.applications
+      .get(app.id)
+      .then((current) => current.active_deployment_id)
+      .catch(() => id);
+    if (holder !== id) {
+      // Judged stale and taken over while this request stalled: the taker recorded why this
+      // deployment ended, and Temporal refused its start (api/releases.ts `fence`).
+      throw holder === undefined
+        ? conflict(`the release ${id} of ${app.name} was superseded before it started`, {
+            deployment_id: id,
+          })
+        : slotTaken(app, holder);
+    }
     await vars.store.applications.releaseClaim(app.id, id);
     await vars.store.deployments
       .update(id, { status: 'failed', reason: 'the release could not be started' })
