@@ -39,6 +39,11 @@ export const configSchema = z.object({
   MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
+  /**
+   * Writes (POST, PUT, PATCH, DELETE) one api token may make per minute, in bursts of as many;
+   * more are answered 429 with Retry-After. 0 turns the limit off.
+   */
+  API_WRITE_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   PROMETHEUS_URL: url.default('http://127.0.0.1:9090'),
   /** Prometheus behind a proxy: a bearer token, or a basic-auth pair; never logged. */
   PROMETHEUS_BEARER_TOKEN: z.string().min(1).optional(),
@@ -95,6 +100,19 @@ export const configSchema = z.object({
   PACKAGE_BASE_URL: url.default('http://127.0.0.1:3000/packages'),
   /** How long a signed download URL handed to a machine stays valid. */
   PACKAGE_URL_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
+  /**
+   * The HMAC key that signs the local store's download URLs (the api serves /packages only to
+   * them). Unset, the api and the worker share a random one kept in <PACKAGE_DIR>/.url-secret
+   * (mode 0600, made on first start). A secret: never logged.
+   */
+  PACKAGE_URL_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
+    .optional(),
+  /** Largest a package may unpack to (its tar stream), checked before anything is extracted. */
+  ARCHIVE_MAX_UNPACKED_MB: z.coerce.number().int().min(1).default(4096),
+  /** Most entries (files, folders, links) a package may hold. */
+  ARCHIVE_MAX_ENTRIES: z.coerce.number().int().min(1).default(200_000),
   KODO_ACCESS_KEY: z.string().min(1).optional(),
   KODO_SECRET_KEY: z.string().min(1).optional(),
   KODO_BUCKET: z.string().min(1).optional(),

@@ -1,7 +1,9 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from '../activities/logger';
 import type { PrometheusClient } from '../activities/metrics';
+import { MIN_MCP_TOKEN_LENGTH } from './config';
 import { createPrometheusMcpServer } from './server';
 
 export interface McpHttpServer {
@@ -15,6 +17,8 @@ export interface McpHttpServerOptions {
   client: PrometheusClient;
   host: string;
   port: number;
+  /** The bearer token every request to /mcp must carry (MCP_TOKEN). */
+  token: string;
   logger: Logger;
 }
 
@@ -46,6 +50,19 @@ function hostAllowed(bindHost: string, hostHeader: string | undefined): boolean 
   }
 }
 
+const bearer = /^Bearer\s+(\S+)$/i;
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * Whether the Authorization header carries the token. Both sides are hashed first, so that
+ * the comparison is of two 32-byte digests and takes the same time whatever the header holds
+ * (its length included).
+ */
+function bearerMatches(expected: Buffer, header: string | undefined): boolean {
+  const presented = bearer.exec(header ?? '')?.[1];
+  return presented !== undefined && timingSafeEqual(sha256(presented), expected);
+}
+
 /**
  * Serves the MCP streamable HTTP transport at /mcp, statelessly: every POST gets a fresh
  * McpServer and transport and is answered with plain JSON. The tools keep no state between
@@ -56,6 +73,12 @@ function hostAllowed(bindHost: string, hostHeader: string | undefined): boolean 
  */
 export async function startMcpHttpServer(options: McpHttpServerOptions): Promise<McpHttpServer> {
   const { client, host, port, logger } = options;
+  if (options.token.length < MIN_MCP_TOKEN_LENGTH) {
+    throw new Error(
+      `the MCP HTTP server needs a bearer token (MCP_TOKEN) of at least ${MIN_MCP_TOKEN_LENGTH} characters: it does not serve ${host}:${port} without one`,
+    );
+  }
+  const expected = sha256(options.token);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { pathname } = new URL(request.url ?? '/', 'http://mcp.invalid');
@@ -70,6 +93,21 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     if (!hostAllowed(host, request.headers.host)) {
       logger.warn({ host: request.headers.host }, 'refused a request with a foreign Host header');
       sendJson(response, 403, rpcError(`Host ${request.headers.host ?? '(none)'} not allowed`));
+      return;
+    }
+    if (!bearerMatches(expected, request.headers.authorization)) {
+      const presented = request.headers.authorization !== undefined;
+      logger.warn({ presented }, 'refused a request without the MCP token');
+      sendJson(
+        response,
+        401,
+        rpcError(
+          presented
+            ? 'the bearer token is not valid for this MCP server'
+            : 'this MCP server needs a bearer token (Authorization: Bearer <MCP_TOKEN>)',
+        ),
+        { 'www-authenticate': 'Bearer realm="relguard-mcp"' },
+      );
       return;
     }
     if (request.method !== 'POST') {

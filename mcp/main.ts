@@ -23,7 +23,7 @@ const stdio = args.includes('--stdio');
 
 function readConfig(): McpConfig {
   try {
-    return loadMcpConfig(process.env);
+    return loadMcpConfig(process.env, { transport: stdio ? 'stdio' : 'http' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -70,10 +70,13 @@ if (stdio) {
   // A client closes stdin to end the session (the SDK's does, before it sends SIGTERM).
   process.stdin.once('end', () => shutdown('stdin closed'));
 } else {
+  // loadMcpConfig refuses to serve HTTP without MCP_TOKEN.
+  const token = config.MCP_TOKEN ?? '';
   const http = await startMcpHttpServer({
     client,
     host: config.MCP_HOST,
     port: config.MCP_PORT,
+    token,
     logger,
   }).catch((error: unknown) => {
     logger.fatal({ err: error }, 'mcp server could not listen');

@@ -1,10 +1,17 @@
 import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 import { chmod, link, mkdir, open, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { FailureType, RelguardError } from '../../domain/errors';
-import { TarFormatError, TarReader, type TarEntry, type TarEntryType } from './tar-reader';
+import {
+  TarFormatError,
+  TarReader,
+  type TarEntry,
+  type TarEntryType,
+  type TarVisitor,
+} from './tar-reader';
 
 /**
  * What may be in a package: a .tar.gz whose every entry lands inside the release folder.
@@ -16,6 +23,60 @@ export interface ArchiveSummary {
   entries: number;
   /** Bytes of file content once extracted. */
   bytes: number;
+}
+
+/**
+ * How much a package may unpack to: a gzip bomb (a few kB that inflate to terabytes, or to a
+ * million empty files) is refused while the archive is inspected, before anything is written.
+ */
+export interface ArchiveLimits {
+  /** The tar stream once gunzipped, headers and all (ARCHIVE_MAX_UNPACKED_MB). */
+  maxUnpackedBytes: number;
+  /** Files, folders and links (ARCHIVE_MAX_ENTRIES). */
+  maxEntries: number;
+}
+
+export const defaultArchiveLimits: ArchiveLimits = {
+  maxUnpackedBytes: 4096 * 1024 * 1024,
+  maxEntries: 200_000,
+};
+
+function tooLarge(limits: ArchiveLimits, entry: string | undefined): RelguardError {
+  const where = entry === undefined ? '' : ` (at the entry "${entry}")`;
+  return new RelguardError(
+    FailureType.BadPackage,
+    `the package archive unpacks to more than ${limits.maxUnpackedBytes} bytes${where}, the limit ARCHIVE_MAX_UNPACKED_MB sets; nothing was extracted — make the package smaller or raise the limit`,
+    { limit: 'ARCHIVE_MAX_UNPACKED_MB', max_bytes: limits.maxUnpackedBytes, entry },
+  );
+}
+
+function tooManyEntries(limits: ArchiveLimits, entry: string): RelguardError {
+  return new RelguardError(
+    FailureType.BadPackage,
+    `the package archive holds more than ${limits.maxEntries} entries (the next is "${entry}"), the limit ARCHIVE_MAX_ENTRIES sets; nothing was extracted — make the package smaller or raise the limit`,
+    { limit: 'ARCHIVE_MAX_ENTRIES', max_entries: limits.maxEntries, entry },
+  );
+}
+
+/** Passes the gunzipped stream on, and fails it once it grows past the limit. */
+class UnpackedBytesLimit extends Transform {
+  private bytes = 0;
+
+  constructor(
+    private readonly limits: ArchiveLimits,
+    private readonly lastEntry: () => string | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limits.maxUnpackedBytes) {
+      callback(tooLarge(this.limits, this.lastEntry()));
+      return;
+    }
+    callback(null, chunk);
+  }
 }
 
 // Symlink chains longer than Linux's own limit (40) would fail on disk anyway.
@@ -169,15 +230,40 @@ export class ArchivePolicy {
   }
 }
 
-/** Reads the archive through gunzip into the visitor; every format problem is a BadPackage. */
+/**
+ * Reads the archive through gunzip into the visitor; every format problem is a BadPackage, and
+ * so is an archive past the limits: an entry past maxEntries or whose declared size would take
+ * the content past maxUnpackedBytes is refused at its header, before the visitor sees it, and
+ * the gunzipped stream is cut off as soon as it grows past maxUnpackedBytes.
+ */
 async function readArchive(
   file: string,
-  visitor: ConstructorParameters<typeof TarReader>[0],
-  signal: AbortSignal | undefined,
+  visitor: TarVisitor,
+  options: { signal?: AbortSignal | undefined; limits?: ArchiveLimits | undefined },
 ): Promise<void> {
-  const reader = new TarReader(visitor);
+  const limits = options.limits ?? defaultArchiveLimits;
+  let entries = 0;
+  let declaredBytes = 0;
+  const reader = new TarReader({
+    entry(entry) {
+      entries += 1;
+      if (entries > limits.maxEntries) throw tooManyEntries(limits, entry.path);
+      declaredBytes += entry.size;
+      if (declaredBytes > limits.maxUnpackedBytes) throw tooLarge(limits, entry.path);
+      return visitor.entry(entry);
+    },
+    data: (chunk) => visitor.data?.(chunk),
+    entryEnd: (entry) => visitor.entryEnd?.(entry),
+  });
+  const { signal } = options;
   try {
-    await pipeline(createReadStream(file), createGunzip(), reader, signal ? { signal } : {});
+    await pipeline(
+      createReadStream(file),
+      createGunzip(),
+      new UnpackedBytesLimit(limits, () => reader.lastEntryPath),
+      reader,
+      signal ? { signal } : {},
+    );
   } catch (error) {
     if (error instanceof RelguardError) throw error;
     const after =
@@ -213,11 +299,12 @@ function isZlibError(error: unknown): error is Error {
 /**
  * Reads the whole archive and refuses it (BadPackage, naming the entry) when it is corrupt or
  * any entry could land outside the release folder: absolute paths, "..", links that leave,
- * device files, entries beneath a symlink. Touches nothing but the archive.
+ * device files, entries beneath a symlink; or when it is past the limits (by default
+ * defaultArchiveLimits), naming the limit. Touches nothing but the archive.
  */
 export async function inspectArchive(
   file: string,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; limits?: ArchiveLimits } = {},
 ): Promise<ArchiveSummary> {
   const policy = new ArchivePolicy();
   const summary: ArchiveSummary = { entries: 0, bytes: 0 };
@@ -230,7 +317,7 @@ export async function inspectArchive(
         summary.bytes += entry.type === 'file' ? entry.size : 0;
       },
     },
-    options.signal,
+    options,
   );
   policy.finish();
   return summary;
@@ -243,7 +330,7 @@ export async function inspectArchive(
 export async function extractArchive(
   file: string,
   destination: string,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; limits?: ArchiveLimits } = {},
 ): Promise<ArchiveSummary> {
   const summary = await inspectArchive(file, options);
   await mkdir(destination, { recursive: true });
@@ -287,7 +374,7 @@ export async function extractArchive(
           await utimes(target, entry.mtime, entry.mtime);
         },
       },
-      options.signal,
+      options,
     );
   } finally {
     await writing?.handle.close();

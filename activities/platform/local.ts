@@ -12,7 +12,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger';
-import { extractArchive } from './archive';
+import { extractArchive, type ArchiveLimits } from './archive';
 import {
   commandEnv,
   commandIdentity,
@@ -73,6 +73,8 @@ export interface LocalPlatformOptions {
   stopCommandTimeoutMs?: number;
   healthPollMs?: number;
   healthProbeTimeoutMs?: number;
+  /** How much a package may unpack to (ARCHIVE_MAX_*); defaultArchiveLimits when unset. */
+  archiveLimits?: ArchiveLimits;
 }
 
 const logTailBytes = 4000;
@@ -86,6 +88,7 @@ interface LocalMachineOptions {
   commands: CommandSettings;
   killGraceMs: number;
   stopCommandTimeoutMs: number;
+  archiveLimits?: ArchiveLimits | undefined;
 }
 
 async function readText(file: string): Promise<string | undefined> {
@@ -185,7 +188,10 @@ class LocalMachine implements MachineHost {
     const stagingDir = temporaryName(finalDir);
     await mkdir(this.at(machineLayout.releases), { recursive: true });
     try {
-      await extractArchive(archive, stagingDir, signal ? { signal } : {});
+      await extractArchive(archive, stagingDir, {
+        ...(signal ? { signal } : {}),
+        ...(this.options.archiveLimits ? { limits: this.options.archiveLimits } : {}),
+      });
       // The release belongs to the user its commands run as; the marker stays relguard's.
       await giveToCommandUser(stagingDir, this.options.commands);
       await writeFile(path.join(stagingDir, machineLayout.marker), JSON.stringify(marker) + '\n');
@@ -355,6 +361,7 @@ export class LocalPlatform implements DeployPlatform {
       commands: options.commands ?? {},
       killGraceMs: options.killGraceMs ?? 10_000,
       stopCommandTimeoutMs: options.stopCommandTimeoutMs ?? 30_000,
+      archiveLimits: options.archiveLimits,
     };
   }
 

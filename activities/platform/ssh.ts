@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FailureType, RelguardError } from '../../domain/errors';
 import type { Logger } from '../logger';
-import { inspectArchive } from './archive';
+import { inspectArchive, type ArchiveLimits } from './archive';
 import { probeHealth } from './health-check';
 import { KeyedLock } from './keyed-lock';
 import {
@@ -55,6 +55,8 @@ export interface SshPlatformOptions {
   stopCommandTimeoutMs?: number;
   healthPollMs?: number;
   healthProbeTimeoutMs?: number;
+  /** How much a package may unpack to (ARCHIVE_MAX_*); defaultArchiveLimits when unset. */
+  archiveLimits?: ArchiveLimits;
 }
 
 interface SshMachineOptions {
@@ -62,6 +64,7 @@ interface SshMachineOptions {
   stagingDir: string;
   killGraceMs: number;
   stopCommandTimeoutMs: number;
+  archiveLimits?: ArchiveLimits | undefined;
 }
 
 const logTailBytes = 4000;
@@ -205,7 +208,10 @@ class SshMachine implements MachineHost {
   async install(archive: string, marker: ReleaseMarker, signal?: AbortSignal): Promise<void> {
     // Judged here, before a byte reaches the machine; the remote MD5 check below proves that
     // the machine unpacks these very bytes.
-    await inspectArchive(archive, signal ? { signal } : {});
+    await inspectArchive(archive, {
+      ...(signal ? { signal } : {}),
+      ...(this.options.archiveLimits ? { limits: this.options.archiveLimits } : {}),
+    });
     const incoming = this.at(machineLayout.incoming);
     await this.session.run(
       'preparing the machine folder',
@@ -438,6 +444,7 @@ export class SshPlatform implements DeployPlatform {
       stagingDir: options.stagingDir ?? path.join(os.tmpdir(), 'relguard-ssh-staging'),
       killGraceMs: options.killGraceMs ?? 10_000,
       stopCommandTimeoutMs: options.stopCommandTimeoutMs ?? 30_000,
+      archiveLimits: options.archiveLimits,
     };
     this.hostKeys = new HostKeyTrust({
       ...(options.hostKeys ?? { policy: 'strict' }),

@@ -55,12 +55,23 @@ export function spawnMcp(args: string[], env: Record<string, string>): McpProces
   };
 }
 
+/** The MCP_TOKEN the HTTP servers of the tests are started with (unless a test gives its own). */
+export const TEST_MCP_TOKEN = 'test-mcp-token-0123456789abcdef0123456789';
+
+/** The headers a client of a test's HTTP server sends: its bearer token. */
+export const mcpAuthHeaders = { authorization: `Bearer ${TEST_MCP_TOKEN}` };
+
 /** The HTTP server, once it answers on 127.0.0.1:port. */
 export async function startMcpHttp(
   port: number,
   env: Record<string, string>,
 ): Promise<McpProcess & { url: string }> {
-  const server = spawnMcp([], { MCP_HOST: '127.0.0.1', MCP_PORT: String(port), ...env });
+  const server = spawnMcp([], {
+    MCP_HOST: '127.0.0.1',
+    MCP_PORT: String(port),
+    MCP_TOKEN: TEST_MCP_TOKEN,
+    ...env,
+  });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

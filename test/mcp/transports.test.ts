@@ -6,7 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
-import { mcpCommand, spawnMcp, startMcpHttp, type McpProcess } from './mcp-process';
+import { mcpAuthHeaders, mcpCommand, spawnMcp, startMcpHttp, type McpProcess } from './mcp-process';
 
 /**
  * The server as a client sees it, over both transports, against a real Prometheus that
@@ -76,7 +76,11 @@ describe.each<Transport>(['stdio', 'http'])('over %s', (transport) => {
         PROMETHEUS_URL: prometheus.url,
         LOG_LEVEL: 'warn',
       });
-      await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(http.url), {
+          requestInit: { headers: mcpAuthHeaders },
+        }),
+      );
     }
   });
   afterAll(async () => {
@@ -270,17 +274,21 @@ describe('over http: the endpoint itself', () => {
 
   function send(method: string, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const call = request(http.url, { method, headers: { host } }, (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
-      });
+      const call = request(
+        http.url,
+        { method, headers: { host, ...mcpAuthHeaders } },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
       call.on('error', reject);
       call.end();
     });
   }
 
   it('is stateless: no server-sent stream to GET, POST only', async () => {
-    const response = await fetch(http.url);
+    const response = await fetch(http.url, { headers: mcpAuthHeaders });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
     expect(await response.text()).toContain('stateless');
