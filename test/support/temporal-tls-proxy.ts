@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 /**
  * A TLS front for a Temporal dev server, which speaks only plain gRPC: it terminates TLS
  * (optionally requiring a client certificate, as a Temporal cluster with mTLS does) and relays
- * each gRPC call to the dev server over HTTP/2. Since it sees the calls' headers, it records
+ * each gRPC call to the dev server over HTTP/2 (or relays plain text to plain text). Since it sees the calls' headers, it records
  * the `authorization` each one carried (what an API key becomes).
  */
 export interface TemporalTlsProxy {
@@ -24,11 +24,12 @@ export interface TemporalTlsProxy {
 export interface TemporalTlsProxyOptions {
   /** host:port of the plain-text dev server. */
   upstream: string;
-  /** The server certificate and key files (PEM). */
-  cert: string;
-  key: string;
-  /** When set, clients must present a certificate signed by this CA (PEM file). */
-  clientCa?: string;
+  /**
+   * The server certificate and key files (PEM), and when `clientCa` is set, the CA whose
+   * client certificates it requires. Without it the relay speaks plain-text gRPC (h2c), as a
+   * sidecar on a trusted network would.
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
 }
 
 // Headers HTTP/2 forbids a relay to copy, and the pseudo-headers it sets itself.
@@ -43,10 +44,11 @@ function relayable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeader
 export async function startTemporalTlsProxy(
   options: TemporalTlsProxyOptions,
 ): Promise<TemporalTlsProxy> {
+  const tlsFiles = options.tls;
   const [cert, key, clientCa] = await Promise.all([
-    readFile(options.cert),
-    readFile(options.key),
-    options.clientCa === undefined ? undefined : readFile(options.clientCa),
+    tlsFiles === undefined ? undefined : readFile(tlsFiles.cert),
+    tlsFiles === undefined ? undefined : readFile(tlsFiles.key),
+    tlsFiles?.clientCa === undefined ? undefined : readFile(tlsFiles.clientCa),
   ]);
   const upstream = http2.connect(`http://${options.upstream}`);
   upstream.on('error', () => {
@@ -56,15 +58,18 @@ export async function startTemporalTlsProxy(
   const refusals: string[] = [];
   const clientSubjects: string[] = [];
 
-  const server = http2.createSecureServer({
-    cert,
-    key,
-    ...(clientCa === undefined
-      ? {}
-      : { ca: clientCa, requestCert: true, rejectUnauthorized: true }),
-  });
+  const server =
+    cert === undefined || key === undefined
+      ? http2.createServer()
+      : http2.createSecureServer({
+          cert,
+          key,
+          ...(clientCa === undefined
+            ? {}
+            : { ca: clientCa, requestCert: true, rejectUnauthorized: true }),
+        });
   const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
+  server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
@@ -75,7 +80,7 @@ export async function startTemporalTlsProxy(
     const subject = socket.getPeerCertificate().subject as Record<string, string> | undefined;
     if (subject?.CN !== undefined) clientSubjects.push(subject.CN);
   });
-  server.on('stream', (stream, headers) => {
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const authorization = headers.authorization;
     authorizations.push(Array.isArray(authorization) ? authorization.join(',') : authorization);
     const call = upstream.request({
