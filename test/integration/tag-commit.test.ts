@@ -287,8 +287,9 @@ describe('a pushed tag that shares its name with a branch', () => {
       node_deployments: [],
       previous_version: '',
     });
-    const { ensurePackage } = createReleaseActivities(stack.activityDeps.deps);
+    const activities = createReleaseActivities(stack.activityDeps.deps);
     const request = { appId: shop.id, version: 'v2.0.0', deploymentId: deployment.id };
+    const ensurePackage = (input: typeof request) => activities.ensurePackage(input);
     await new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(
       ensurePackage,
       request,
