@@ -1,7 +1,8 @@
 import { spawnSync, type SpawnOptions } from 'node:child_process';
-import { lchown, readdir } from 'node:fs/promises';
+import { lchown, lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../../domain/config';
+import { FailureType, RelguardError } from '../../domain/errors';
 
 /**
  * How relguard runs the commands of an application (build_cmd, start_cmd, stop_cmd): with an
@@ -79,9 +80,27 @@ export function describeUser(settings: CommandSettings): string {
 export async function giveToCommandUser(dir: string, settings: CommandSettings): Promise<void> {
   const { user } = settings;
   if (user === undefined) return;
-  await lchown(dir, user.uid, user.gid);
-  const entries = await readdir(dir, { recursive: true });
-  for (const entry of entries) await lchown(path.join(dir, entry), user.uid, user.gid);
+  const entries = [dir, ...(await readdir(dir, { recursive: true })).map((e) => path.join(dir, e))];
+  // A hard link shares its owner with every other name of the file: a file linked from
+  // outside the folder (another repository's object, a system file) must not change hands.
+  const linked = new Map<number, { names: number; links: number; name: string }>();
+  for (const entry of entries) {
+    const info = await lstat(entry);
+    if (!info.isFile() || info.nlink < 2) continue;
+    const seen = linked.get(info.ino) ?? { names: 0, links: info.nlink, name: entry };
+    seen.names += 1;
+    linked.set(info.ino, seen);
+  }
+  for (const { names, links, name } of linked.values()) {
+    if (names < links) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `${name} is a hard link to a file outside ${dir}: refusing to give it to user ${user.name} (RELGUARD_RUN_AS)`,
+        { path: name },
+      );
+    }
+  }
+  for (const entry of entries) await lchown(entry, user.uid, user.gid);
 }
 
 function errnoOf(error: Error): string {

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { keepTokenFilePrivate, writeTokenFile } from '../../api/token-file';
 import { createLogger } from '../../activities/logger';
 import { buildPackage } from '../../activities/package-build';
 import {
+  giveToCommandUser,
   resolveCommandUser,
   type CommandSettings,
   type CommandUser,
@@ -259,6 +260,23 @@ describe('RELGUARD_RUN_AS', () => {
 
       it('resolves the user from the system', () => {
         expect(nobody).toMatchObject({ name: 'nobody', uid: 65534 });
+      });
+
+      it('never gives away a file hard-linked from outside the folder it hands over', async () => {
+        const outside = path.join(root, 'state', 'system-file');
+        await writeFile(outside, "not the application's\n", { mode: 0o600 });
+        const handed = path.join(root, 'handed');
+        await mkdir(handed);
+        await writeFile(path.join(handed, 'own'), 'own\n');
+        await link(path.join(handed, 'own'), path.join(handed, 'own-again'));
+        await giveToCommandUser(handed, { user: nobody });
+        expect((await stat(path.join(handed, 'own-again'))).uid).toBe(65534);
+
+        await link(outside, path.join(handed, 'smuggled'));
+        await expect(giveToCommandUser(handed, { user: nobody })).rejects.toThrow(
+          `${path.join(handed, 'smuggled')} is a hard link to a file outside ${handed}`,
+        );
+        expect((await stat(outside)).uid).toBe(0);
       });
 
       it('build_cmd runs as nobody and can read neither the worker environ nor the token', async () => {
