@@ -287,7 +287,10 @@ check_port() {
 
 cmd_up() {
   cmd_install
-  mkdir -p "$STATE/temporal" "$RUN" "$LOGS"
+  mkdir -p "$STATE/temporal" "$STATE/ferretdb" "$RUN" "$LOGS"
+  # relguard's own data (Temporal's history, FerretDB's files, the services' logs) is this
+  # user's alone: commands run as RELGUARD_RUN_AS cannot read it (the token file is 0600).
+  chmod 700 "$STATE/temporal" "$STATE/ferretdb" "$LOGS"
   write_prometheus_config
   # The console the api serves at /console/ (into dist/console, again at every up): built
   # before anything starts, so a broken build stops up early.
