@@ -30,6 +30,18 @@ export type MachineFields = Partial<
 /** What claimRelease answers: the slot is the caller's, or whose it is. */
 export type ReleaseClaim = { claimed: true } | { claimed: false; holder: string | undefined };
 
+/** One claim of an application's release slot (collection `release_claims`), never rewritten but for `released_at`. */
+interface ReleaseClaimRecord {
+  /** `<appId>:<generation>`: the primary key lets one claim of each generation in. */
+  _id: string;
+  app_id: string;
+  generation: number;
+  deployment_id: string;
+  claimed_at: number;
+  /** Set when the release gives the slot back. */
+  released_at?: number;
+}
+
 interface MachineChange {
   machineId: string;
   changes: MachineFields;
@@ -37,6 +49,7 @@ interface MachineChange {
 
 export class ApplicationRepository {
   private readonly collection: Collection<ApplicationDocument>;
+  private readonly claims: Collection<ReleaseClaimRecord>;
   /** Every write of an application goes through here: see DocumentWrites for why. */
   private readonly writes = new DocumentWrites();
   private readonly writeMachines: (id: string, change: MachineChange) => Promise<Application>;
@@ -50,6 +63,7 @@ export class ApplicationRepository {
 
   constructor(db: Db) {
     this.collection = db.collection<ApplicationDocument>('applications');
+    this.claims = db.collection<ReleaseClaimRecord>('release_claims');
     this.writeMachines = this.writes.merging((id, changes) =>
       this.applyMachineChanges(id, changes),
     );
@@ -57,6 +71,7 @@ export class ApplicationRepository {
 
   async ensureIndexes(): Promise<void> {
     await this.collection.createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
+    await this.claims.createIndex({ app_id: 1, generation: -1 }, { name: 'app_generation' });
   }
 
   /** Stores a new application; a taken name is a Conflict. */
@@ -150,45 +165,89 @@ export class ApplicationRepository {
     this.machinesWritten.delete(id);
     const result = await this.collection.deleteOne({ _id: id });
     if (result.deletedCount === 0) throw notFound('application', id);
+    await this.claims.deleteMany({ app_id: id });
   }
 
   /**
-   * Takes the application's one release slot for `deploymentId` in one conditional write, so
-   * that of any number of requests racing for it exactly one gets it: the slot must be empty,
-   * or (with `replacing`) still held by exactly that stale holder, so two requests that both
-   * judged the same holder stale cannot both replace it. Taking it again is a no-op. A slot
-   * held by someone else is answered with its holder (undefined: it was given back meanwhile).
+   * Takes the application's one release slot for `deploymentId`. The slot is a chain of claim
+   * records, `<appId>:<generation>`, inserted and never rewritten: a claim inserts the record
+   * after the latest one, and the primary key lets exactly one insert of a generation succeed,
+   * however many api processes race for it. (A conditional update cannot do this on FerretDB
+   * v1, which applies an update as an unisolated read-change-write of the document: two
+   * processes both saw the slot empty and both took it.) The latest record must be given back
+   * (releaseClaim), or be exactly the stale holder `replacing` the caller judged, so that of
+   * many requests that judged the same holder stale one replaces it. Taking it again is a
+   * no-op. A slot held by someone else is answered with its holder. `active_deployment_id` on
+   * the application mirrors the slot for readers.
    */
   async claimRelease(
     id: string,
     deploymentId: string,
     options: { replacing?: string; now?: number } = {},
   ): Promise<ReleaseClaim> {
-    const holders = [
-      { active_deployment_id: deploymentId },
-      options.replacing === undefined
-        ? { active_deployment_id: { $exists: false } }
-        : { active_deployment_id: options.replacing },
-    ];
-    const claimed = await this.writes.exclusive(id, () =>
-      this.collection.findOneAndUpdate(
-        { _id: id, $or: holders },
-        { $set: { active_deployment_id: deploymentId, updatedTime: options.now ?? Date.now() } },
+    const now = options.now ?? Date.now();
+    const latest = await this.latestClaim(id);
+    const holder = latest?.released_at === undefined ? latest?.deployment_id : undefined;
+    if (holder === deploymentId) return { claimed: true };
+    if (holder !== undefined && holder !== options.replacing) return { claimed: false, holder };
+    const generation = latest === undefined ? 0 : latest.generation + 1;
+    try {
+      await this.claims.insertOne({
+        _id: `${id}:${generation}`,
+        app_id: id,
+        generation,
+        deployment_id: deploymentId,
+        claimed_at: now,
+      });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const winner = await this.latestClaim(id);
+      return { claimed: false, holder: winner?.deployment_id };
+    }
+    await this.writes.exclusive(id, () =>
+      this.collection.updateOne(
+        { _id: id },
+        { $set: { active_deployment_id: deploymentId, updatedTime: now } },
       ),
     );
-    if (claimed !== null) return { claimed: true };
-    const app = await this.get(id);
-    return { claimed: false, holder: app.active_deployment_id };
+    return { claimed: true };
+  }
+
+  /** The release that holds the application's slot, as the claim records have it. */
+  async releaseHolder(id: string): Promise<string | undefined> {
+    const latest = await this.latestClaim(id);
+    return latest?.released_at === undefined ? latest?.deployment_id : undefined;
   }
 
   /** Gives the slot back, if `deploymentId` holds it; idempotent. */
   async releaseClaim(id: string, deploymentId: string, now = Date.now()): Promise<void> {
+    await this.claims.updateMany(
+      { app_id: id, deployment_id: deploymentId, released_at: { $exists: false } },
+      { $set: { released_at: now } },
+    );
     await this.writes.exclusive(id, () =>
       this.collection.updateOne(
         { _id: id, active_deployment_id: deploymentId },
         { $unset: { active_deployment_id: '' }, $set: { updatedTime: now } },
       ),
     );
+  }
+
+  /**
+   * The newest claim record. An application whose release started before the records existed
+   * has only `active_deployment_id`: that is its claim, generation -1.
+   */
+  private async latestClaim(id: string): Promise<ReleaseClaimRecord | undefined> {
+    const [latest] = await this.claims
+      .find({ app_id: id })
+      .sort({ generation: -1 })
+      .limit(1)
+      .toArray();
+    if (latest !== undefined) return latest;
+    const legacy = (await this.find(id))?.active_deployment_id;
+    return legacy === undefined
+      ? undefined
+      : { _id: '', app_id: id, generation: -1, deployment_id: legacy, claimed_at: 0 };
   }
 
   /**

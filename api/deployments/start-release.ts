@@ -87,6 +87,9 @@ async function judgeHolder(
   const deployment = await vars.store.deployments.find(holder);
   const release = { id: holder, app_name: app.name };
   const age = Date.now() - claimedAt(holder, deployment);
+  // The common answer (a release runs) first; what a release that does not run left behind
+  // is asked only then.
+  if (await vars.releases.isRunning(release)) return { busy: true };
   let run = await vars.releases.runState(release);
   if (run.state === 'running') return { busy: true };
   if (run.state === 'absent') {
@@ -109,8 +112,8 @@ async function judgeHolder(
 
 /**
  * Takes the application's release slot for `deploymentId`, or answers 409 naming the release
- * that holds it. The slot is one field written by conditional updates only (see
- * ApplicationRepository.claimRelease): an empty slot goes to exactly one request; a stale one
+ * that holds it. The slot is taken by inserting its next claim record, which one request only
+ * can do (see ApplicationRepository.claimRelease): an empty slot goes to exactly one request; a stale one
  * (judgeHolder) is replaced only if the same stale holder still has it, so of many requests
  * that judged it stale exactly one wins, and that one records why the old release ended.
  */
@@ -140,7 +143,7 @@ async function claimReleaseSlot(vars: ApiVariables, app: Application, deployment
     }
     return;
   }
-  const current = (await applications.get(app.id)).active_deployment_id ?? holder;
+  const current = (await applications.releaseHolder(app.id)) ?? holder;
   throw current === undefined
     ? conflict(`${app.name}'s release slot changes too often to take; retry`)
     : slotTaken(app, current);
@@ -208,10 +211,7 @@ export async function startRelease(vars: ApiVariables, request: ReleaseRequest) 
     );
     await vars.releases.start(deployment);
   } catch (error) {
-    const holder = await vars.store.applications
-      .get(app.id)
-      .then((current) => current.active_deployment_id)
-      .catch(() => id);
+    const holder = await vars.store.applications.releaseHolder(app.id).catch(() => id);
     if (holder !== id) {
       // Judged stale and taken over while this request stalled: the taker recorded why this
       // deployment ended, and Temporal refused its start (api/releases.ts `fence`).

@@ -152,8 +152,8 @@ async function olderThan(deployment: Deployment, ms: number): Promise<void> {
 describe('one release per application', () => {
   it('20 concurrent POSTs start exactly one release; the other 19 are 409 naming it', async () => {
     const instances = await Promise.all([apiInstance(), apiInstance(), apiInstance()]);
-    // Three applications, one race each: a race lost by luck on one is won on another.
-    for (let round = 0; round < 3; round++) {
+    // Five applications, one race each: a race lost by luck on one is won on another.
+    for (let round = 0; round < 5; round++) {
       const app = await newApplication();
 
       const answers = await race(instances, app.id);
