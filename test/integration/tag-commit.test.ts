@@ -2,11 +2,12 @@ import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -373,5 +374,59 @@ describe('a pushed tag that shares its name with a branch', () => {
     expect(deployment.node_deployments.map((node) => node.status)).toEqual(['pending']);
     expect(await packagesOf(billing)).toEqual([]);
     expect(await storedArchives('billing-v5.0.0.tar.gz')).toEqual([]);
+  });
+});
+
+describe('a git remote that accepts the connection and never answers', () => {
+  it('heartbeats while git waits, then stops it after GIT_TIMEOUT_SECONDS naming the repository', async () => {
+    const sockets = new Set<Socket>();
+    const hung = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const repo = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/acme/hung.git`;
+    try {
+      const app = await stack.testStore.store.applications.create(
+        ApplicationInput.parse({
+          name: 'hung',
+          repo,
+          deploy_path: path.join(root, 'machines', 'hung'),
+          start_cmd: 'node app.js',
+          machines: [{ id: 'm1', host: '127.0.0.1', port: 1 }],
+        }),
+      );
+      // Longer than the 5 s between heartbeats, so that one falls while git waits.
+      const activities = createReleaseActivities({
+        ...stack.activityDeps.deps,
+        gitTimeoutSeconds: 8,
+      });
+      const ensurePackage = (input: { appId: string; version: string }) =>
+        activities.ensurePackage(input);
+      const environment = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+      const heartbeats: unknown[] = [];
+      environment.on('heartbeat', (details: unknown) => heartbeats.push(details));
+
+      const failure = await environment
+        .run(ensurePackage, { appId: app.id, version: 'v1.0.0' })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect((failure as ApplicationFailure).type).toBe('Unavailable');
+      expect(causesOf(failure)).toContain(
+        `git clone of ${repo} at tag v1.0.0 timed out after 8 s (GIT_TIMEOUT_SECONDS)`,
+      );
+      // The step the heartbeat carries while git waited, and more than the step's own.
+      expect(heartbeats.filter((details) => details === 'clone').length).toBeGreaterThan(1);
+      await expect.poll(() => sockets.size, { timeout: 10_000 }).toBe(0);
+      expect(await packagesOf(app)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
   });
 });
