@@ -125,6 +125,17 @@ export const configSchema = z.object({
   KODO_RESUMABLE_MB: z.coerce.number().min(1).default(8),
   /** Largest package the api takes in an upload (PUT /api/v1/applications/:id/packages/:version). */
   PACKAGE_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(512),
+  /**
+   * How long one upload of a package to the store (Kodo) may take; past it the build or the
+   * upload fails naming the key. A build's whole activity has 30 minutes: keep it below that.
+   */
+  PACKAGE_UPLOAD_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(1500).default(900),
+  /**
+   * How long the download of a package for a machine may take, body included; past it the
+   * machine's deploy fails naming the package and the store (a store that stops sending).
+   * A deploy of a machine has 15 minutes in all: keep it below that.
+   */
+  PACKAGE_DOWNLOAD_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(840).default(600),
   /** Releases kept on each machine for instant rollback. */
   DEPLOY_RELEASES_KEPT: z.coerce.number().int().min(2).default(3),
   /**

@@ -21,6 +21,7 @@ export type PackageStoreConfig = Pick<
   | 'KODO_UP_HOST'
   | 'KODO_PRIVATE'
   | 'KODO_RESUMABLE_MB'
+  | 'PACKAGE_UPLOAD_TIMEOUT_SECONDS'
 > & { PACKAGE_STORE: string };
 
 const MiB = 1024 * 1024;
@@ -69,6 +70,9 @@ function createKodoStore(config: PackageStoreConfig, logger?: Logger): KodoPacka
       domain: KODO_DOMAIN,
       private: config.KODO_PRIVATE,
       resumableThresholdBytes: Math.round(config.KODO_RESUMABLE_MB * MiB),
+      uploadTimeoutMs: config.PACKAGE_UPLOAD_TIMEOUT_SECONDS * 1000,
+      // The token must outlive the slowest upload the timeout lets run.
+      uploadTokenTtlSeconds: Math.max(3600, config.PACKAGE_UPLOAD_TIMEOUT_SECONDS + 600),
       ...(config.KODO_UP_HOST === undefined ? {} : { upHost: config.KODO_UP_HOST }),
     },
     logger === undefined ? {} : { logger },

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FailureType, RelguardError } from '../../domain/errors';
-import type { PackageStore } from './types';
+import type { PackageDigests, PackageStore, PutOptions } from './types';
 
 export interface LocalPackageStoreOptions {
   /** The folder that holds the packages. */
@@ -37,25 +37,64 @@ export class LocalPackageStore implements PackageStore {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  async put(key: string, filePath: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async put(
+    key: string,
+    filePath: string,
+    digests: PackageDigests,
+    options: PutOptions = {},
+  ): Promise<'stored' | 'existed'> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
-    // Same folder as the target so that the rename is atomic: readers see the old or the new file.
+    // Same folder as the target, so that the link below puts the whole file there at once.
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await pipeline(createReadStream(filePath), createWriteStream(temp), {
-        signal: options.signal,
-      });
+      options.onProgress?.(`storing ${key}`);
+      const copied = createHash('sha256');
+      let size = 0;
+      await pipeline(
+        createReadStream(filePath),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            copied.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(temp),
+        { signal: options.signal },
+      );
+      const sha256 = copied.digest('hex');
+      if (sha256 !== digests.sha256 || size !== digests.size) {
+        throw new RelguardError(
+          FailureType.BadPackage,
+          `package file ${filePath} has SHA-256 ${sha256} (${size} bytes), not the ${digests.sha256} (${digests.size} bytes) measured for ${key}: it changed after it was built; nothing was stored`,
+          { key, sha256, expected_sha256: digests.sha256 },
+        );
+      }
       const handle = await open(temp, 'r');
       try {
         await handle.sync();
       } finally {
         await handle.close();
       }
-      await rename(temp, target);
+      // link() fails when the key exists: two writers of one key never replace each other's file.
+      try {
+        await link(temp, target);
+        return 'stored';
+      } catch (error) {
+        if (errorCode(error) !== 'EEXIST') throw error;
+      }
+      const stored = await sha256Of(target);
+      if (stored === digests.sha256) return 'existed';
+      throw new RelguardError(
+        FailureType.Conflict,
+        `package key ${key} holds other bytes (SHA-256 ${stored}) than this package (SHA-256 ${digests.sha256}): a stored package is never overwritten`,
+        { key, stored_sha256: stored, sha256: digests.sha256 },
+      );
     } catch (error) {
-      await rm(temp, { force: true });
       throw storeError(error, key, filePath);
+    } finally {
+      await rm(temp, { force: true });
     }
   }
 
@@ -113,6 +152,12 @@ function storeError(error: unknown, key: string, filePath: string | undefined): 
     key,
     code,
   });
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -1,10 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureType, RelguardError } from '../../domain/errors';
 import { LocalPackageStore, resolvePackagePath } from '../../activities/package-store/local';
+
+function digestsOf(bytes: Buffer) {
+  return {
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+  };
+}
 
 describe('LocalPackageStore', () => {
   let root: string;
@@ -26,20 +34,36 @@ describe('LocalPackageStore', () => {
     return filePath;
   }
 
-  it('stores, finds and replaces a package', async () => {
+  it('stores a package once: the same bytes again are fine, other bytes are refused', async () => {
     const key = 'demo/demo-1.0.0.tar.gz';
     expect(await store.exists(key)).toBe(false);
     const first = randomBytes(5000);
 
-    await store.put(key, await fileOf(first));
+    expect(await store.put(key, await fileOf(first), digestsOf(first))).toBe('stored');
 
     expect(await store.exists(key)).toBe(true);
     expect(await readFile(path.join(dir, key))).toEqual(first);
+    expect(await store.put(key, await fileOf(first), digestsOf(first))).toBe('existed');
     const second = randomBytes(7000);
-    await store.put(key, await fileOf(second));
-    expect(await readFile(path.join(dir, key))).toEqual(second);
-    // The temporary copy never stays behind.
+    const refused = await store
+      .put(key, await fileOf(second), digestsOf(second))
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RelguardError);
+    expect((refused as RelguardError).type).toBe(FailureType.Conflict);
+    expect((refused as RelguardError).message).toContain(digestsOf(first).sha256);
+    expect((refused as RelguardError).message).toContain(digestsOf(second).sha256);
+    expect(await readFile(path.join(dir, key))).toEqual(first);
+    // The temporary copies never stay behind.
     expect(await readdir(path.join(dir, 'demo'))).toEqual(['demo-1.0.0.tar.gz']);
+  });
+
+  it('refuses a file whose bytes are not the digests measured for it', async () => {
+    const key = 'demo/demo-1.1.0.tar.gz';
+    const failure = await store
+      .put(key, await fileOf(randomBytes(100)), digestsOf(randomBytes(100)))
+      .catch((error: unknown) => error);
+    expect((failure as RelguardError).type).toBe(FailureType.BadPackage);
+    expect(await store.exists(key)).toBe(false);
   });
 
   it('serves packages under its base URL, with nothing to sign', async () => {
@@ -53,7 +77,7 @@ describe('LocalPackageStore', () => {
 
   it('refuses keys that leave the folder', async () => {
     const failure = await store
-      .put('../escape.tar.gz', await fileOf(randomBytes(10)))
+      .put('../escape.tar.gz', await fileOf(randomBytes(10)), digestsOf(randomBytes(10)))
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RelguardError);
     expect((failure as RelguardError).type).toBe(FailureType.BadConfig);
@@ -63,7 +87,7 @@ describe('LocalPackageStore', () => {
 
   it('reports a missing package file as a bad package', async () => {
     const failure = await store
-      .put('demo/demo-1.tar.gz', path.join(root, 'missing.tar.gz'))
+      .put('demo/demo-1.tar.gz', path.join(root, 'missing.tar.gz'), digestsOf(Buffer.alloc(0)))
       .catch((error: unknown) => error);
     expect((failure as RelguardError).type).toBe(FailureType.BadPackage);
     expect(await store.exists('demo/demo-1.tar.gz')).toBe(false);
