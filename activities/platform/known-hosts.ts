@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { utils } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader finds `Client` among its named exports but not `utils`.
+import ssh2 from 'ssh2';
 
 /**
  * OpenSSH's known_hosts format, read the way ssh reads it: plain and hashed (`|1|salt|hash`)
@@ -103,7 +104,7 @@ export function parseKnownHosts(
       problems.push(`${source}: not "[@revoked] hosts key-type base64-key"`);
       return;
     }
-    const parsed = utils.parseKey(`${type} ${base64}`);
+    const parsed = ssh2.utils.parseKey(`${type} ${base64}`);
     if (parsed instanceof Error) {
       problems.push(`${source}: ${parsed.message}`);
       return;
