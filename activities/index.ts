@@ -8,6 +8,7 @@ import { createHealthActivities } from './health';
 import { createMachineHealthActivities } from './machine-health';
 import type { MetricSource } from './metrics';
 import { createNotifyActivities } from './notifier';
+import { createPackageBuildActivities } from './package-builds';
 import { createReleaseActivities, type ReleaseDeps } from './release';
 import { createReleaseAlertActivities, type ReleaseAlertDeps } from './release-alerts';
 
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities({ pingMongo: () => deps.store.ping() }),
     ...createReleaseActivities(deps),
+    ...createPackageBuildActivities({ store: deps.store, logger: deps.logger }),
     ...createGuardActivities({
       store: deps.store,
       metrics: deps.metrics,

@@ -52,6 +52,8 @@ export interface BuiltPackage {
   /** `<workDir>/<app>-<version>.tar.gz`: entries are paths relative to the package root. */
   filePath: string;
   md5: string;
+  /** SHA-256 of the archive: the store key holds it, every download checks it. */
+  sha256: string;
   size: number;
   /** The commit the tag points to: the package holds exactly its tree (and what the build made). */
   commitSha: string;
@@ -74,10 +76,21 @@ const KILL_GRACE_MS = 5_000;
 const TRANSIENT_GIT_FAILURE =
   /could not resolve host|temporary failure in name resolution|couldn't connect to server|connection refused|connection timed out|operation timed out|connection reset|early eof|returned error: 5\d\d|http 5\d\d/i;
 
-/** The store key of a package: `<app>/<app>-<version>.tar.gz`. */
-export function packageKey(appName: string, version: string): string {
-  checkNames(appName, version);
-  return `${appName}/${packageFileName(appName, version)}`;
+/**
+ * The store key of a package: `<app>/<sha256>/<app>-<version>.tar.gz`. Content-addressed: two
+ * archives of one version never share a key, so no build or upload can overwrite another's
+ * bytes, and a retried build's upload never meets its earlier attempt's.
+ */
+export function packageKey(appName: string, version: string, sha256: string): string {
+  checkPackageNames(appName, version);
+  if (!/^[a-f0-9]{64}$/.test(sha256)) {
+    throw new RelguardError(
+      FailureType.BadPackage,
+      `${JSON.stringify(sha256)} is not a SHA-256 digest (64 lower-case hex digits)`,
+      { sha256 },
+    );
+  }
+  return `${appName}/${sha256}/${packageFileName(appName, version)}`;
 }
 
 /** Clones `repo` at the tag, builds it when asked to and packs the result as a .tar.gz. */
@@ -87,7 +100,7 @@ export async function buildPackage(
 ): Promise<BuiltPackage> {
   const { appName, version, repo } = request;
   const { signal, onProgress } = options;
-  checkNames(appName, version);
+  checkPackageNames(appName, version);
   const expectedSha = checkExpectedSha(request.expectedSha);
   signal?.throwIfAborted();
   const workDir = path.resolve(request.workDir);
@@ -124,15 +137,18 @@ export async function buildPackage(
 
   onProgress?.('checksum');
   const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(filePath, signal === undefined ? {} : { signal })) {
     md5.update(chunk as Buffer);
+    sha256.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
-  return { filePath, md5: md5.digest('hex'), size, ...tag };
+  return { filePath, md5: md5.digest('hex'), sha256: sha256.digest('hex'), size, ...tag };
 }
 
-function checkNames(appName: string, version: string): void {
+/** Refuses an application name or version that cannot name a package (a key, a file, a URL). */
+export function checkPackageNames(appName: string, version: string): void {
   if (!slug.safeParse(appName).success) {
     throw new RelguardError(
       FailureType.BadConfig,

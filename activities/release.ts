@@ -15,11 +15,13 @@ import {
   type PacerConfig,
   type RollbackPolicy,
   type RollbackRecord,
+  packageInfoOf,
 } from '../domain';
 import { dataGraceMs } from '../domain/guard-timing';
 import { maxRangeSeconds } from '../domain/promql-templates';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
+import { recordPackage } from './package-record';
 import type { Logger } from './logger';
 import type { CommandSettings } from './platform/command-env';
 import { buildPackage, DEFAULT_GIT_TIMEOUT_SECONDS, packageKey } from './package-build';
@@ -234,6 +236,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       version,
       url: await packageStore.downloadUrl(record.key, deps.packageUrlTtlSeconds),
       md5: record.md5,
+      ...(record.sha256 === undefined ? {} : { sha256: record.sha256 }),
       size: record.size,
     };
   }
@@ -265,28 +268,40 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           },
         ),
       );
-      const key = packageKey(app.name, version);
-      await packageStore.put(key, built.filePath);
-      logger.info({ app: app.name, version, key, md5: built.md5 }, 'package built and stored');
-      return await store.packages
-        .create({
+      // Content-addressed: another build's bytes of this version live under another key.
+      const key = packageKey(app.name, version, built.sha256);
+      // A long upload (Kodo) heartbeats, and ends at PACKAGE_UPLOAD_TIMEOUT_SECONDS.
+      const put = await withHeartbeat((signal, onProgress) =>
+        packageStore.put(key, built.filePath, built, { signal, onProgress }),
+      );
+      logger.info(
+        {
+          app: app.name,
+          version,
+          key,
+          md5: built.md5,
+          sha256: built.sha256,
+          commit: built.commitSha,
+          put,
+        },
+        'package built and stored',
+      );
+      return await recordPackage(
+        {
           app_id: app.id,
           app_name: app.name,
           version,
           key,
           url: packageStore.url(key),
           md5: built.md5,
+          sha256: built.sha256,
           size: built.size,
           created_at: Date.now(),
           commit_sha: built.commitSha,
           ...(built.tagSha === built.commitSha ? {} : { tag_sha: built.tagSha }),
-        })
-        .catch(async (error: unknown) => {
-          // Another build of the same version won the race: use its package.
-          const winner = await store.packages.findByVersion(app.id, version);
-          if (winner === undefined) throw error;
-          return winner;
-        });
+        },
+        store.packages,
+      );
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
@@ -343,13 +358,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           checkBuiltFrom(existing, expectedSha, logger);
         }
         const record = existing ?? (await buildAndStore(app, request.version, expectedSha));
-        const info: PackageInfo = {
-          url: record.url,
-          md5: record.md5,
-          size: record.size,
-          created_at: record.created_at,
-          ...(record.commit_sha === undefined ? {} : { commit_sha: record.commit_sha }),
-        };
+        const info = packageInfoOf(record);
         if (request.deploymentId) await store.deployments.setPackage(request.deploymentId, info);
         return info;
       });

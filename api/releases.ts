@@ -8,6 +8,7 @@ import {
   analysisWorkflowId,
   appSearchAttribute,
   FailureType,
+  packageWorkflowId,
   releaseWorkflowId,
   RelguardError,
   statusSearchAttribute,
@@ -264,7 +265,8 @@ export function temporalReleases(options: {
     },
 
     async buildPackage(app, version, buildOptions = {}) {
-      const workflowId = `package-${app.name}-${version}`;
+      // One build per version: the api, a webhook and a release all start or join this one.
+      const workflowId = packageWorkflowId(app.id, version);
       const { expectedSha } = buildOptions;
       try {
         await client.workflow.start<typeof packageWorkflow>('packageWorkflow', {

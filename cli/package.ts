@@ -143,8 +143,9 @@ const upload: CommandSpec = {
     }
     const app = await resolveApp(context.client, appRef);
     const md5 = createHash('md5').update(bytes).digest('hex');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
     const { body } = await context.client.putBytes<PackageRecord>(
-      `/api/v1/applications/${segment(app.id)}/packages/${segment(version)}?md5=${md5}`,
+      `/api/v1/applications/${segment(app.id)}/packages/${segment(version)}?md5=${md5}&sha256=${sha256}`,
       bytes,
       'application/gzip',
     );

@@ -13,6 +13,14 @@ export const gitSha = z
 export const PackageInfo = z.object({
   url: z.string().min(1),
   md5: z.string().regex(/^[a-f0-9]{32}$/, 'must be 32 lower-case hex digits'),
+  /**
+   * SHA-256 of the archive, checked with the MD5 wherever the package is downloaded. Packages
+   * recorded before relguard kept it have none: their download is checked by MD5 and size.
+   */
+  sha256: z
+    .string()
+    .regex(/^[a-f0-9]{64}$/, 'must be 64 lower-case hex digits')
+    .optional(),
   size: z.number().int().min(0),
   created_at: z.number().int(),
   /**
@@ -22,6 +30,18 @@ export const PackageInfo = z.object({
   commit_sha: gitSha.optional(),
 });
 export type PackageInfo = z.infer<typeof PackageInfo>;
+
+/** The PackageInfo of a stored package, as a deployment and a build's callers receive it. */
+export function packageInfoOf(record: PackageInfo): PackageInfo {
+  return {
+    url: record.url,
+    md5: record.md5,
+    ...(record.sha256 === undefined ? {} : { sha256: record.sha256 }),
+    size: record.size,
+    created_at: record.created_at,
+    ...(record.commit_sha === undefined ? {} : { commit_sha: record.commit_sha }),
+  };
+}
 
 /** A stored package of one application version: PackageInfo plus what it belongs to. */
 export const PackageRecord = PackageInfo.extend({

@@ -29,6 +29,7 @@ export function activityDeps(
     },
     connectTimeoutMs: config.SSH_CONNECT_TIMEOUT_SECONDS * 1000,
     commandTimeoutMs: config.SSH_COMMAND_TIMEOUT_SECONDS * 1000,
+    packageDownloadTimeoutMs: config.PACKAGE_DOWNLOAD_TIMEOUT_SECONDS * 1000,
     archiveLimits: {
       maxUnpackedBytes: config.ARCHIVE_MAX_UNPACKED_MB * 1024 * 1024,
       maxEntries: config.ARCHIVE_MAX_ENTRIES,

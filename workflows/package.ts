@@ -1,14 +1,15 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PackageInfo } from '../domain/deployment';
-import { FailureType } from '../domain/errors';
+import { nonRetryableFailureTypes } from '../domain/errors';
 
 const { ensurePackage } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
   retry: {
     maximumAttempts: 3,
-    nonRetryableErrorTypes: [FailureType.BadConfig, FailureType.NotFound],
+    // A package refused for its bytes (another of the version is stored) stays refused.
+    nonRetryableErrorTypes: [...nonRetryableFailureTypes],
   },
 });
 
@@ -22,7 +23,10 @@ export interface PackageInput {
   expectedSha?: string;
 }
 
-/** Builds and stores the package of one version (a git tag) unless it exists already. */
+/**
+ * Builds and stores the package of one version (a git tag) unless it exists already. Its id
+ * is packageWorkflowId(appId, version): every caller starts or joins the same build.
+ */
 export async function packageWorkflow(input: PackageInput): Promise<PackageInfo> {
   return await ensurePackage(input);
 }

@@ -24,6 +24,7 @@ export interface KodoResponse {
 }
 
 export interface KodoClient {
+  /** A token for one upload of `key` that Kodo refuses (614) when the key exists already. */
   uploadToken(key: string, expiresSeconds: number): string;
   formUpload(token: string, key: string, filePath: string): Promise<KodoResponse>;
   resumableUpload(
@@ -61,10 +62,12 @@ export function createKodoClient(options: KodoClientOptions): KodoClient {
 
   return {
     uploadToken(key, expiresSeconds) {
-      // A scope naming the key is what lets a second upload of the same key overwrite it.
+      // A scope naming the key would let a second upload of it overwrite the first: insertOnly
+      // makes Kodo refuse it (614) instead, whoever uploads.
       const policy = new qiniu.rs.PutPolicy({
         scope: `${options.bucket}:${key}`,
         expires: expiresSeconds,
+        insertOnly: 1,
       });
       return policy.uploadToken(mac);
     },

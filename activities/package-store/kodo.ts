@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { FailureType, RelguardError } from '../../domain/errors';
 import {
   createKodoClient,
@@ -7,7 +8,7 @@ import {
   type KodoResponse,
 } from './kodo-client';
 import type { Logger } from '../logger';
-import type { PackageStore } from './types';
+import type { PackageDigests, PackageStore, PutOptions } from './types';
 
 export interface KodoPackageStoreOptions {
   accessKey: string;
@@ -27,9 +28,17 @@ export interface KodoPackageStoreOptions {
   ucHost?: string;
   /** How long an upload token stays valid; it must outlive the slowest upload. Default 1 h. */
   uploadTokenTtlSeconds?: number;
+  /** How long one upload may take before it fails (PACKAGE_UPLOAD_TIMEOUT_SECONDS). */
+  uploadTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
+/** PACKAGE_UPLOAD_TIMEOUT_SECONDS' default. */
+export const DEFAULT_UPLOAD_TIMEOUT_MS = 900_000;
+/** Kodo's "file exists": an insertOnly upload of a key that holds an object. */
+const KEY_EXISTS_STATUS = 614;
+/** Kodo's etag hashes the content in blocks of this size. */
+const ETAG_BLOCK_BYTES = 4 * MiB;
 
 /** Answers no retry can fix: bad credentials, a forbidden operation, a missing bucket. */
 const CONFIG_STATUSES = new Set([401, 403, 631]);
@@ -52,28 +61,93 @@ export class KodoPackageStore implements PackageStore {
     this.domain = options.domain.replace(/\/+$/, '');
   }
 
-  async put(key: string, filePath: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const { signal } = options;
-    signal?.throwIfAborted();
-    const size = await fileSize(filePath, key);
+  async put(
+    key: string,
+    filePath: string,
+    digests: PackageDigests,
+    options: PutOptions = {},
+  ): Promise<'stored' | 'existed'> {
+    options.signal?.throwIfAborted();
+    const file = await measure(filePath, key);
+    if (file.sha256 !== digests.sha256 || file.size !== digests.size) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `package file ${filePath} has SHA-256 ${file.sha256} (${file.size} bytes), not the ${digests.sha256} (${digests.size} bytes) measured for ${key}: it changed after it was built; nothing was stored`,
+        { key, sha256: file.sha256, expected_sha256: digests.sha256 },
+      );
+    }
+    const timeoutMs = this.options.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal =
+      options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
     const token = this.client.uploadToken(key, this.options.uploadTokenTtlSeconds ?? 3600);
-    const resumable = size >= this.options.resumableThresholdBytes;
+    const resumable = file.size >= this.options.resumableThresholdBytes;
+    const partSize = this.options.partSizeBytes ?? 4 * MiB;
+    const parts = Math.max(1, Math.ceil(file.size / partSize));
+    let partsSent = 0;
     const started = Date.now();
+    options.onProgress?.(`uploading ${key} to Kodo`);
     const upload = resumable
       ? this.client.resumableUpload(token, key, filePath, {
-          partSize: this.options.partSizeBytes ?? 4 * MiB,
-          onPart: () => signal?.throwIfAborted(),
+          partSize,
+          onPart: () => {
+            signal.throwIfAborted();
+            partsSent++;
+            options.onProgress?.(`uploading ${key} to Kodo: part ${partsSent} of ${parts} sent`);
+          },
         })
       : this.client.formUpload(token, key, filePath);
-    // A form upload cannot be stopped half way; an aborted caller stops waiting for it.
-    const response = await this.kodoCall(`upload of ${key}`, untilAborted(upload, signal));
+    let response: KodoResponse;
+    try {
+      // A form upload cannot be stopped half way; an aborted caller stops waiting for it.
+      response = await this.kodoCall(`upload of ${key}`, untilAborted(upload, signal));
+    } catch (error) {
+      if (timeout.aborted && options.signal?.aborted !== true) {
+        throw new RelguardError(
+          FailureType.Unavailable,
+          `Kodo upload of ${key} to bucket ${this.options.bucket} did not finish within ${timeoutMs / 1000} s (PACKAGE_UPLOAD_TIMEOUT_SECONDS)`,
+          { bucket: this.options.bucket, key, timeout_ms: timeoutMs },
+        );
+      }
+      throw error;
+    }
+    if (response.status === KEY_EXISTS_STATUS) return await this.sameObject(key, file);
     const body = asRecord(response.body);
     if (response.status !== 200 || typeof body?.hash !== 'string' || body.key !== key) {
       throw kodoError(`upload of ${key}`, response);
     }
+    if (body.hash !== file.etag) {
+      throw new RelguardError(
+        FailureType.Unavailable,
+        `Kodo stored ${key} with etag ${body.hash}, not the ${file.etag} of the file sent: the upload was damaged on its way`,
+        { bucket: this.options.bucket, key, etag: body.hash, expected_etag: file.etag },
+      );
+    }
     this.logger?.info(
-      { bucket: this.options.bucket, key, size, resumable, ms: Date.now() - started },
+      { bucket: this.options.bucket, key, size: file.size, resumable, ms: Date.now() - started },
       'package uploaded to Kodo',
+    );
+    return 'stored';
+  }
+
+  /** Kodo refused the upload because the key exists: fine if it holds these very bytes. */
+  private async sameObject(key: string, file: MeasuredFile): Promise<'existed'> {
+    const response = await this.kodoCall(`stat of ${key}`, this.client.stat(key));
+    const body = asRecord(response.body);
+    if (response.status !== 200 || typeof body?.hash !== 'string') {
+      throw kodoError(`stat of ${key}`, response);
+    }
+    if (body.hash === file.etag && body.fsize === file.size) return 'existed';
+    throw new RelguardError(
+      FailureType.Conflict,
+      `package key ${key} in bucket ${this.options.bucket} holds other bytes (Kodo etag ${body.hash}, ${String(body.fsize)} bytes) than this package (etag ${file.etag}, SHA-256 ${file.sha256}, ${file.size} bytes): a stored package is never overwritten`,
+      {
+        bucket: this.options.bucket,
+        key,
+        stored_etag: body.hash,
+        etag: file.etag,
+        sha256: file.sha256,
+      },
     );
   }
 
@@ -126,9 +200,37 @@ function kodoError(what: string, response: KodoResponse): RelguardError {
   );
 }
 
-async function fileSize(filePath: string, key: string): Promise<number> {
+interface MeasuredFile {
+  size: number;
+  sha256: string;
+  /** Kodo's etag (qetag): SHA-1 of the content up to 4 MiB, else of its 4 MiB blocks' SHA-1s. */
+  etag: string;
+}
+
+/** The file's size, SHA-256 and Kodo etag, in one read. */
+async function measure(filePath: string, key: string): Promise<MeasuredFile> {
+  const sha256 = createHash('sha256');
+  const blockHashes: Buffer[] = [];
+  let block = createHash('sha1');
+  let inBlock = 0;
+  let size = 0;
   try {
-    return (await stat(filePath)).size;
+    for await (const data of createReadStream(filePath)) {
+      let chunk = data as Buffer;
+      sha256.update(chunk);
+      size += chunk.length;
+      while (chunk.length > 0) {
+        const taken = chunk.subarray(0, ETAG_BLOCK_BYTES - inBlock);
+        block.update(taken);
+        inBlock += taken.length;
+        chunk = chunk.subarray(taken.length);
+        if (inBlock === ETAG_BLOCK_BYTES) {
+          blockHashes.push(block.digest());
+          block = createHash('sha1');
+          inBlock = 0;
+        }
+      }
+    }
   } catch (error) {
     throw new RelguardError(FailureType.BadPackage, `package file ${filePath} cannot be read`, {
       key,
@@ -136,6 +238,16 @@ async function fileSize(filePath: string, key: string): Promise<number> {
       code: (error as { code?: unknown }).code,
     });
   }
+  if (inBlock > 0 || blockHashes.length === 0) blockHashes.push(block.digest());
+  const digest =
+    blockHashes.length === 1
+      ? Buffer.concat([Buffer.from([0x16]), ...blockHashes])
+      : Buffer.concat([
+          Buffer.from([0x96]),
+          createHash('sha1').update(Buffer.concat(blockHashes)).digest(),
+        ]);
+  const etag = digest.toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return { size, sha256: sha256.digest('hex'), etag };
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

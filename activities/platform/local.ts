@@ -44,6 +44,7 @@ import {
   type MachineState,
   type ReleaseMarker,
 } from './releases';
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS } from './package-download';
 import { rollout, type MachineHost, type RolloutSettings } from './rollout';
 import { releaseEnv } from './runtime-env';
 import type {
@@ -73,6 +74,8 @@ export interface LocalPlatformOptions {
   stopCommandTimeoutMs?: number;
   healthPollMs?: number;
   healthProbeTimeoutMs?: number;
+  /** How long a package download may take, body included (PACKAGE_DOWNLOAD_TIMEOUT_SECONDS). */
+  packageDownloadTimeoutMs?: number;
   /** How much a package may unpack to (ARCHIVE_MAX_*); defaultArchiveLimits when unset. */
   archiveLimits?: ArchiveLimits;
 }
@@ -354,6 +357,7 @@ export class LocalPlatform implements DeployPlatform {
       releasesKept: options.releasesKept,
       healthPollMs: options.healthPollMs ?? 200,
       healthProbeTimeoutMs: options.healthProbeTimeoutMs ?? 3000,
+      downloadTimeoutMs: options.packageDownloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS,
     };
     this.machineOptions = {
       logger: options.logger,

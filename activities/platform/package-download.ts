@@ -25,15 +25,19 @@ function causeOf(error: unknown): string {
   return error.message;
 }
 
+/** PACKAGE_DOWNLOAD_TIMEOUT_SECONDS' default. */
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 600_000;
+
 /**
- * Streams the package into `file` and checks its size and MD5. A package that is not the one
- * recorded is a BadPackage; a store that does not answer is Unavailable (a retry may help).
- * On any failure the file is removed.
+ * Streams the package into `file` and checks its size, SHA-256 (when recorded) and MD5. A
+ * package that is not the one recorded is a BadPackage; a store that does not answer, or not
+ * within `timeoutMs` (body included), is Unavailable (a retry may help). On any failure the
+ * file is removed.
  */
 export async function downloadPackage(
   pkg: PackageRef,
   file: string,
-  options: { fetch: typeof fetch; signal?: AbortSignal },
+  options: { fetch: typeof fetch; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<void> {
   const where = redactedUrl(pkg.url);
   const unavailable = (reason: string) =>
@@ -42,13 +46,26 @@ export async function downloadPackage(
       `could not download package ${pkg.version} from ${where}: ${reason}`,
       { version: pkg.version, url: where },
     );
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal =
+    options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+  /** The caller's own cancellation passes as it is; the timeout is this download's failure. */
+  const stopped = (error: unknown): Error | undefined => {
+    if (options.signal?.aborted) return error instanceof Error ? error : new Error(String(error));
+    if (timeout.aborted) {
+      return unavailable(
+        `it did not finish within ${timeoutMs / 1000} s (PACKAGE_DOWNLOAD_TIMEOUT_SECONDS)`,
+      );
+    }
+    return undefined;
+  };
   try {
     let response: Response;
     try {
-      response = await options.fetch(pkg.url, options.signal ? { signal: options.signal } : {});
+      response = await options.fetch(pkg.url, { signal });
     } catch (error) {
-      if (options.signal?.aborted) throw error;
-      throw unavailable(causeOf(error));
+      throw stopped(error) ?? unavailable(causeOf(error));
     }
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
@@ -56,6 +73,7 @@ export async function downloadPackage(
     }
 
     const hash = createHash('md5');
+    const sha256 = createHash('sha256');
     let bytes = 0;
     // The DOM stream's iterator is typed loosely; it yields bytes.
     const body = response.body as unknown as AsyncIterable<Uint8Array>;
@@ -71,18 +89,15 @@ export async function downloadPackage(
           );
         }
         hash.update(chunk);
+        sha256.update(chunk);
         yield chunk;
       }
     }
     try {
-      await pipeline(
-        counted,
-        createWriteStream(file),
-        options.signal ? { signal: options.signal } : {},
-      );
+      await pipeline(counted, createWriteStream(file), { signal });
     } catch (error) {
-      if (error instanceof RelguardError || options.signal?.aborted) throw error;
-      throw unavailable(causeOf(error));
+      if (error instanceof RelguardError) throw error;
+      throw stopped(error) ?? unavailable(causeOf(error));
     }
 
     if (bytes !== pkg.size) {
@@ -90,6 +105,14 @@ export async function downloadPackage(
         FailureType.BadPackage,
         `package ${pkg.version} from ${where} has ${bytes} bytes, not the ${pkg.size} recorded for it; rebuild or re-upload the package`,
         { version: pkg.version, expected_size: pkg.size, size: bytes },
+      );
+    }
+    const sha = sha256.digest('hex');
+    if (pkg.sha256 !== undefined && sha !== pkg.sha256.toLowerCase()) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `package ${pkg.version} from ${where} has SHA-256 ${sha}, not the ${pkg.sha256} recorded for it; the stored file is not the package that was built (changed after it was stored) and is not deployed — rebuild or re-upload it`,
+        { version: pkg.version, expected_sha256: pkg.sha256, sha256: sha },
       );
     }
     const md5 = hash.digest('hex');

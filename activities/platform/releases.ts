@@ -57,6 +57,8 @@ export const isTemporaryName = (name: string): boolean => /\.(tmp|old)-[0-9a-f]{
 export interface ReleaseMarker {
   version: string;
   md5: string;
+  /** Absent from markers of packages recorded without one, and written before it existed. */
+  sha256?: string;
   size: number;
   installed_at: number;
 }
@@ -65,6 +67,7 @@ export function markerFor(pkg: PackageRef): ReleaseMarker {
   return {
     version: pkg.version,
     md5: pkg.md5.toLowerCase(),
+    ...(pkg.sha256 === undefined ? {} : { sha256: pkg.sha256.toLowerCase() }),
     size: pkg.size,
     installed_at: Date.now(),
   };
@@ -83,13 +86,23 @@ export function parseMarker(text: string): ReleaseMarker | undefined {
   return {
     version: value.version,
     md5: value.md5,
+    ...(typeof value.sha256 === 'string' ? { sha256: value.sha256 } : {}),
     size: value.size,
     installed_at: typeof value.installed_at === 'number' ? value.installed_at : 0,
   };
 }
 
+/**
+ * Whether a release on disk is `pkg`: same MD5 and size, and the same SHA-256 when the package
+ * has one (a release unpacked without it was checked by MD5 then; it is not downloaded again).
+ */
 export const markerMatches = (marker: ReleaseMarker | undefined, pkg: PackageRef): boolean =>
-  marker !== undefined && marker.md5 === pkg.md5.toLowerCase() && marker.size === pkg.size;
+  marker !== undefined &&
+  marker.md5 === pkg.md5.toLowerCase() &&
+  marker.size === pkg.size &&
+  (pkg.sha256 === undefined ||
+    marker.sha256 === undefined ||
+    marker.sha256 === pkg.sha256.toLowerCase());
 
 /** What relguard remembers of a machine between calls. */
 export interface MachineState {

@@ -46,6 +46,8 @@ export interface RolloutSettings {
   releasesKept: number;
   healthPollMs: number;
   healthProbeTimeoutMs: number;
+  /** How long a package download may take, body included. */
+  downloadTimeoutMs: number;
 }
 
 export interface RolloutCall {
@@ -106,6 +108,7 @@ export async function rollout(
       progress(`downloading package ${version}`);
       await downloadPackage(pkg, staging, {
         fetch: settings.fetch,
+        timeoutMs: settings.downloadTimeoutMs,
         ...(signal ? { signal } : {}),
       });
       progress(`unpacking package ${version}`);

@@ -20,6 +20,7 @@ import {
   type MachineState,
   type ReleaseMarker,
 } from './releases';
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS } from './package-download';
 import { rollout, type MachineHost, type RolloutSettings } from './rollout';
 import { releaseEnv } from './runtime-env';
 import { shellQuote as q } from './shell-quote';
@@ -55,6 +56,8 @@ export interface SshPlatformOptions {
   stopCommandTimeoutMs?: number;
   healthPollMs?: number;
   healthProbeTimeoutMs?: number;
+  /** How long a package download may take, body included (PACKAGE_DOWNLOAD_TIMEOUT_SECONDS). */
+  packageDownloadTimeoutMs?: number;
   /** How much a package may unpack to (ARCHIVE_MAX_*); defaultArchiveLimits when unset. */
   archiveLimits?: ArchiveLimits;
 }
@@ -206,8 +209,8 @@ class SshMachine implements MachineHost {
   }
 
   async install(archive: string, marker: ReleaseMarker, signal?: AbortSignal): Promise<void> {
-    // Judged here, before a byte reaches the machine; the remote MD5 check below proves that
-    // the machine unpacks these very bytes.
+    // Judged here, before a byte reaches the machine; the remote MD5 and SHA-256 checks below
+    // prove that the machine unpacks these very bytes.
     await inspectArchive(archive, {
       ...(signal ? { signal } : {}),
       ...(this.options.archiveLimits ? { limits: this.options.archiveLimits } : {}),
@@ -231,6 +234,12 @@ class SshMachine implements MachineHost {
           `trap 'rm -f ${q(remoteArchive)}' EXIT`,
           `md5=$(md5sum ${q(remoteArchive)} | cut -d' ' -f1)`,
           `if [ "$md5" != ${q(marker.md5)} ]; then echo "$md5"; exit 3; fi`,
+          ...(marker.sha256 === undefined
+            ? []
+            : [
+                `sha=$(sha256sum ${q(remoteArchive)} | cut -d' ' -f1)`,
+                `if [ "$sha" != ${q(marker.sha256)} ]; then echo "$sha"; exit 4; fi`,
+              ]),
           `mkdir ${q(stagingDir)}`,
           `if ! tar -xzf ${q(remoteArchive)} -C ${q(stagingDir)} --no-same-owner; then rm -rf ${q(stagingDir)}; exit 1; fi`,
           // GNU tar run by root keeps set-id bits; a package must not grant privileges.
@@ -242,6 +251,17 @@ class SshMachine implements MachineHost {
         ].join('\n'),
         signal,
       );
+      if (result.code === 4) {
+        throw new RelguardError(
+          FailureType.Unavailable,
+          `the package arrived on ${this.session.label} with SHA-256 ${result.stdout.trim()}, not ${marker.sha256 ?? ''}; the upload was damaged`,
+          {
+            machine_id: this.target.machine.id,
+            sha256: result.stdout.trim(),
+            expected_sha256: marker.sha256,
+          },
+        );
+      }
       if (result.code === 3) {
         throw new RelguardError(
           FailureType.Unavailable,
@@ -438,6 +458,7 @@ export class SshPlatform implements DeployPlatform {
       releasesKept: options.releasesKept,
       healthPollMs: options.healthPollMs ?? 200,
       healthProbeTimeoutMs: options.healthProbeTimeoutMs ?? 3000,
+      downloadTimeoutMs: options.packageDownloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS,
     };
     this.machineOptions = {
       logger: options.logger,

@@ -17,6 +17,8 @@ export interface PackageRef {
   version: string;
   url: string;
   md5: string;
+  /** Checked with the MD5 when the package has one (every package recorded since it exists). */
+  sha256?: string;
   size: number;
 }
 
@@ -44,7 +46,7 @@ export type ProgressListener = (step: string) => void;
 export interface DeployPlatform {
   /**
    * Installs `pkg` on the machine and starts it, then waits for its health check. Does nothing
-   * when the machine already runs `pkg.version` and is healthy. Verifies the MD5 and the archive
+   * when the machine already runs `pkg.version` and is healthy. Verifies the SHA-256, the MD5 and the archive
    * (no absolute paths, no `..`, no links out of the release folder) before anything on the
    * machine changes; a bad package is a BadPackage RelguardError. Keeps the last N releases on
    * disk.

@@ -5,6 +5,7 @@ import {
   DeploymentStatus,
   FailureType,
   isTerminal,
+  packageInfoOf,
   pendingNodeDeployments,
   planBatches,
   releaseWorkflowId,
@@ -192,16 +193,7 @@ export async function startRelease(vars: ApiVariables, request: ReleaseRequest) 
         gray_machine_id: plan.grayMachineId,
         platform: app.deployment_platform,
         ...(request.expected_sha === undefined ? {} : { expected_sha: request.expected_sha }),
-        ...(existing === undefined
-          ? {}
-          : {
-              package: {
-                url: existing.url,
-                md5: existing.md5,
-                size: existing.size,
-                created_at: existing.created_at,
-              },
-            }),
+        ...(existing === undefined ? {} : { package: packageInfoOf(existing) }),
         node_deployments: pendingNodeDeployments(plan, request.package_version),
         previous_version: app.currentVersion,
         actions: [{ action: 'start', by: request.requested_by, at: Date.now() }],

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RouteHandler } from '@hono/zod-openapi';
-import { packageKey } from '../../activities/package-build';
+import { checkPackageNames, packageKey } from '../../activities/package-build';
+import { recordPackage } from '../../activities/package-record';
+import type { PackageDigests } from '../../activities/package-store/types';
 import { conflict, FailureType, RelguardError } from '../../domain';
 import type { ApiEnv } from '../context';
 import { errorBody } from '../errors';
@@ -30,18 +32,24 @@ export const listPackages: RouteHandler<typeof routes.listPackages, ApiEnv> = as
   return c.json({ items: await c.var.store.packages.listByApp(app.id) }, 200);
 };
 
-/** Reads the upload to a temporary file, counting its size and MD5 as it comes. */
-async function receive(body: ReadableStream<Uint8Array>, file: string, maxBytes: number) {
-  const hash = createHash('md5');
+/** Reads the upload to a temporary file, counting its size, MD5 and SHA-256 as it comes. */
+async function receive(
+  body: ReadableStream<Uint8Array>,
+  file: string,
+  maxBytes: number,
+): Promise<PackageDigests> {
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
   let size = 0;
   const counted = Readable.fromWeb(body).map((chunk: Buffer) => {
     size += chunk.length;
     if (size > maxBytes) throw new PayloadTooLarge(maxBytes);
-    hash.update(chunk);
+    md5.update(chunk);
+    sha256.update(chunk);
     return chunk;
   });
   await pipeline(counted, createWriteStream(file));
-  return { size, md5: hash.digest('hex') };
+  return { size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
 }
 
 class PayloadTooLarge extends Error {
@@ -52,16 +60,20 @@ class PayloadTooLarge extends Error {
 
 export const uploadPackage: RouteHandler<typeof routes.uploadPackage, ApiEnv> = async (c) => {
   const { id, version } = c.req.valid('param');
-  const { md5: expectedMd5 } = c.req.valid('query');
+  const { md5: expectedMd5, sha256: expectedSha256 } = c.req.valid('query');
   const { packageStore, maxPackageBytes } = c.var.packageUploads;
   if (packageStore === undefined) {
     throw new RelguardError(FailureType.Unavailable, 'this api has no package store to upload to');
   }
   const app = await c.var.store.applications.get(id);
   // Refuses a version that cannot name a package before a byte of the body is read.
-  const key = packageKey(app.name, version);
-  if ((await c.var.store.packages.findByVersion(app.id, version)) !== undefined) {
-    throw conflict(`${app.name} already has a package for ${version}: packages are immutable`);
+  checkPackageNames(app.name, version);
+  const existing = await c.var.store.packages.findByVersion(app.id, version);
+  if (existing !== undefined) {
+    throw conflict(
+      `${app.name} already has a package for ${version} (${existing.sha256 === undefined ? '' : `SHA-256 ${existing.sha256}, `}MD5 ${existing.md5}): packages are immutable`,
+      { version, sha256: existing.sha256, md5: existing.md5 },
+    );
   }
   const body = c.req.raw.body;
   if (body === null) {
@@ -70,7 +82,7 @@ export const uploadPackage: RouteHandler<typeof routes.uploadPackage, ApiEnv> = 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'relguard-upload-'));
   try {
     const file = path.join(dir, 'package.tar.gz');
-    let received: { size: number; md5: string };
+    let received: PackageDigests;
     try {
       received = await receive(body, file, maxPackageBytes);
     } catch (error) {
@@ -89,19 +101,38 @@ export const uploadPackage: RouteHandler<typeof routes.uploadPackage, ApiEnv> = 
         { md5: received.md5 },
       );
     }
-    await packageStore.put(key, file);
-    const record = await c.var.store.packages.create({
-      app_id: app.id,
-      app_name: app.name,
-      version,
-      key,
-      url: packageStore.url(key),
-      md5: received.md5,
-      size: received.size,
-      created_at: Date.now(),
-    });
-    c.var.logger.info({ app: app.name, version, key, md5: received.md5 }, 'package uploaded');
-    return c.json(record, 201);
+    if (expectedSha256 !== undefined && received.sha256 !== expectedSha256.toLowerCase()) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `the package's SHA-256 is ${received.sha256}, not the ${expectedSha256} given: nothing was stored`,
+        { sha256: received.sha256 },
+      );
+    }
+    // Content-addressed: a build or another upload of this version never shares this key.
+    const key = packageKey(app.name, version, received.sha256);
+    await packageStore.put(key, file, received);
+    const createdAt = Date.now();
+    // A build or upload that recorded the version meanwhile wins: the same bytes are that
+    // package (200), other bytes are refused (409) and the stored package stays.
+    const record = await recordPackage(
+      {
+        app_id: app.id,
+        app_name: app.name,
+        version,
+        key,
+        url: packageStore.url(key),
+        md5: received.md5,
+        sha256: received.sha256,
+        size: received.size,
+        created_at: createdAt,
+      },
+      c.var.store.packages,
+    );
+    c.var.logger.info(
+      { app: app.name, version, key, md5: received.md5, sha256: received.sha256 },
+      'package uploaded',
+    );
+    return c.json(record, record.key === key && record.created_at === createdAt ? 201 : 200);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -53,7 +53,7 @@ export const uploadPackage = createRoute({
   tags,
   summary: 'Upload a package built elsewhere (a CI job) into the configured store',
   description:
-    'The body is the .tar.gz itself. With `md5`, a package whose MD5 differs is refused (422) and nothing is stored. A version that has a package already is 409: packages are immutable.',
+    'The body is the .tar.gz itself. With `md5` or `sha256`, a package whose digest differs is refused (422) and nothing is stored. A version that has a package already is 409: packages are immutable. When a build or another upload records the version while this one is received, the same bytes answer 200 with that package and other bytes 409.',
   request: {
     params: IdParam.extend({
       version: z
@@ -70,6 +70,10 @@ export const uploadPackage = createRoute({
         .string()
         .regex(/^[0-9a-fA-F]{32}$/, '32 hex digits')
         .optional(),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits')
+        .optional(),
     }),
     body: {
       required: true,
@@ -77,6 +81,10 @@ export const uploadPackage = createRoute({
     },
   },
   responses: {
+    200: {
+      description: 'The same bytes were recorded for the version meanwhile: that package',
+      content: json(PackageSchema),
+    },
     201: { description: 'Stored and recorded', content: json(PackageSchema) },
     400: errorResponses[400],
     404: errorResponses[404],

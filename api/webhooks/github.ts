@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z, type RouteHandler } from '@hono/zod-openapi';
 import { parseGitHubRepo } from '../../activities/changes/repo-url';
-import { GIT_SHA_PATTERN, packageKey } from '../../activities/package-build';
+import { checkPackageNames, GIT_SHA_PATTERN } from '../../activities/package-build';
 import { FailureType, RelguardError, type Application } from '../../domain';
 import type { ApiEnv, ApiVariables } from '../context';
 import { startRelease } from '../deployments/start-release';
@@ -164,7 +164,7 @@ function usesRepository(app: Application, keys: Set<string>): boolean {
 /** Why `tag` cannot be a version of `app` (a tag like `release/1.0` names no package), if so. */
 function unusableTag(app: Application, tag: string): string | undefined {
   try {
-    packageKey(app.name, tag);
+    checkPackageNames(app.name, tag);
     return undefined;
   } catch (error) {
     if (error instanceof RelguardError) return error.message;

@@ -2,16 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { FailureType, RelguardError } from '../../domain/errors';
 import { packageKey } from '../../activities/package-build';
 
+const sha256 = 'c0ffee'.repeat(10) + 'c0ff';
+
 describe('packageKey', () => {
   it.each([
-    ['demo', 'v1.0.0', 'demo/demo-v1.0.0.tar.gz'],
+    ['demo', 'v1.0.0', `demo/${sha256}/demo-v1.0.0.tar.gz`],
     [
       'payments-api',
       '2024.06.01-rc_1+build.7',
-      'payments-api/payments-api-2024.06.01-rc_1+build.7.tar.gz',
+      `payments-api/${sha256}/payments-api-2024.06.01-rc_1+build.7.tar.gz`,
     ],
-  ])('keys %s %s', (appName, version, key) => {
-    expect(packageKey(appName, version)).toBe(key);
+  ])('keys %s %s by its content', (appName, version, key) => {
+    expect(packageKey(appName, version, sha256)).toBe(key);
+  });
+
+  it.each(['', 'A'.repeat(64), 'a'.repeat(63), '../x'])('refuses %j as a digest', (digest) => {
+    expect(() => packageKey('demo', 'v1.0.0', digest)).toThrow(/is not a SHA-256 digest/);
   });
 
   it.each([
@@ -27,7 +33,7 @@ describe('packageKey', () => {
   ])('refuses %j %j', (appName, version) => {
     let failure: unknown;
     try {
-      packageKey(appName, version);
+      packageKey(appName, version, sha256);
     } catch (error) {
       failure = error;
     }

@@ -9,6 +9,7 @@ const base: PackageStoreConfig = {
   PACKAGE_BASE_URL: 'http://127.0.0.1:3000/packages',
   KODO_PRIVATE: true,
   KODO_RESUMABLE_MB: 8,
+  PACKAGE_UPLOAD_TIMEOUT_SECONDS: 900,
 };
 
 const kodo: PackageStoreConfig = {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,10 +8,19 @@ import {
   KodoPackageStore,
   type KodoPackageStoreOptions,
 } from '../../activities/package-store/kodo';
-import { startFakeKodo, type FakeKodo } from '../support/fake-kodo';
+import type { PutOptions } from '../../activities/package-store/types';
+import { qetag, startFakeKodo, type FakeKodo } from '../support/fake-kodo';
 import { relguardFailureOf } from '../support/failures';
 
 const MiB = 1024 * 1024;
+
+function digestsOf(bytes: Buffer) {
+  return {
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+  };
+}
 
 describe('KodoPackageStore against a fake Kodo', () => {
   let kodo: FakeKodo;
@@ -28,6 +37,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
   afterEach(() => {
     kodo.fail = undefined;
     kodo.onRequest = undefined;
+    kodo.hold = undefined;
     kodo.requests.length = 0;
   });
 
@@ -52,13 +62,22 @@ describe('KodoPackageStore against a fake Kodo', () => {
     return filePath;
   }
 
+  async function upload(
+    store: KodoPackageStore,
+    key: string,
+    bytes: Buffer,
+    putOptions: PutOptions = {},
+  ): Promise<'stored' | 'existed'> {
+    return await store.put(key, await fileOf(bytes), digestsOf(bytes), putOptions);
+  }
+
   const kinds = (): string[] => kodo.requests.map((request) => request.kind);
 
   it('uploads a file below the threshold in one form upload', async () => {
     const store = new KodoPackageStore(options());
     const bytes = randomBytes(100_000);
 
-    await store.put('demo/demo-1.0.0.tar.gz', await fileOf(bytes));
+    await upload(store, 'demo/demo-1.0.0.tar.gz', bytes);
 
     const stored = kodo.objects.get('demo/demo-1.0.0.tar.gz');
     expect(stored?.data.equals(bytes)).toBe(true);
@@ -71,7 +90,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
     const store = new KodoPackageStore(options());
     const bytes = randomBytes(3 * MiB);
 
-    await store.put('demo/demo-2.0.0.tar.gz', await fileOf(bytes));
+    await upload(store, 'demo/demo-2.0.0.tar.gz', bytes);
 
     expect(kodo.objects.get('demo/demo-2.0.0.tar.gz')?.data.equals(bytes)).toBe(true);
     expect(kinds().filter((kind) => kind !== 'region-query')).toEqual([
@@ -83,20 +102,77 @@ describe('KodoPackageStore against a fake Kodo', () => {
     ]);
   });
 
-  it('overwrites a key that is stored again', async () => {
+  it.each([
+    ['a form upload', 1000, 2000],
+    ['a resumable upload', 2 * MiB, 3 * MiB],
+  ])(
+    'never overwrites a key (insertOnly) in %s: the same bytes again are fine, others refused',
+    async (_kind, firstSize, secondSize) => {
+      const store = new KodoPackageStore(options());
+      const key = `demo/demo-3.0.0-${firstSize}.tar.gz`;
+      const first = randomBytes(firstSize);
+      expect(await upload(store, key, first)).toBe('stored');
+
+      expect(await upload(store, key, first)).toBe('existed');
+      const second = randomBytes(secondSize);
+      const refused = await relguardFailureOf(upload(store, key, second));
+
+      expect(refused.type).toBe(FailureType.Conflict);
+      expect(refused.message).toContain(key);
+      expect(refused.message).toContain(digestsOf(second).sha256);
+      expect(refused.message).toContain(qetag(first));
+      expect(kodo.objects.get(key)?.data.equals(first)).toBe(true);
+      // Kodo itself refused the second upload (614), not relguard before sending it.
+      expect(kodo.requests.filter((request) => request.status === 614)).toHaveLength(2);
+    },
+  );
+
+  it('refuses a file whose bytes are not the digests measured for it, sending nothing', async () => {
     const store = new KodoPackageStore(options());
-    const key = 'demo/demo-3.0.0.tar.gz';
-    await store.put(key, await fileOf(randomBytes(1000)));
-    const second = randomBytes(2000);
+    const failure = await relguardFailureOf(
+      store.put(
+        'demo/demo-3.1.0.tar.gz',
+        await fileOf(randomBytes(100)),
+        digestsOf(randomBytes(100)),
+      ),
+    );
+    expect(failure.type).toBe(FailureType.BadPackage);
+    expect(kinds()).toEqual([]);
+  });
 
-    await store.put(key, await fileOf(second));
+  it('fails an upload that does not finish within its timeout, naming the key', async () => {
+    const store = new KodoPackageStore(options({ uploadTimeoutMs: 200 }));
+    let release = (): void => {};
+    kodo.hold = { kinds: ['form-upload'], until: new Promise((resolve) => (release = resolve)) };
+    try {
+      const failure = await relguardFailureOf(upload(store, 'demo/slow.tar.gz', randomBytes(10)));
+      expect(failure.type).toBe(FailureType.Unavailable);
+      expect(failure.message).toMatch(
+        /Kodo upload of demo\/slow\.tar\.gz .* did not finish within 0.2 s \(PACKAGE_UPLOAD_TIMEOUT_SECONDS\)/,
+      );
+    } finally {
+      release();
+      kodo.hold = undefined;
+    }
+  });
 
-    expect(kodo.objects.get(key)?.data.equals(second)).toBe(true);
+  it('tells its caller of each part of a resumable upload', async () => {
+    const store = new KodoPackageStore(options());
+    const steps: string[] = [];
+    await upload(store, 'demo/demo-3.2.0.tar.gz', randomBytes(3 * MiB), {
+      onProgress: (step) => steps.push(step),
+    });
+    expect(steps).toEqual([
+      'uploading demo/demo-3.2.0.tar.gz to Kodo',
+      'uploading demo/demo-3.2.0.tar.gz to Kodo: part 1 of 3 sent',
+      'uploading demo/demo-3.2.0.tar.gz to Kodo: part 2 of 3 sent',
+      'uploading demo/demo-3.2.0.tar.gz to Kodo: part 3 of 3 sent',
+    ]);
   });
 
   it('tells whether a key exists', async () => {
     const store = new KodoPackageStore(options());
-    await store.put('demo/demo-4.0.0.tar.gz', await fileOf(randomBytes(10)));
+    await upload(store, 'demo/demo-4.0.0.tar.gz', randomBytes(10));
 
     expect(await store.exists('demo/demo-4.0.0.tar.gz')).toBe(true);
     expect(await store.exists('demo/demo-9.9.9.tar.gz')).toBe(false);
@@ -107,7 +183,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
     const store = new KodoPackageStore(options());
     const bytes = randomBytes(50_000);
     const key = 'demo/demo-5.0.0.tar.gz';
-    await store.put(key, await fileOf(bytes));
+    await upload(store, key, bytes);
 
     const signed = await store.downloadUrl(key, 60);
     const response = await fetch(signed);
@@ -133,7 +209,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
         }),
       );
       const bytes = randomBytes(1000);
-      await store.put('demo/demo 6.tar.gz', await fileOf(bytes));
+      await upload(store, 'demo/demo 6.tar.gz', bytes);
 
       const url = await store.downloadUrl('demo/demo 6.tar.gz', 60);
       expect(url).toBe(`${publicKodo.url}/demo/demo%206.tar.gz`);
@@ -157,8 +233,8 @@ describe('KodoPackageStore against a fake Kodo', () => {
           upHost: elsewhere.upHost,
         }),
       );
-      await store.put('demo/demo-7.0.0.tar.gz', await fileOf(randomBytes(10)));
-      await store.put('demo/demo-7.0.1.tar.gz', await fileOf(randomBytes(MiB + 1)));
+      await upload(store, 'demo/demo-7.0.0.tar.gz', randomBytes(10));
+      await upload(store, 'demo/demo-7.0.1.tar.gz', randomBytes(MiB + 1));
 
       expect(elsewhere.objects.has('demo/demo-7.0.0.tar.gz')).toBe(true);
       expect(elsewhere.objects.has('demo/demo-7.0.1.tar.gz')).toBe(true);
@@ -171,17 +247,13 @@ describe('KodoPackageStore against a fake Kodo', () => {
   it('refuses a wrong secret key as bad configuration', async () => {
     const store = new KodoPackageStore(options({ secretKey: 'not-the-secret' }));
 
-    const upload = await relguardFailureOf(
-      store.put('demo/x.tar.gz', await fileOf(randomBytes(10))),
-    );
-    expect(upload.type).toBe(FailureType.BadConfig);
-    expect(upload.message).toContain('401 bad token');
+    const refused = await relguardFailureOf(upload(store, 'demo/x.tar.gz', randomBytes(10)));
+    expect(refused.type).toBe(FailureType.BadConfig);
+    expect(refused.message).toContain('401 bad token');
     expect((await relguardFailureOf(store.exists('demo/x.tar.gz'))).type).toBe(
       FailureType.BadConfig,
     );
-    const resumable = await relguardFailureOf(
-      store.put('demo/y.tar.gz', await fileOf(randomBytes(MiB))),
-    );
+    const resumable = await relguardFailureOf(upload(store, 'demo/y.tar.gz', randomBytes(MiB)));
     expect(resumable.type).toBe(FailureType.BadConfig);
     expect(kodo.objects.has('demo/x.tar.gz')).toBe(false);
   });
@@ -189,9 +261,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
   it('refuses a bucket that Kodo does not know as bad configuration', async () => {
     const store = new KodoPackageStore(options({ bucket: 'no-such-bucket' }));
 
-    const failure = await relguardFailureOf(
-      store.put('demo/x.tar.gz', await fileOf(randomBytes(10))),
-    );
+    const failure = await relguardFailureOf(upload(store, 'demo/x.tar.gz', randomBytes(10)));
     expect(failure.type).toBe(FailureType.BadConfig);
     expect(failure.message).toContain('631');
   });
@@ -204,12 +274,10 @@ describe('KodoPackageStore against a fake Kodo', () => {
       kinds: ['form-upload', 'resumable-init', 'stat'],
     };
 
-    const upload = await relguardFailureOf(
-      store.put('demo/z.tar.gz', await fileOf(randomBytes(10))),
-    );
-    expect(upload.type).toBe(FailureType.Unavailable);
-    expect(upload.message).toContain('503 service unavailable');
-    expect(upload.details).toMatchObject({ status: 503 });
+    const failed = await relguardFailureOf(upload(store, 'demo/z.tar.gz', randomBytes(10)));
+    expect(failed.type).toBe(FailureType.Unavailable);
+    expect(failed.message).toContain('503 service unavailable');
+    expect(failed.details).toMatchObject({ status: 503 });
     const stat = await relguardFailureOf(store.exists('demo/z.tar.gz'));
     expect(stat.type).toBe(FailureType.Unavailable);
   });
@@ -221,12 +289,12 @@ describe('KodoPackageStore against a fake Kodo', () => {
       options({ ucHost: gone.url, upHost: gone.upHost, domain: gone.url }),
     );
 
-    expect(
-      (await relguardFailureOf(store.put('demo/a.tar.gz', await fileOf(randomBytes(10))))).type,
-    ).toBe(FailureType.Unavailable);
-    expect(
-      (await relguardFailureOf(store.put('demo/b.tar.gz', await fileOf(randomBytes(MiB))))).type,
-    ).toBe(FailureType.Unavailable);
+    expect((await relguardFailureOf(upload(store, 'demo/a.tar.gz', randomBytes(10)))).type).toBe(
+      FailureType.Unavailable,
+    );
+    expect((await relguardFailureOf(upload(store, 'demo/b.tar.gz', randomBytes(MiB)))).type).toBe(
+      FailureType.Unavailable,
+    );
     expect((await relguardFailureOf(store.exists('demo/a.tar.gz'))).type).toBe(
       FailureType.Unavailable,
     );
@@ -235,13 +303,11 @@ describe('KodoPackageStore against a fake Kodo', () => {
   it('recovers from a failed region query', async () => {
     const store = new KodoPackageStore(options());
     kodo.fail = { status: 503, error: 'service unavailable', kinds: ['region-query'] };
-    const failure = await relguardFailureOf(
-      store.put('demo/d.tar.gz', await fileOf(randomBytes(10))),
-    );
+    const failure = await relguardFailureOf(upload(store, 'demo/d.tar.gz', randomBytes(10)));
     expect(failure.type).toBe(FailureType.Unavailable);
 
     kodo.fail = undefined;
-    await store.put('demo/d.tar.gz', await fileOf(randomBytes(10)));
+    await upload(store, 'demo/d.tar.gz', randomBytes(10));
 
     expect(kodo.objects.has('demo/d.tar.gz')).toBe(true);
   });
@@ -254,7 +320,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
     };
 
     await expect(
-      store.put('demo/e.tar.gz', await fileOf(randomBytes(3 * MiB)), { signal: controller.signal }),
+      upload(store, 'demo/e.tar.gz', randomBytes(3 * MiB), { signal: controller.signal }),
     ).rejects.toThrow(/abort/i);
     // The SDK learns of the abort when the part in flight is answered, and sends no more.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -269,7 +335,7 @@ describe('KodoPackageStore against a fake Kodo', () => {
     controller.abort();
 
     await expect(
-      store.put('demo/c.tar.gz', await fileOf(randomBytes(10)), { signal: controller.signal }),
+      upload(store, 'demo/c.tar.gz', randomBytes(10), { signal: controller.signal }),
     ).rejects.toThrow(/abort/i);
     expect(kinds()).toEqual([]);
   });

@@ -68,6 +68,8 @@ export interface FakeKodo {
   fail: { status: number; error: string; kinds?: FakeKodoRequestKind[] } | undefined;
   /** Called with each request once it is answered, before the answer is sent. */
   onRequest: ((request: FakeKodoRequest) => void) | undefined;
+  /** While set, requests of these kinds wait for `until` before they are handled (a slow Kodo). */
+  hold: { kinds: FakeKodoRequestKind[]; until: Promise<void> } | undefined;
   close(): Promise<void>;
 }
 
@@ -108,28 +110,36 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
   const sign = (data: string): string =>
     urlsafe(createHmac('sha1', secretKey).update(data).digest('base64'));
 
-  /** Checks `accessKey:encodedSign:encodedPutPolicy` for an upload of `key`. */
-  const checkUploadToken = (token: string | undefined, key: string): Reply | undefined => {
-    const badToken = { status: 401, body: { error: 'bad token' } };
+  /**
+   * Checks `accessKey:encodedSign:encodedPutPolicy` for an upload of `key`: the refusal, or
+   * whether the policy asks for insertOnly (an existing key is then refused, never replaced).
+   */
+  const checkUploadToken = (
+    token: string | undefined,
+    key: string,
+  ): { denied: Reply } | { insertOnly: boolean } => {
+    const badToken = { denied: { status: 401, body: { error: 'bad token' } } };
     const [ak, signature, encodedPolicy, ...rest] = (token ?? '').split(':');
     if (ak !== accessKey || signature === undefined || encodedPolicy === undefined) return badToken;
     if (rest.length > 0 || !sameText(signature, sign(encodedPolicy))) return badToken;
-    let policy: { scope?: unknown; deadline?: unknown };
+    let policy: { scope?: unknown; deadline?: unknown; insertOnly?: unknown };
     try {
       policy = JSON.parse(fromUrlsafe(encodedPolicy).toString('utf8')) as typeof policy;
     } catch {
       return badToken;
     }
     if (typeof policy.deadline !== 'number' || policy.deadline < nowSeconds()) {
-      return { status: 401, body: { error: 'expired token' } };
+      return { denied: { status: 401, body: { error: 'expired token' } } };
     }
     if (typeof policy.scope !== 'string') return badToken;
     const [scopeBucket, ...scopeKey] = policy.scope.split(':');
-    if (scopeBucket !== bucket) return { status: 631, body: { error: 'no such bucket' } };
+    if (scopeBucket !== bucket)
+      return { denied: { status: 631, body: { error: 'no such bucket' } } };
     if (scopeKey.length > 0 && scopeKey.join(':') !== key) {
-      return { status: 403, body: { error: "key doesn't match with scope" } };
+      return { denied: { status: 403, body: { error: "key doesn't match with scope" } } };
     }
-    return undefined;
+    // Kodo: insertOnly non-zero refuses an upload of a key that exists (614), whatever it holds.
+    return { insertOnly: typeof policy.insertOnly === 'number' && policy.insertOnly !== 0 };
   };
 
   /** Checks a management request's `Qiniu` (v2) or `QBox` (v1) signature. */
@@ -172,7 +182,8 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
     return denied;
   };
 
-  const store = (key: string, data: Buffer, mimeType: string): Reply => {
+  const store = (key: string, data: Buffer, mimeType: string, insertOnly: boolean): Reply => {
+    if (insertOnly && objects.has(key)) return { status: 614, body: { error: 'file exists' } };
     const object: FakeKodoObject = {
       data,
       hash: qetag(data),
@@ -223,17 +234,22 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
     if (typeof token !== 'string' || typeof key !== 'string' || !(file instanceof Blob)) {
       return { status: 400, body: { error: 'token, key and file are required' } };
     }
-    const denied = checkUploadToken(token, key);
-    if (denied !== undefined) return denied;
+    const checked = checkUploadToken(token, key);
+    if ('denied' in checked) return checked.denied;
     const data = Buffer.from(await file.arrayBuffer());
     const sentCrc = form.get('crc32');
     if (typeof sentCrc === 'string' && Number(sentCrc) !== crc32(data)) {
       return { status: 406, body: { error: 'crc32 not match' } };
     }
-    return store(key, data, file.type || 'application/octet-stream');
+    return store(key, data, file.type || 'application/octet-stream', checked.insertOnly);
   };
 
-  const completeUpload = (uploadId: string, upload: Upload, body: Buffer): Reply => {
+  const completeUpload = (
+    uploadId: string,
+    upload: Upload,
+    body: Buffer,
+    insertOnly: boolean,
+  ): Reply => {
     let request: { parts?: unknown; mimeType?: unknown };
     try {
       request = JSON.parse(body.toString('utf8')) as typeof request;
@@ -261,14 +277,14 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
       typeof request.mimeType === 'string' && request.mimeType !== ''
         ? request.mimeType
         : 'application/octet-stream';
-    return store(upload.key, Buffer.concat(chunks), mimeType);
+    return store(upload.key, Buffer.concat(chunks), mimeType, insertOnly);
   };
 
   const resumable = (req: http.IncomingMessage, body: Buffer, route: ResumableRoute): Reply => {
     const key = route.encodedKey === '~' ? '' : fromUrlsafe(route.encodedKey).toString('utf8');
     const token = /^UpToken (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const denied = checkUploadToken(token, key);
-    if (denied !== undefined) return denied;
+    const checked = checkUploadToken(token, key);
+    if ('denied' in checked) return checked.denied;
     if (route.bucket !== bucket) return { status: 631, body: { error: 'no such bucket' } };
 
     if (route.uploadId === undefined) {
@@ -280,7 +296,9 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
     if (upload === undefined || upload.key !== key) {
       return { status: 612, body: { error: 'no such uploadId' } };
     }
-    if (route.partNumber === undefined) return completeUpload(route.uploadId, upload, body);
+    if (route.partNumber === undefined) {
+      return completeUpload(route.uploadId, upload, body, checked.insertOnly);
+    }
 
     const md5 = createHash('md5').update(body).digest('hex');
     const sentMd5 = req.headers['content-md5'];
@@ -372,7 +390,8 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
   ): Promise<[FakeKodoRequestKind, Reply]> => {
     const url = new URL(req.url ?? '/', `http://${host}`);
     const kind = classify(req.method ?? 'GET', url, req);
-    const { fail } = fake;
+    const { fail, hold } = fake;
+    if (hold !== undefined && hold.kinds.includes(kind)) await hold.until;
     if (fail !== undefined && (fail.kinds === undefined || fail.kinds.includes(kind))) {
       return [kind, { status: fail.status, body: { error: fail.error } }];
     }
@@ -444,6 +463,7 @@ export async function startFakeKodo(options: FakeKodoOptions = {}): Promise<Fake
     requests,
     fail: undefined,
     onRequest: undefined,
+    hold: undefined,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -68,6 +68,14 @@ const { ensurePackage: buildPackage } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: nonRetryable },
 });
 
+// The version's one build (packageWorkflow), started or joined: it may run a build of up to
+// three 30-minute attempts that someone else started. The wait heartbeats.
+const { joinPackageBuild } = proxyActivities<Activities>({
+  startToCloseTimeout: '100 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: nonRetryable },
+});
+
 // A machine gets three tries: a deploy that fails its health check three times is a failure
 // of the release, not of the worker. A rollback cancels deploys in flight and waits until they
 // have stopped, so that a machine is never deployed and rolled back at the same time.
@@ -529,11 +537,15 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
       release.phase = `building the package of ${plan.version}`;
     }
     await rollingForward(release, async () => {
-      await (plan.packageReady ? ensurePackage : buildPackage)({
-        appId: plan.appId,
-        version: plan.version,
-        deploymentId,
-      });
+      const request = { appId: plan.appId, version: plan.version, deploymentId };
+      if (plan.packageReady) {
+        await ensurePackage(request);
+      } else if (patched('one-package-build')) {
+        // A build of its own beside the api's or a webhook's would build the version twice.
+        await joinPackageBuild(request);
+      } else {
+        await buildPackage(request);
+      }
       if (plan.rollbackPolicy.enabled) {
         // The guard watches from before the gray machine is deployed until rolling forward ends.
         const guard = await guardScope.run(() =>
