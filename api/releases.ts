@@ -221,7 +221,8 @@ export function temporalReleases(options: {
     async isRunning(deployment) {
       try {
         const description = await handleOf(deployment).describe();
-        return description.status.name === 'RUNNING';
+        // A fence running for a moment (`fence` terminates it) is no release.
+        return description.status.name === 'RUNNING' && description.type !== fenceWorkflowType;
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return false;
         throw unavailable(error);
