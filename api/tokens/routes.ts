@@ -25,7 +25,8 @@ export const listTokens = createRoute({
   method: 'get',
   path: '/api/v1/tokens',
   tags: ['tokens'],
-  summary: 'List api tokens (names, roles, creation, last use to the minute, expiry; never secrets)',
+  summary:
+    'List api tokens (names, roles, creation, last use to the minute, expiry; never secrets)',
   responses: {
     200: { description: 'Tokens', content: json(z.object({ items: z.array(ApiTokenSchema) })) },
   },
