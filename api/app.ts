@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { PackageStore } from '../activities/package-store';
+import { LocalPackageStore } from '../activities/package-store/local';
 import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { applicationsApi } from './applications';
@@ -8,6 +9,8 @@ import { deploymentsApi } from './deployments';
 import { packagesApi } from './packages';
 import { mountMetrics } from './metrics';
 import { mountPackageFiles } from './package-files';
+import { writeRateLimit, type WriteRateLimitOptions } from './rate-limit';
+import { wellFormedUrl } from './well-formed-url';
 import type { ApiEnv, ApiVariables } from './context';
 import { mountConsole } from './console';
 import { mountDocs } from './docs';
@@ -26,8 +29,8 @@ export interface ApiOptions extends Omit<ApiVariables, 'packageUploads' | 'scrap
   /** Largest package upload accepted, in bytes. Default 512 MiB. */
   maxPackageBytes?: number;
   version?: string;
-  /** The local package store's folder, served at /packages; unset when packages live elsewhere. */
-  packageDir?: string;
+  /** Writes one token may make per minute (API_WRITE_RATE_PER_MINUTE); unset or 0, no limit. */
+  writeRateLimit?: WriteRateLimitOptions;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** How recent a release must be for an alert of its application to start its analysis. */
@@ -50,6 +53,7 @@ export function createApp(options: ApiOptions) {
     ...(options.packageStore === undefined ? {} : { packageStore: options.packageStore }),
     maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
   };
+  app.use(wellFormedUrl());
   app.use(async (c, next) => {
     c.set('store', store);
     c.set('temporal', temporal);
@@ -75,6 +79,7 @@ export function createApp(options: ApiOptions) {
   );
 
   app.use('/api/*', authentication());
+  app.use('/api/*', writeRateLimit(options.writeRateLimit ?? { perMinute: 0 }));
 
   app.route('/', healthApi);
   app.route('/', applicationsApi);
@@ -89,7 +94,10 @@ export function createApp(options: ApiOptions) {
     }),
   );
   app.route('/', githubWebhook({ secret: options.githubWebhookSecret }));
-  if (options.packageDir !== undefined) mountPackageFiles(app, options.packageDir);
+  // The local store's folder, served to the URLs it signs; other stores serve their own.
+  if (options.packageStore instanceof LocalPackageStore) {
+    mountPackageFiles(app, options.packageStore);
+  }
   mountMetrics(app, store);
   mountDocs(app, options.version ?? '0.0.0');
   mountConsole(app, options.consoleDir);

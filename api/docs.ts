@@ -6,6 +6,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { requiredRole } from './auth';
 import type { ApiEnv } from './context';
 import { ErrorEnvelope } from './errors';
+import { writeMethods } from './rate-limit';
 
 type OpenAPIDocument = ReturnType<OpenAPIHono<ApiEnv>['getOpenAPI31Document']>;
 type PathItem = NonNullable<OpenAPIDocument['paths']>[string];
@@ -27,8 +28,8 @@ const errorContent = { 'application/json': { schema: { $ref: '#/components/schem
  * Adds what the middleware in front of the handlers answers to every operation it guards: the
  * bearer token and its 401 and 403 where api/auth.ts asks for a role (the same function decides
  * both, so the document cannot drift from the check), with the 503 of a token that cannot be
- * checked while MongoDB is down, and the body limit's 413 wherever a body is sent. A route
- * declares only what its handler answers.
+ * checked while MongoDB is down, the write rate limit's 429 on the writes a token makes, and
+ * the body limit's 413 wherever a body is sent. A route declares only what its handler answers.
  */
 export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocument {
   for (const [path, item] of Object.entries<PathItem>(document.paths ?? {})) {
@@ -48,6 +49,19 @@ export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocum
           description: 'The database (MongoDB) is unavailable; try again shortly',
           content: errorContent,
         };
+        if (writeMethods.has(method.toUpperCase())) {
+          responses['429'] ??= {
+            description:
+              'The token made more writes in the last minute than API_WRITE_RATE_PER_MINUTE allows; the Retry-After header says when to try again',
+            headers: {
+              'Retry-After': {
+                description: 'Seconds until this token may write again',
+                schema: { type: 'integer', minimum: 1 },
+              },
+            },
+            content: errorContent,
+          };
+        }
       }
       if (path.startsWith('/api/') && operation.requestBody !== undefined) {
         responses['413'] ??= {

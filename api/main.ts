@@ -61,12 +61,12 @@ const app = createApp({
     { logger },
   ),
   maxPackageBytes: config.PACKAGE_UPLOAD_MAX_MB * 1024 * 1024,
+  writeRateLimit: { perMinute: config.API_WRITE_RATE_PER_MINUTE },
   githubWebhookSecret: config.GITHUB_WEBHOOK_SECRET,
   prometheus,
   scrapeIntervalSeconds: config.PROMETHEUS_SCRAPE_INTERVAL_SECONDS,
   // The built console, beside the api's sources wherever the api is started from.
   consoleDir: fileURLToPath(new URL('../dist/console', import.meta.url)),
-  ...(config.PACKAGE_STORE === 'local' ? { packageDir: path.resolve(config.PACKAGE_DIR) } : {}),
 });
 
 const server = serve(

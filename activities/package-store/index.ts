@@ -3,17 +3,20 @@ import { FailureType, RelguardError } from '../../domain/errors';
 import type { Logger } from '../logger';
 import { KodoPackageStore } from './kodo';
 import { LocalPackageStore } from './local';
+import { loadPackageUrlSecret } from './signed-url';
 import type { PackageStore } from './types';
 
 export type { PackageStore } from './types';
 export { LocalPackageStore, resolvePackagePath, type LocalPackageStoreOptions } from './local';
 export { KodoPackageStore, type KodoPackageStoreOptions } from './kodo';
+export { loadPackageUrlSecret } from './signed-url';
 
 /** The configuration the package stores are built from; the kind stays a string until checked. */
 export type PackageStoreConfig = Pick<
   Config,
   | 'PACKAGE_DIR'
   | 'PACKAGE_BASE_URL'
+  | 'PACKAGE_URL_SECRET'
   | 'KODO_ACCESS_KEY'
   | 'KODO_SECRET_KEY'
   | 'KODO_BUCKET'
@@ -33,7 +36,14 @@ export function createPackageStore(
 ): PackageStore {
   switch (config.PACKAGE_STORE) {
     case 'local':
-      return new LocalPackageStore({ dir: config.PACKAGE_DIR, baseUrl: config.PACKAGE_BASE_URL });
+      return new LocalPackageStore({
+        dir: config.PACKAGE_DIR,
+        baseUrl: config.PACKAGE_BASE_URL,
+        urlSecret: loadPackageUrlSecret({
+          dir: config.PACKAGE_DIR,
+          secret: config.PACKAGE_URL_SECRET,
+        }),
+      });
     case 'kodo':
       return createKodoStore(config, deps.logger);
     default:

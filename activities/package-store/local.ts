@@ -5,12 +5,20 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FailureType, RelguardError } from '../../domain/errors';
 import type { PackageDigests, PackageStore, PutOptions } from './types';
+import { checkSignature, signedQuery, type SignatureCheck } from './signed-url';
 
 export interface LocalPackageStoreOptions {
   /** The folder that holds the packages. */
   dir: string;
   /** Where the api serves that folder, e.g. http://127.0.0.1:3000/packages. */
   baseUrl: string;
+  /**
+   * The HMAC key of download URLs (PACKAGE_URL_SECRET, or loadPackageUrlSecret's kept one):
+   * the api serves a package only to a URL signed with it.
+   */
+  urlSecret: string;
+  /** The clock URLs expire by, in ms; Date.now by default. */
+  now?: () => number;
 }
 
 /**
@@ -99,12 +107,30 @@ export class LocalPackageStore implements PackageStore {
   }
 
   url(key: string): string {
-    return `${this.baseUrl}/${encodeURI(key)}`;
+    return `${this.baseUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  /** The api serves the folder as is: there is nothing to sign. */
-  downloadUrl(key: string, _ttlSeconds: number): Promise<string> {
-    return Promise.resolve(this.url(key));
+  /** The URL signed to expire in `ttlSeconds`: the only kind the api serves (api/package-files.ts). */
+  downloadUrl(key: string, ttlSeconds: number): Promise<string> {
+    const expires = Math.floor(this.now() / 1000) + ttlSeconds;
+    return Promise.resolve(`${this.url(key)}?${signedQuery(this.options.urlSecret, key, expires)}`);
+  }
+
+  /** Whether a request's `expires` and `signature` let it download `key` now. */
+  checkDownload(
+    key: string,
+    query: { expires: string | undefined; signature: string | undefined },
+  ): SignatureCheck {
+    return checkSignature(this.options.urlSecret, key, query, Math.floor(this.now() / 1000));
+  }
+
+  /** The folder the packages are in, for the api to serve them from. */
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   async exists(key: string): Promise<boolean> {

@@ -29,7 +29,11 @@ beforeAll(async () => {
     temporal: { check: () => Promise.resolve(true) },
     releases: releasesNotUsedHere,
     logger: createLogger('api', 'silent'),
-    packageStore: new LocalPackageStore({ dir, baseUrl: 'http://127.0.0.1:1/packages' }),
+    packageStore: new LocalPackageStore({
+      dir,
+      baseUrl: 'http://127.0.0.1:1/packages',
+      urlSecret: 'upload-test-url-secret-0123456789abcdef',
+    }),
     maxPackageBytes: 64 * 1024,
   });
   deployer = withToken(app, await tokenFor(testStore.store, 'deployer', 'ci'));

@@ -142,12 +142,22 @@ describe('a release on three local machines', () => {
       'v1.0.0',
       'v1.0.0',
     ]);
-    const packages = await api<{ items: { version: string; url: string }[] }>(
+    const packages = await api<{ items: { version: string; url: string; key: string }[] }>(
       'GET',
       `/api/v1/applications/${app.id}/packages`,
     );
     expect(packages.body.items.map((pkg) => pkg.version)).toEqual(['v1.0.0']);
-    const download = await fetch(packages.body.items[0]!.url);
+    // The machines downloaded it through URLs signed at deploy time: the recorded URL, unsigned,
+    // is refused, and a URL the store signs now is served.
+    const unsigned = await fetch(packages.body.items[0]!.url);
+    expect(unsigned.status).toBe(401);
+    await unsigned.body?.cancel();
+    const signed = await stack.activityDeps.deps.packageStore.downloadUrl(
+      packages.body.items[0]!.key,
+      60,
+    );
+    expect(new URL(signed).searchParams.get('signature')).toMatch(/^[0-9a-f]{64}$/);
+    const download = await fetch(signed);
     expect(download.status).toBe(200);
     expect(Number(download.headers.get('content-length'))).toBe(done.package?.size);
   });

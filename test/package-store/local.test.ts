@@ -22,7 +22,12 @@ describe('LocalPackageStore', () => {
   beforeEach(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'relguard-local-store-'));
     dir = path.join(root, 'packages');
-    store = new LocalPackageStore({ dir, baseUrl: 'http://127.0.0.1:3000/packages/' });
+    store = new LocalPackageStore({
+      dir,
+      baseUrl: 'http://127.0.0.1:3000/packages/',
+      urlSecret: 'local-test-url-secret-0123456789abcdef',
+      now: () => Date.UTC(2026, 0, 1),
+    });
   });
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
@@ -66,13 +71,57 @@ describe('LocalPackageStore', () => {
     expect(await store.exists(key)).toBe(false);
   });
 
-  it('serves packages under its base URL, with nothing to sign', async () => {
-    expect(store.url('demo/demo-1.0.0.tar.gz')).toBe(
-      'http://127.0.0.1:3000/packages/demo/demo-1.0.0.tar.gz',
-    );
-    expect(await store.downloadUrl('demo/demo-1.0.0.tar.gz', 60)).toBe(
-      store.url('demo/demo-1.0.0.tar.gz'),
-    );
+  it('serves packages under its base URL, to URLs it signed that have not expired', async () => {
+    const key = 'demo/demo-1.0.0.tar.gz';
+    expect(store.url(key)).toBe('http://127.0.0.1:3000/packages/demo/demo-1.0.0.tar.gz');
+    const signed = new URL(await store.downloadUrl(key, 60));
+    expect(`${signed.origin}${signed.pathname}`).toBe(store.url(key));
+    const expires = signed.searchParams.get('expires') ?? undefined;
+    const signature = signed.searchParams.get('signature') ?? undefined;
+    expect(expires).toBe(String(Date.UTC(2026, 0, 1) / 1000 + 60));
+    expect(signature).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.checkDownload(key, { expires, signature })).toEqual({ ok: true });
+    // The same signature says nothing of another key, or of a later expiry.
+    expect(store.checkDownload('demo/demo-2.0.0.tar.gz', { expires, signature })).toMatchObject({
+      ok: false,
+      reason: 'tampered',
+    });
+    expect(
+      store.checkDownload(key, { expires: String(Number(expires) + 3600), signature }),
+    ).toMatchObject({ ok: false, reason: 'tampered' });
+    expect(store.checkDownload(key, { expires: undefined, signature: undefined })).toMatchObject({
+      ok: false,
+      reason: 'unsigned',
+    });
+    const other = new LocalPackageStore({
+      dir,
+      baseUrl: 'http://127.0.0.1:3000/packages',
+      urlSecret: 'another-secret-0123456789abcdef0123456789',
+    });
+    expect(other.checkDownload(key, { expires, signature })).toMatchObject({ reason: 'tampered' });
+  });
+
+  it('says a URL it signed has expired once its time has passed', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const clocked = new LocalPackageStore({
+      dir,
+      baseUrl: 'http://127.0.0.1:3000/packages',
+      urlSecret: 'local-test-url-secret-0123456789abcdef',
+      now: () => now,
+    });
+    const signed = new URL(await clocked.downloadUrl('demo/demo-1.0.0.tar.gz', 60));
+    const query = {
+      expires: signed.searchParams.get('expires') ?? undefined,
+      signature: signed.searchParams.get('signature') ?? undefined,
+    };
+    now += 60_000;
+    expect(clocked.checkDownload('demo/demo-1.0.0.tar.gz', query)).toEqual({ ok: true });
+    now += 1000;
+    expect(clocked.checkDownload('demo/demo-1.0.0.tar.gz', query)).toMatchObject({
+      ok: false,
+      reason: 'expired',
+      message: expect.stringContaining('expired at 2026-01-01T00:01:00.000Z') as unknown,
+    });
   });
 
   it('refuses keys that leave the folder', async () => {

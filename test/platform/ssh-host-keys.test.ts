@@ -13,6 +13,7 @@ import type { MachineTarget } from '../../activities/platform/types';
 import { ApplicationInput, type Machine } from '../../domain';
 import { FailureType, RelguardError } from '../../domain/errors';
 import { startTestStore, type TestStore } from '../support/mongo';
+import { startTogether } from '../support/start-together';
 import { appRuntime, machineOnFreePort } from './fixtures';
 import { startSshd, type TestSshd } from './sshd';
 
@@ -79,7 +80,7 @@ function capturingLogger() {
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-host-keys-'));
   deployPath = path.join(workDir, 'deploy');
-  [twoKeys, testStore] = await Promise.all([
+  [twoKeys, testStore] = await startTogether([
     startSshd({ hostKeyTypes: ['ed25519', 'rsa'] }),
     startTestStore(),
   ]);

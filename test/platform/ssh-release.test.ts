@@ -8,6 +8,7 @@ import { SshPlatform } from '../../activities/platform/ssh';
 import type { Application, Deployment } from '../../domain';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 import { ended, releaseCalls, waitForStoredDeployment } from '../support/release-calls';
+import { startTogether } from '../support/start-together';
 import { startSshd, type TestSshd } from './sshd';
 import { tarGz } from './tar-writer';
 
@@ -23,7 +24,7 @@ const { api } = releaseCalls(() => stack.app);
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-ssh-release-'));
-  [stack, sshd] = await Promise.all([startReleaseStack({ worker: false }), startSshd()]);
+  [stack, sshd] = await startTogether([startReleaseStack({ worker: false }), startSshd()]);
   const knownHosts = path.join(workDir, 'known_hosts');
   await sshd.writeKnownHosts(knownHosts);
   stack.activityDeps.deps.platforms.ssh = new SshPlatform({

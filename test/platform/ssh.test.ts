@@ -18,6 +18,7 @@ import {
   type BuiltPackage,
   type PackageServer,
 } from './fixtures';
+import { startTogether } from '../support/start-together';
 import { startSshd, type TestSshd } from './sshd';
 import { tarGz } from './tar-writer';
 
@@ -49,7 +50,7 @@ async function failure(promise: Promise<unknown>): Promise<RelguardError> {
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-ssh-platform-'));
   deployPath = path.join(workDir, 'deploy');
-  [sshd, server, v1, v2, v3] = await Promise.all([
+  [sshd, server, v1, v2, v3] = await startTogether([
     startSshd(),
     startPackageServer(),
     buildAppPackage(workDir, '1.0.0'),

@@ -8,6 +8,7 @@ import { HeuristicAnalyzer } from '../../activities/analyzer';
 import { createChangeSource } from '../../activities/changes';
 import { PrometheusClient } from '../../activities/metrics';
 import { LocalPackageStore } from '../../activities/package-store/local';
+import { loadPackageUrlSecret } from '../../activities/package-store/signed-url';
 import type { NotifyChannel } from '../../domain';
 import { createPlatform } from '../../activities/platform';
 
@@ -42,7 +43,13 @@ export async function testActivityDeps(
     packageDir,
     deps: {
       store,
-      packageStore: new LocalPackageStore({ dir: packageDir, baseUrl: packageBaseUrl }),
+      // The secret kept in the folder, as an api and a worker process started without
+      // PACKAGE_URL_SECRET share it (release-stack's worker processes do).
+      packageStore: new LocalPackageStore({
+        dir: packageDir,
+        baseUrl: packageBaseUrl,
+        urlSecret: loadPackageUrlSecret({ dir: packageDir }),
+      }),
       platforms: {
         local: createPlatform('local', platformOptions),
         ssh: createPlatform('ssh', platformOptions),

@@ -100,7 +100,7 @@ async function assembleStack(
     }),
     // Only what the api logs as an error: a 500's cause, in the test's output.
     logger: createLogger('api', 'error'),
-    packageDir: activityDeps.packageDir,
+    // A local store: the api serves its folder at /packages to the URLs the worker signs.
     packageStore: activityDeps.deps.packageStore,
     // The worker's guard and the api's checks of a policy know the same scrape interval.
     scrapeIntervalSeconds: activityDeps.deps.scrapeIntervalSeconds,
