@@ -6,10 +6,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KodoPackageStore } from '../../activities/package-store/kodo';
 import { resolvePackagePath } from '../../activities/package-store/local';
 import { createReleaseActivities } from '../../activities/release';
 import type { Application, Deployment, PackageInfo, PackageRecord } from '../../domain';
 import { createDemoRepo } from '../support/demo-repo';
+import { startFakeKodo } from '../support/fake-kodo';
 import { freePort } from '../support/free-port';
 import { machineVersions, releaseCalls } from '../support/release-calls';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
@@ -61,7 +63,7 @@ async function packageOf(version: string): Promise<PackageRecord[]> {
 beforeAll(async () => {
   [stack, repo, root] = await startTogether([
     startReleaseStack(),
-    createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v2.0.0' }, { tag: 'v3.0.0' }]),
+    createDemoRepo([{ tag: 'v1.0.0' }, { tag: 'v2.0.0' }, { tag: 'v3.0.0' }, { tag: 'v4.0.0' }]),
     mkdtemp(path.join(os.tmpdir(), 'relguard-package-once-')),
   ]);
   port = await freePort();
@@ -203,5 +205,53 @@ describe('one package per application version', () => {
     expect(node?.error).toContain('is not deployed');
     // The machine still runs what it ran.
     expect((await machineVersions([port]))[0]?.version).toBe('v1.0.0');
+  });
+
+  it('heartbeats while a long Kodo upload of the package runs', async () => {
+    await writeFile(buildLog, '');
+    const kodo = await startFakeKodo();
+    try {
+      const packageStore = new KodoPackageStore({
+        accessKey: kodo.accessKey,
+        secretKey: kodo.secretKey,
+        bucket: kodo.bucket,
+        domain: kodo.url,
+        private: true,
+        resumableThresholdBytes: 64 * 1024 * 1024,
+        ucHost: kodo.url,
+      });
+      const activities = createReleaseActivities({ ...stack.activityDeps.deps, packageStore });
+      const ensurePackage = (input: { appId: string; version: string }) =>
+        activities.ensurePackage(input);
+      const environment = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+      // Kodo answers the upload only once the activity has heartbeaten twice while it waits:
+      // the upload step at once, and the periodic heartbeat that tells Temporal it still runs.
+      let release = (): void => {};
+      kodo.hold = { kinds: ['form-upload'], until: new Promise((resolve) => (release = resolve)) };
+      const uploading: unknown[] = [];
+      environment.on('heartbeat', (details: unknown) => {
+        if (typeof details === 'string' && details.startsWith('uploading ')) {
+          uploading.push(details);
+          if (uploading.length === 2) release();
+        }
+      });
+
+      const info = await environment.run(ensurePackage, { appId: app.id, version: 'v4.0.0' });
+
+      expect(uploading).toEqual([
+        expect.stringMatching(/^uploading once\/[0-9a-f]{64}\/once-v4\.0\.0\.tar\.gz to Kodo$/),
+        expect.stringMatching(/^uploading once\/[0-9a-f]{64}\/once-v4\.0\.0\.tar\.gz to Kodo$/),
+      ]);
+      const [pkg] = (await packageOf('v4.0.0')) as [PackageRecord];
+      expect(info).toMatchObject({ md5: pkg.md5, sha256: pkg.sha256 });
+      expect(digests(kodo.objects.get(pkg.key)!.data)).toEqual({
+        md5: pkg.md5,
+        sha256: pkg.sha256,
+        size: pkg.size,
+      });
+    } finally {
+      kodo.hold = undefined;
+      await kodo.close();
+    }
   });
 });
