@@ -267,7 +267,8 @@ describe('relguard against a running api', () => {
     const built = await relguard(['package', 'build', 'shop', 'v1.2.0', '--wait']);
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
-    expect(built.stdout).toContain('building shop v1.2.0 (package-shop-v1.2.0)');
+    // One build per version, named by the application's id.
+    expect(built.stdout).toMatch(/building shop v1\.2\.0 \(package-[0-9a-f]{24}-v1\.2\.0\)/);
     expect(built.stdout).toMatch(/package shop v1\.2\.0 stored: .*, md5 [0-9a-f]{32}/);
     const again = await relguard(['package', 'build', 'shop', 'v1.2.0']);
     expect(again).toMatchObject({ code: 0 });

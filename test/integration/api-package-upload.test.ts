@@ -55,6 +55,7 @@ afterAll(async () => {
 });
 
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 function upload(api: TestApi, version: string, bytes: Buffer, query = '') {
   return api.request(`/api/v1/applications/${appId}/packages/${version}${query}`, {
@@ -73,8 +74,10 @@ describe('PUT /api/v1/applications/:id/packages/:version', () => {
     expect(record).toMatchObject({
       app_name: 'shop',
       version: 'v1.0.0',
-      key: 'shop/shop-v1.0.0.tar.gz',
+      // Content-addressed: no other package of the version can ever be stored under it.
+      key: `shop/${sha256(bytes)}/shop-v1.0.0.tar.gz`,
       md5: md5(bytes),
+      sha256: sha256(bytes),
       size: 20_000,
     });
     expect(md5(await readFile(path.join(dir, record.key)))).toBe(md5(bytes));
@@ -83,6 +86,7 @@ describe('PUT /api/v1/applications/:id/packages/:version', () => {
 
     const again = await upload(deployer, 'v1.0.0', randomBytes(10));
     expect(again.status).toBe(409);
+    expect(JSON.stringify(await again.json())).toContain(`SHA-256 ${sha256(bytes)}`);
     expect(md5(await readFile(path.join(dir, record.key)))).toBe(md5(bytes));
   });
 
