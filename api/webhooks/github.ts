@@ -79,7 +79,7 @@ const route = createRoute({
   tags: ['webhooks'],
   summary: 'GitHub webhook: a pushed tag builds its package and, with auto_release, releases it',
   description:
-    'Configure it on the repository with content type `application/json`, a secret equal to GITHUB_WEBHOOK_SECRET, and the `push` and `create` events. Every request must carry `X-Hub-Signature-256`, the HMAC-SHA256 of the raw body with that secret (401 otherwise; 503 while no secret is configured); no bearer token is asked for. A tag push or creation starts the package build of every application whose `repo` is the repository, and the release of those with `auto_release`. A delivery id seen before starts nothing (200, `duplicate`). Other events and branches are acknowledged and ignored (202).',
+    'Configure it on the repository with content type `application/json`, a secret equal to GITHUB_WEBHOOK_SECRET, and the `push` event (a `create` event names no commit, so the creation of a tag is acknowledged and ignored: its push builds it). Every request must carry `X-Hub-Signature-256`, the HMAC-SHA256 of the raw body with that secret (401 otherwise; 503 while no secret is configured); no bearer token is asked for. A tag push starts the package build of every application whose `repo` is the repository, and the release of those with `auto_release`. A delivery id seen before starts nothing (200, `duplicate`). Other events and branches are acknowledged and ignored (202).',
   request: {
     headers: z.object({
       'x-hub-signature-256': z
@@ -222,7 +222,7 @@ function shaOf(value: string | undefined): string | undefined {
 /**
  * The tag an event announces, or why the event starts nothing. A push says where the tag is
  * (`sha`: the commit, or the tag object when GitHub sends no head commit); the build refuses
- * the tag if it is anywhere else by then. A create event names no SHA.
+ * the tag if it is anywhere else by then. A create event names no SHA, so it starts nothing.
  */
 function tagOf(
   event: string,
@@ -249,9 +249,12 @@ function tagOf(
   if (event === 'create') {
     const parsed = CreateEvent.safeParse(payload);
     if (!parsed.success) return { invalid: parsed.error };
-    const { ref, ref_type: refType, repository, sender } = parsed.data;
+    const { ref, ref_type: refType } = parsed.data;
     if (refType !== 'tag') return { ignored: `a ${refType} was created, not a tag` };
-    return { tag: ref, repository, sender: sender?.login ?? 'unknown' };
+    // GitHub sends a pushed tag as a create and as a push; only the push names the commit the
+    // build must find at the tag. A build or release started by the create would be joined by
+    // the push, and its SHA lost: the push alone starts them.
+    return { ignored: `tag ${ref} was created: its push event, which names its commit, builds it` };
   }
   return { ignored: `the ${event} event starts nothing` };
 }
