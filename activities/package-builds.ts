@@ -6,6 +6,7 @@ import type { packageWorkflow } from '../workflows/package';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
+import { checkBuiltFrom } from './release';
 
 export interface PackageBuildDeps {
   store: Repositories;
@@ -65,6 +66,12 @@ export function createPackageBuildActivities(deps: PackageBuildDeps) {
           throw error;
         } finally {
           clearInterval(timer);
+        }
+        if (expectedSha !== undefined) {
+          // A build someone else started may not have been told the pushed SHA: the package
+          // this release gets must still be the commit the push announced.
+          const record = await store.packages.findByVersion(request.appId, request.version);
+          if (record !== undefined) checkBuiltFrom(record, expectedSha, logger);
         }
         await store.deployments.setPackage(request.deploymentId, info);
         return info;

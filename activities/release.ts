@@ -537,7 +537,7 @@ export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;
  * Refuses a stored package of a version whose tag a push announced at another SHA: the tag
  * moved after the package was built, and what was pushed is not what would be deployed.
  */
-function checkBuiltFrom(record: PackageRecord, expectedSha: string, logger: Logger): void {
+export function checkBuiltFrom(record: PackageRecord, expectedSha: string, logger: Logger): void {
   const expected = expectedSha.toLowerCase();
   if (record.commit_sha === undefined) {
     logger.warn(
