@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePackagePath } from '../../activities/package-store/local';
 import {
+  packageInfoOf,
   statusSearchAttribute,
   type Application,
   type Deployment,
@@ -126,6 +127,7 @@ describe('a release on three local machines', () => {
       'deployed',
     ]);
     expect(done.package?.md5).toMatch(/^[a-f0-9]{32}$/);
+    expect(done.package?.sha256).toMatch(/^[a-f0-9]{64}$/);
     expect(await runningVersions()).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
     // No package of v1.0.0 yet: the release built one (the reuse test below sees no 'building').
     expect(await upsertedStatuses(started.body.workflow_id)).toContain('building');
@@ -240,7 +242,7 @@ describe('a release on three local machines', () => {
       version: 'v1.2.0',
     });
     expect(started.status).toBe(202);
-    expect(started.body.workflow_id).toBe('package-shop-v1.2.0');
+    expect(started.body.workflow_id).toBe(`package-${app.id}-v1.2.0`);
     await stack.temporal.client.workflow.getHandle(started.body.workflow_id).result();
     const packages = await api<{ items: { version: string }[] }>(
       'GET',
@@ -269,12 +271,8 @@ describe('a release on three local machines', () => {
     const fileBefore = await stat(packageFile, { bigint: true });
     const buildDir = stack.activityDeps.deps.buildDir;
     const buildDirBefore = await stat(buildDir, { bigint: true });
-    const packageInfo = {
-      url: recorded.url,
-      md5: recorded.md5,
-      size: recorded.size,
-      created_at: recorded.created_at,
-    };
+    // Its digests (MD5 and SHA-256) and commit with it.
+    const packageInfo = packageInfoOf(recorded);
 
     const started = await startRelease('v1.2.0');
     expect(started.status).toBe(202);
