@@ -45,6 +45,7 @@ export interface BuiltPackage {
   version: string;
   file: string;
   md5: string;
+  sha256: string;
   size: number;
 }
 
@@ -62,7 +63,13 @@ export async function buildAppPackage(workDir: string, version: string): Promise
 
 export async function describeFile(version: string, file: string): Promise<BuiltPackage> {
   const bytes = await readFile(file);
-  return { version, file, md5: createHash('md5').update(bytes).digest('hex'), size: bytes.length };
+  return {
+    version,
+    file,
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+  };
 }
 
 export interface PackageServer {
@@ -104,6 +111,8 @@ export async function startPackageServer(): Promise<PackageServer> {
         version: pkg.version,
         url: `http://127.0.0.1:${port}${pathOf(pkg)}?token=secret-signature`,
         md5: pkg.md5,
+        // Checked beside the MD5 on relguard's side and again on an ssh machine.
+        sha256: pkg.sha256,
         size: pkg.size,
       };
     },
