@@ -288,6 +288,7 @@ function checkTemporalTls(config: z.infer<typeof configSchema>, ctx: z.Refinemen
 
 function checkDependentSettings(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
   checkPrometheusAuth(config, ctx);
+  checkTemporalTls(config, ctx);
   for (const name of config.RELGUARD_COMMAND_ENV) {
     if ((configVariables as readonly string[]).includes(name)) {
       ctx.addIssue({
@@ -297,7 +298,6 @@ function checkDependentSettings(config: z.infer<typeof configSchema>, ctx: z.Ref
       });
     }
   }
-  checkTemporalTls(config, ctx);
   if (config.PACKAGE_STORE === 'kodo') {
     for (const name of [
       'KODO_ACCESS_KEY',
