@@ -8,7 +8,7 @@ import {
   type KodoResponse,
 } from './kodo-client';
 import type { Logger } from '../logger';
-import type { PackageDigests, PackageStore, PutOptions } from './types';
+import { assertMeasured, type PackageDigests, type PackageStore, type PutOptions } from './types';
 
 export interface KodoPackageStoreOptions {
   accessKey: string;
@@ -69,13 +69,7 @@ export class KodoPackageStore implements PackageStore {
   ): Promise<'stored' | 'existed'> {
     options.signal?.throwIfAborted();
     const file = await measure(filePath, key);
-    if (file.sha256 !== digests.sha256 || file.size !== digests.size) {
-      throw new RelguardError(
-        FailureType.BadPackage,
-        `package file ${filePath} has SHA-256 ${file.sha256} (${file.size} bytes), not the ${digests.sha256} (${digests.size} bytes) measured for ${key}: it changed after it was built; nothing was stored`,
-        { key, sha256: file.sha256, expected_sha256: digests.sha256 },
-      );
-    }
+    assertMeasured(file, digests, key, filePath);
     const timeoutMs = this.options.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal =

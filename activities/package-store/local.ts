@@ -4,7 +4,7 @@ import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FailureType, RelguardError } from '../../domain/errors';
-import type { PackageDigests, PackageStore, PutOptions } from './types';
+import { assertMeasured, type PackageDigests, type PackageStore, type PutOptions } from './types';
 import { checkSignature, signedQuery, type SignatureCheck } from './signed-url';
 
 export interface LocalPackageStoreOptions {
@@ -71,14 +71,7 @@ export class LocalPackageStore implements PackageStore {
         createWriteStream(temp),
         { signal: options.signal },
       );
-      const sha256 = copied.digest('hex');
-      if (sha256 !== digests.sha256 || size !== digests.size) {
-        throw new RelguardError(
-          FailureType.BadPackage,
-          `package file ${filePath} has SHA-256 ${sha256} (${size} bytes), not the ${digests.sha256} (${digests.size} bytes) measured for ${key}: it changed after it was built; nothing was stored`,
-          { key, sha256, expected_sha256: digests.sha256 },
-        );
-      }
+      assertMeasured({ sha256: copied.digest('hex'), size }, digests, key, filePath);
       const handle = await open(temp, 'r');
       try {
         await handle.sync();

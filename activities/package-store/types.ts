@@ -1,3 +1,5 @@
+import { FailureType, RelguardError } from '../../domain/errors';
+
 /**
  * A package store: where built packages live and where machines fetch them from.
  * Keys look like `<app>/<sha256>/<app>-<version>.tar.gz` (see packageKey): content-addressed.
@@ -33,6 +35,24 @@ export interface PackageDigests {
   md5: string;
   sha256: string;
   size: number;
+}
+
+/**
+ * Refuses (BadPackage) a file whose bytes are not the ones measured for `key` when it was built:
+ * a store keeps only the package whose digests were recorded.
+ */
+export function assertMeasured(
+  found: { sha256: string; size: number },
+  digests: PackageDigests,
+  key: string,
+  filePath: string,
+): void {
+  if (found.sha256 === digests.sha256 && found.size === digests.size) return;
+  throw new RelguardError(
+    FailureType.BadPackage,
+    `package file ${filePath} has SHA-256 ${found.sha256} (${found.size} bytes), not the ${digests.sha256} (${digests.size} bytes) measured for ${key}: it changed after it was built; nothing was stored`,
+    { key, sha256: found.sha256, expected_sha256: digests.sha256 },
+  );
 }
 
 export interface PutOptions {

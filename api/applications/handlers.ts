@@ -46,6 +46,11 @@ function guardRefusal(
           scrapeIntervalSeconds,
           rangeSeconds: maxRangeSeconds(app.red_metrics_config, app.rollback_policy.rules),
         });
+  return refusalOf(issues);
+}
+
+/** The 422 body naming each field of `issues`, or undefined when there are none. */
+function refusalOf(issues: { path: PropertyKey[]; message: string }[]): ErrorEnvelope | undefined {
   if (issues.length === 0) return undefined;
   const error = new ZodError(
     issues.map(({ path, message }) => ({
@@ -61,25 +66,11 @@ function guardRefusal(
 /** The role the answer is redacted for: the token's (the least when there is none). */
 const roleOf = (vars: Pick<ApiVariables, 'principal'>) => vars.principal?.role ?? 'viewer';
 
-/** The 422 body for redaction masks that stand for no stored value, each named by its field. */
-function maskRefusal(issues: ReturnType<typeof maskedValueIssues>): ErrorEnvelope | undefined {
-  if (issues.length === 0) return undefined;
-  const error = new ZodError(
-    issues.map(({ path, message }) => ({
-      code: 'custom' as const,
-      path,
-      message,
-      input: undefined,
-    })),
-  );
-  return validationBody(error, 'request body');
-}
-
 export const createApplication: RouteHandler<typeof routes.createApplication, ApiEnv> = async (
   c,
 ) => {
   const input = c.req.valid('json');
-  const masked = maskRefusal(maskedValueIssues(input));
+  const masked = refusalOf(maskedValueIssues(input));
   if (masked !== undefined) return c.json(masked, 422);
   const refusal = guardRefusal(input, c.var.scrapeIntervalSeconds);
   if (refusal !== undefined) return c.json(refusal, 422);
@@ -121,7 +112,7 @@ export const updateApplication: RouteHandler<typeof routes.updateApplication, Ap
   const current = await applications.get(id);
   // A body that carries back the masks GET gave keeps the stored secrets (domain/application-redaction.ts).
   const update = restoreRedacted(c.req.valid('json'), current);
-  const masked = maskRefusal(maskedValueIssues(update));
+  const masked = refusalOf(maskedValueIssues(update));
   if (masked !== undefined) return c.json(masked, 422);
   const refusal = guardRefusal(
     {
