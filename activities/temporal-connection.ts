@@ -292,7 +292,8 @@ async function probeTls(
       socket.write(http2Preface);
     });
     socket.once('data', () => finish(undefined));
-    socket.once('error', (error: NodeJS.ErrnoException) =>
+    // `on`, not `once`: a second error from the probe must not go unhandled and crash the process.
+    socket.on('error', (error: NodeJS.ErrnoException) =>
       finish(tlsDiagnosis(config, error, serverName)),
     );
     // Some servers check the client certificate after the handshake and hang up without an alert.
@@ -338,6 +339,7 @@ export async function explainTemporalConnectionError(
       `the SDK said: ${safeSdkMessage}`,
     diagnosis,
     safeSdkMessage,
-    { cause: error },
+    // Not the SDK's error itself: a logger would print its message, API key and all.
+    { cause: new Error(safeSdkMessage) },
   );
 }
