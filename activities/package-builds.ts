@@ -1,19 +1,17 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType, packageWorkflowId, RelguardError, type PackageInfo } from '../domain';
+import { FailureType, packageWorkflowId, type PackageInfo } from '../domain';
 import type { packageWorkflow } from '../workflows/package';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
-import { checkBuiltFrom } from './release';
+import { checkBuiltFrom, withHeartbeat } from './release';
 
 export interface PackageBuildDeps {
   store: Repositories;
   logger: Logger;
 }
-
-const heartbeatEveryMs = 5000;
 
 export function createPackageBuildActivities(deps: PackageBuildDeps) {
   const { store, logger } = deps;
@@ -54,24 +52,20 @@ export function createPackageBuildActivities(deps: PackageBuildDeps) {
           { app: deployment.app_name, version: request.version, workflowId },
           'release waits for the package build',
         );
-        const timer = setInterval(
-          () => context.heartbeat(`waiting for ${workflowId}`),
-          heartbeatEveryMs,
-        );
-        let info: PackageInfo;
-        try {
-          info = await untilCancelled(handle.result(), context.cancellationSignal);
-        } catch (error) {
-          if (error instanceof WorkflowFailedError) throw buildFailure(error, workflowId);
-          throw error;
-        } finally {
-          clearInterval(timer);
-        }
+        const info = await withHeartbeat(async (signal, onProgress) => {
+          onProgress(`waiting for ${workflowId}`);
+          try {
+            return await untilCancelled(handle.result(), signal);
+          } catch (error) {
+            if (error instanceof WorkflowFailedError) throw buildFailure(error, workflowId);
+            throw error;
+          }
+        });
         if (expectedSha !== undefined) {
           // A build someone else started may not have been told the pushed SHA: the package
           // this release gets must still be the commit the push announced.
           const record = await store.packages.findByVersion(request.appId, request.version);
-          if (record !== undefined) checkBuiltFrom(record, expectedSha, logger);
+          if (record !== undefined) checkBuiltFrom(record, expectedSha);
         }
         await store.deployments.setPackage(request.deploymentId, info);
         return info;
@@ -80,8 +74,13 @@ export function createPackageBuildActivities(deps: PackageBuildDeps) {
   };
 }
 
-/** The build's own failure, with its type: a bad config or a refused package is not retried. */
-function buildFailure(error: WorkflowFailedError, workflowId: string): RelguardError {
+/**
+ * The build's own failure, with its type and message, never retried by the join: the build
+ * had its own attempts (packageWorkflow's retry policy), and a retry of the join would start
+ * a whole new build with as many again. The join's own failures (starting the workflow, a
+ * Temporal that does not answer) are not this, and stay retryable.
+ */
+function buildFailure(error: WorkflowFailedError, workflowId: string): ApplicationFailure {
   let cause: unknown = error.cause;
   let failure: ApplicationFailure | undefined;
   while (cause instanceof Error) {
@@ -94,8 +93,12 @@ function buildFailure(error: WorkflowFailedError, workflowId: string): RelguardE
       ? (failure.type as FailureType)
       : FailureType.Unavailable;
   const message = failure?.message ?? (error.cause?.message || error.message);
-  return new RelguardError(type, `the package build ${workflowId} failed: ${message}`, {
-    workflowId,
+  return ApplicationFailure.create({
+    type,
+    message: `the package build ${workflowId} failed: ${message}`,
+    nonRetryable: true,
+    details: [{ workflowId }],
+    cause: error,
   });
 }
 

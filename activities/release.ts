@@ -86,7 +86,7 @@ const storeOutageToleranceMs = 5 * 60_000;
  * step, every few seconds even while a step waits (a download, a health check): Temporal
  * notices a dead worker within the heartbeat timeout and cancels reach the platform.
  */
-async function withHeartbeat<T>(
+export async function withHeartbeat<T>(
   body: (signal: AbortSignal, onProgress: (step: string) => void) => Promise<T>,
 ): Promise<T> {
   const context = Context.current();
@@ -355,7 +355,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             : (await store.deployments.get(request.deploymentId)).expected_sha);
         const existing = await store.packages.findByVersion(app.id, request.version);
         if (existing !== undefined && expectedSha !== undefined) {
-          checkBuiltFrom(existing, expectedSha, logger);
+          checkBuiltFrom(existing, expectedSha);
         }
         const record = existing ?? (await buildAndStore(app, request.version, expectedSha));
         const info = packageInfoOf(record);
@@ -535,22 +535,25 @@ export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;
 
 /**
  * Refuses a stored package of a version whose tag a push announced at another SHA: the tag
- * moved after the package was built, and what was pushed is not what would be deployed.
+ * moved after the package was built, and what was pushed is not what would be deployed. A
+ * package with no recorded commit (uploaded through the api, or built before commits were
+ * recorded) is refused too: nothing says it is the pushed code, and an upload made before the
+ * tag's push would otherwise be deployed by the push's release.
  */
-export function checkBuiltFrom(record: PackageRecord, expectedSha: string, logger: Logger): void {
+export function checkBuiltFrom(record: PackageRecord, expectedSha: string): void {
   const expected = expectedSha.toLowerCase();
   if (record.commit_sha === undefined) {
-    logger.warn(
-      { app: record.app_name, version: record.version, expectedSha: expected },
-      'the package was uploaded or built before commits were recorded: its commit is unknown',
+    throw new RelguardError(
+      FailureType.BadConfig,
+      `the package of ${record.app_name} ${record.version} has no recorded commit: it was uploaded (or built before commits were recorded), not built from ${expected} that the tag was pushed at, and is not deployed; packages are immutable: tag a new version`,
+      { version: record.version, expectedSha: expected },
     );
-    return;
   }
   if (expected === record.commit_sha || expected === record.tag_sha) return;
   const object = record.tag_sha === undefined ? '' : ` (tag object ${record.tag_sha})`;
   throw new RelguardError(
     FailureType.BadConfig,
-    `the package of ${record.app_name} ${record.version} was built from commit ${record.commit_sha}${object}, not from ${expected} that the tag was pushed at: the tag moved; packages are immutable, tag a new version`,
+    `the package of ${record.app_name} ${record.version} was built from commit ${record.commit_sha}${object}, not from ${expected} that the tag was pushed at: the tag moved; packages are immutable: tag a new version`,
     {
       version: record.version,
       expectedSha: expected,

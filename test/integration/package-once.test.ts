@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -203,6 +206,7 @@ describe('one package per application version', () => {
     expect(node?.status).not.toBe('deployed');
     expect(node?.error).toContain(`not the ${pkg.sha256} recorded for it`);
     expect(node?.error).toContain('is not deployed');
+    expect(node?.error).toContain('packages are immutable: tag a new version');
     // The machine still runs what it ran.
     expect((await machineVersions([port]))[0]?.version).toBe('v1.0.0');
   });
@@ -252,6 +256,60 @@ describe('one package per application version', () => {
     } finally {
       kodo.hold = undefined;
       await kodo.close();
+    }
+  });
+});
+
+describe('a package build that fails on a remote that is down', () => {
+  it('is built once per release: the join does not start the failed build again', async () => {
+    // A git server answering 503: the build fails as Unavailable, the kind retried.
+    const infoRefs: string[] = [];
+    const remote = createServer((request: IncomingMessage, response) => {
+      if (request.url?.includes('/info/refs') === true) infoRefs.push(request.url);
+      response.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
+    });
+    remote.listen(0, '127.0.0.1');
+    await once(remote, 'listening');
+    try {
+      const repoUrl = `http://127.0.0.1:${(remote.address() as AddressInfo).port}/acme/down.git`;
+      const created = await api<Application>('POST', '/api/v1/applications', {
+        name: 'down',
+        repo: repoUrl,
+        deploy_path: path.join(root, 'machines-down'),
+        start_cmd: 'node main.js',
+        machines: [{ id: 'm1', host: '127.0.0.1', port: await freePort() }],
+        rollback_policy: { enabled: false },
+      });
+      expect(created.status).toBe(201);
+      const down = created.body;
+      const workflowId = `package-${down.id}-v1.0.0`;
+
+      const release = await api<Deployment>('POST', '/api/v1/deployments', {
+        app_id: down.id,
+        package_version: 'v1.0.0',
+        requested_by: 'test',
+      });
+      expect(release.status).toBe(202);
+      const done = await waitForStatus(release.body.id, ['succeeded', 'failed', 'rolled_back']);
+
+      expect(done.status).toBe('failed');
+      expect(done.reason).toContain(`the package build ${workflowId} failed`);
+      expect(done.reason).toContain('503');
+      expect(done.node_deployments.map((node) => node.status)).toEqual(['pending']);
+      // One package workflow (its own three attempts), not one more for each retry of the join.
+      const runs = async () => {
+        const statuses: string[] = [];
+        const query = `WorkflowId = "${workflowId}"`;
+        for await (const execution of stack.temporal.client.workflow.list({ query })) {
+          statuses.push(execution.status.name);
+        }
+        return statuses;
+      };
+      await expect.poll(runs, { timeout: 20_000, interval: 250 }).toEqual(['FAILED']);
+      expect(infoRefs).toHaveLength(3);
+    } finally {
+      remote.closeAllConnections();
+      await new Promise<void>((resolve) => remote.close(() => resolve()));
     }
   });
 });

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
@@ -41,6 +41,7 @@ let gitUrl: string;
 let api: TestApi;
 let shop: Application;
 let billing: Application;
+let ledger: Application;
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run(
@@ -225,6 +226,7 @@ beforeAll(async () => {
     }),
     logger: createLogger('api', 'silent'),
     githubWebhookSecret: SECRET,
+    packageStore: stack.activityDeps.deps.packageStore,
   });
   api = withToken(app, await tokenFor(stack.testStore.store, 'admin'));
   const input = (name: string, fullName: string, extra: Record<string, unknown> = {}) =>
@@ -240,6 +242,9 @@ beforeAll(async () => {
   shop = await stack.testStore.store.applications.create(input('shop', 'acme/shop'));
   billing = await stack.testStore.store.applications.create(
     input('billing', 'acme/billing', { auto_release: true }),
+  );
+  ledger = await stack.testStore.store.applications.create(
+    input('ledger', 'acme/ledger', { auto_release: true }),
   );
 }, 240_000);
 
@@ -374,6 +379,51 @@ describe('a pushed tag that shares its name with a branch', () => {
     expect(deployment.node_deployments.map((node) => node.status)).toEqual(['pending']);
     expect(await packagesOf(billing)).toEqual([]);
     expect(await storedArchives('billing-v5.0.0.tar.gz')).toEqual([]);
+  });
+});
+
+describe('a package uploaded under a version before its tag is pushed', () => {
+  it("refuses the push's auto-release: the upload was not built from the pushed commit", async () => {
+    const repo = await createRepo('acme/ledger');
+    const tagged = await commit(repo.work, 'console.log("reviewed 3.0.0");\n');
+    await git(repo.work, 'tag', '-a', 'v3.0.0', '-m', 'release 3.0.0');
+    await repo.push();
+    // A deployer uploads bytes nobody reviewed as v3.0.0 before the tag's push arrives.
+    const staging = path.join(root, 'upload-ledger');
+    await mkdir(staging, { recursive: true });
+    await writeFile(path.join(staging, 'app.js'), 'console.log("UNREVIEWED upload");\n');
+    const archive = path.join(root, 'ledger-v3.0.0.tar.gz');
+    await run('tar', ['-czf', archive, '-C', staging, 'app.js']);
+    const uploaded = await api.request(`/api/v1/applications/${ledger.id}/packages/v3.0.0`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/gzip' },
+      body: await readFile(archive),
+    });
+    expect(uploaded.status).toBe(201);
+    expect(((await uploaded.json()) as PackageRecord).commit_sha).toBeUndefined();
+
+    const outcome = await deliverTagPush('acme/ledger', 'v3.0.0', tagged);
+    const deploymentId = outcome.started[0]?.release?.deployment_id;
+    expect(deploymentId).toBeDefined();
+    const { deployments } = stack.testStore.store;
+    await expect
+      .poll(async () => isTerminal((await deployments.get(deploymentId!)).status), {
+        timeout: 60_000,
+        interval: 250,
+      })
+      .toBe(true);
+
+    const deployment = await deployments.get(deploymentId!);
+    expect(deployment).toMatchObject({ status: 'failed', expected_sha: tagged });
+    expect(deployment.reason).toContain('the package of ledger v3.0.0 has no recorded commit');
+    expect(deployment.reason).toContain('was uploaded (or built before commits were recorded)');
+    expect(deployment.reason).toContain(`not built from ${tagged}`);
+    expect(deployment.reason).toContain('packages are immutable: tag a new version');
+    // Nothing was deployed: the machine was never touched and its folder holds nothing.
+    expect(deployment.node_deployments.map((node) => node.status)).toEqual(['pending']);
+    expect(await readdir(path.join(root, 'machines', 'ledger')).catch(() => [])).toEqual([]);
+    // The upload stays the version's one package: packages are immutable.
+    expect((await packagesOf(ledger)).map((pkg) => pkg.version)).toEqual(['v3.0.0']);
   });
 });
 
