@@ -84,7 +84,7 @@ export async function downloadPackage(
           // Stop before a wrong package fills the disk.
           throw new RelguardError(
             FailureType.BadPackage,
-            `package ${pkg.version} from ${where} is larger than the ${pkg.size} bytes recorded for it; rebuild or re-upload the package`,
+            `package ${pkg.version} from ${where} is larger than the ${pkg.size} bytes recorded for it; the stored file is not the package that was recorded and is not deployed; packages are immutable: tag a new version`,
             { version: pkg.version, expected_size: pkg.size },
           );
         }
@@ -103,7 +103,7 @@ export async function downloadPackage(
     if (bytes !== pkg.size) {
       throw new RelguardError(
         FailureType.BadPackage,
-        `package ${pkg.version} from ${where} has ${bytes} bytes, not the ${pkg.size} recorded for it; rebuild or re-upload the package`,
+        `package ${pkg.version} from ${where} has ${bytes} bytes, not the ${pkg.size} recorded for it; the stored file is not the package that was recorded and is not deployed; packages are immutable: tag a new version`,
         { version: pkg.version, expected_size: pkg.size, size: bytes },
       );
     }
@@ -111,7 +111,7 @@ export async function downloadPackage(
     if (pkg.sha256 !== undefined && sha !== pkg.sha256.toLowerCase()) {
       throw new RelguardError(
         FailureType.BadPackage,
-        `package ${pkg.version} from ${where} has SHA-256 ${sha}, not the ${pkg.sha256} recorded for it; the stored file is not the package that was built (changed after it was stored) and is not deployed — rebuild or re-upload it`,
+        `package ${pkg.version} from ${where} has SHA-256 ${sha}, not the ${pkg.sha256} recorded for it; the stored file is not the package that was recorded (it changed after it was stored) and is not deployed; packages are immutable: tag a new version`,
         { version: pkg.version, expected_sha256: pkg.sha256, sha256: sha },
       );
     }
@@ -119,7 +119,7 @@ export async function downloadPackage(
     if (md5 !== pkg.md5.toLowerCase()) {
       throw new RelguardError(
         FailureType.BadPackage,
-        `package ${pkg.version} from ${where} has MD5 ${md5}, not the ${pkg.md5} recorded for it; the stored file is not the package that was built — rebuild or re-upload it`,
+        `package ${pkg.version} from ${where} has MD5 ${md5}, not the ${pkg.md5} recorded for it; the stored file is not the package that was recorded (it changed after it was stored) and is not deployed; packages are immutable: tag a new version`,
         { version: pkg.version, expected_md5: pkg.md5, md5 },
       );
     }

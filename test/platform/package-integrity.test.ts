@@ -91,6 +91,29 @@ describe('the download of a package checks its SHA-256', () => {
       `package v1.0.0 from ${base}/served-b has SHA-256 ${sha256(collidingB)}, not the ${sha256(collidingA)} recorded for it`,
     );
     expect(failure.message).toContain('is not deployed');
+    // A version's package cannot be replaced: the way out is a new version.
+    expect(failure.message).toContain('packages are immutable: tag a new version');
+    expect(failure.message).not.toContain('re-upload');
+  });
+
+  it('refuses bytes of another size than recorded, saying to tag a new version', async () => {
+    for (const size of [collidingA.length - 1, collidingA.length + 1]) {
+      const failure = await failureOf({
+        version: 'v1.0.0',
+        url: `${base}/served-b`,
+        md5: md5(collidingB),
+        sha256: sha256(collidingB),
+        size,
+      });
+
+      expect(failure.type).toBe(FailureType.BadPackage);
+      expect(failure.message).toContain(`package v1.0.0 from ${base}/served-b`);
+      expect(failure.message).toContain(`${size}`);
+      expect(failure.message).toContain(
+        'is not deployed; packages are immutable: tag a new version',
+      );
+      expect(failure.message).not.toMatch(/rebuild|re-upload/);
+    }
   });
 
   it('passes the bytes recorded', async () => {
