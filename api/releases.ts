@@ -68,8 +68,6 @@ export const fenceWorkflowType = 'releaseNeverStarted';
 /** The api's view of Temporal: start releases and package builds, signal and query them. */
 export interface Releases {
   start(deployment: Deployment): Promise<{ workflowId: string }>;
-  /** Whether the release's workflow is still running. */
-  isRunning(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<boolean>;
   /** Whether the release's workflow runs, ended, or was never started (`absent`). */
   runState(deployment: Pick<Deployment, 'id' | 'app_name'>): Promise<ReleaseRunState>;
   /**
@@ -217,17 +215,6 @@ export function temporalReleases(options: {
     },
 
     runState: runStateOf,
-
-    async isRunning(deployment) {
-      try {
-        const description = await handleOf(deployment).describe();
-        // A fence running for a moment (`fence` terminates it) is no release.
-        return description.status.name === 'RUNNING' && description.type !== fenceWorkflowType;
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return false;
-        throw unavailable(error);
-      }
-    },
 
     async progress(deployment) {
       try {

@@ -52,7 +52,12 @@ const DeploymentView = Deployment.extend({
   progress: ReleaseProgress.optional(),
 }).openapi('Deployment');
 
-/** The 409 of POST /deployments: the application's one release slot is taken, by this release. */
+/**
+ * The 409 of POST /deployments: the application's one release slot is taken, by this release.
+ * It always names the release that holds the slot now (read again when answering); when the
+ * slot changed hands while the request waited and no release holds it any more, the answer is
+ * a 503 to retry instead, never a 409 without a holder or naming a release that never ran.
+ */
 const ReleaseInProgress = z
   .object({
     error: z.object({
@@ -86,7 +91,11 @@ export const createDeployment = createRoute({
       content: json(ReleaseInProgress),
     },
     422: errorResponses[422],
-    503: errorResponses[503],
+    503: {
+      ...errorResponses[503],
+      description:
+        'Temporal or the database is unavailable, or the release slot changed hands while this request waited and no release holds it now (the message says which): nothing was started; try again',
+    },
   },
 });
 

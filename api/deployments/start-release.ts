@@ -61,6 +61,21 @@ function slotTaken(app: Application, holder: string) {
   );
 }
 
+/**
+ * What a request that could not take the slot answers, from the slot as it is now (read
+ * again here): 409 naming the release that holds it, or, when it changed hands while the
+ * request waited and no release holds it any more, 503: nothing is in the way, try again.
+ */
+async function slotRefusal(vars: ApiVariables, app: Application, why: string) {
+  const holder = await vars.store.applications.releaseHolder(app.id);
+  return holder === undefined
+    ? new RelguardError(
+        FailureType.Unavailable,
+        `${why}; no release of ${app.name} holds its release slot now: try again`,
+      )
+    : slotTaken(app, holder);
+}
+
 /** When a claim was made: its deployment's creation, else the time in its ObjectId. */
 function claimedAt(holder: string, deployment: Deployment | undefined): number {
   if (deployment !== undefined) return deployment.createdTime;
@@ -88,9 +103,7 @@ async function judgeHolder(
   const deployment = await vars.store.deployments.find(holder);
   const release = { id: holder, app_name: app.name };
   const age = Date.now() - claimedAt(holder, deployment);
-  // The common answer (a release runs) first; what a release that does not run left behind
-  // is asked only then.
-  if (await vars.releases.isRunning(release)) return { busy: true };
+  // One question to Temporal: the release runs (busy), ended, or never started.
   let run = await vars.releases.runState(release);
   if (run.state === 'running') return { busy: true };
   if (run.state === 'absent') {
@@ -144,13 +157,37 @@ async function claimReleaseSlot(vars: ApiVariables, app: Application, deployment
     }
     return;
   }
-  const current = (await applications.releaseHolder(app.id)) ?? holder;
-  throw current === undefined
-    ? conflict(`${app.name}'s release slot changes too often to take; retry`)
-    : slotTaken(app, current);
+  throw await slotRefusal(
+    vars,
+    app,
+    `${app.name}'s release slot changed hands 5 times while this request tried to take it`,
+  );
 }
 
 const nonTerminalStatuses = DeploymentStatus.options.filter((status) => !isTerminal(status));
+
+/**
+ * Ends a deployment that never started, unless it is over already (another request ended it,
+ * saying why) or was never recorded (its creation is what failed). Never throws: the request's
+ * own answer says what happened.
+ */
+async function endUnlessOver(
+  vars: ApiVariables,
+  id: string,
+  ending: { status: 'cancelled' | 'failed'; reason: string },
+): Promise<void> {
+  await vars.store.deployments.update(id, ending, nonTerminalStatuses).catch((error: unknown) => {
+    const expected =
+      error instanceof RelguardError &&
+      (error.type === FailureType.Conflict || error.type === FailureType.NotFound);
+    if (!expected) {
+      vars.logger.error(
+        { err: error, deployment: id, ending },
+        'could not end a release that never started',
+      );
+    }
+  });
+}
 
 export interface ReleaseRequest {
   app_id: string;
@@ -205,18 +242,30 @@ export async function startRelease(vars: ApiVariables, request: ReleaseRequest) 
   } catch (error) {
     const holder = await vars.store.applications.releaseHolder(app.id).catch(() => id);
     if (holder !== id) {
-      // Judged stale and taken over while this request stalled: the taker recorded why this
-      // deployment ended, and Temporal refused its start (api/releases.ts `fence`).
-      throw holder === undefined
-        ? conflict(`the release ${id} of ${app.name} was superseded before it started`, {
-            deployment_id: id,
-          })
-        : slotTaken(app, holder);
+      // Judged stale and taken over while this request stalled, Temporal refused its start
+      // (api/releases.ts `fence`). The taker may have found no deployment to end (this request
+      // had not recorded it yet): it is ended here, unless it ended already.
+      await endUnlessOver(vars, id, {
+        status: 'cancelled',
+        reason: `superseded by ${holder ?? 'another request'} before it started: its request stalled past the start grace and the release slot of ${app.name} was taken over`,
+      });
+      throw await slotRefusal(
+        vars,
+        app,
+        `the release ${id} of ${app.name} was superseded before it started`,
+      );
     }
     await vars.store.applications.releaseClaim(app.id, id);
-    await vars.store.deployments
-      .update(id, { status: 'failed', reason: 'the release could not be started' })
-      .catch(() => undefined);
+    // Unless another request ended it meanwhile (cancelled, saying why): that ending stays.
+    await endUnlessOver(vars, id, {
+      status: 'failed',
+      reason: `the release could not be started: ${error instanceof Error ? error.message : String(error)}`,
+    });
+    // A start Temporal refused (its workflow id was fenced by another request) names this
+    // request's own release, which never runs: answer with the slot as it is now instead.
+    if (error instanceof RelguardError && error.type === FailureType.Conflict) {
+      throw await slotRefusal(vars, app, error.message);
+    }
     throw error;
   }
   vars.logger.info(

@@ -45,7 +45,6 @@ let adminToken: string;
 const releases: Releases = {
   start: (deployment) =>
     Promise.resolve({ workflowId: releaseWorkflowId(deployment.app_name, deployment.id) }),
-  isRunning: () => Promise.resolve(true),
   fence: () => Promise.resolve({ state: 'running' as const }),
   runState: () => Promise.resolve({ state: 'running' as const }),
   // A live release's progress, so that the documented `progress` of a deployment is checked too.

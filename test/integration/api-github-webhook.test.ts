@@ -38,7 +38,7 @@ const recorded: Partial<Releases> = {
     return Promise.resolve({ workflowId: `release-${deployment.app_name}-${deployment.id}` });
   },
   // The release the test started is still running when the next one is asked for.
-  isRunning: () => Promise.resolve(true),
+  runState: () => Promise.resolve({ state: 'running' as const }),
   progress: () => Promise.resolve(undefined),
   workflowUrl: (workflowId) => `http://temporal.test/workflows/${workflowId}`,
 };

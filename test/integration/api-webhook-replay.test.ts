@@ -31,7 +31,7 @@ const recorded: Partial<Releases> = {
     releasesStarted.push(`${deployment.app_name}@${deployment.package_version}`);
     return Promise.resolve({ workflowId: `release-${deployment.app_name}-${deployment.id}` });
   },
-  isRunning: () => Promise.resolve(true),
+  runState: () => Promise.resolve({ state: 'running' as const }),
   progress: () => Promise.resolve(undefined),
   workflowUrl: (workflowId) => `http://temporal.test/workflows/${workflowId}`,
 };

@@ -1,7 +1,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from '@temporalio/client';
+import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../activities/db';
+import type { DeploymentRepository } from '../../activities/db/deployments';
 import { createLogger } from '../../activities/logger';
 import { createApp, type ApiOptions } from '../../api/app';
 import { fenceWorkflowType, temporalReleases, type Releases } from '../../api/releases';
@@ -43,9 +45,11 @@ interface ApiInstance {
 async function apiInstance(
   wrap: (releases: Releases) => Releases = (releases) => releases,
   options: Partial<ApiOptions> = {},
+  wrapStore: (store: Store) => Store = (store) => store,
 ): Promise<ApiInstance> {
-  const store = openStore({ uri: testStore.uri, dbName: testStore.dbName, timeoutMs: 5000 });
-  extraStores.push(store);
+  const own = openStore({ uri: testStore.uri, dbName: testStore.dbName, timeoutMs: 5000 });
+  extraStores.push(own);
+  const store = wrapStore(own);
   const real = temporalReleases({
     client: new Client({ connection: temporal.connection, namespace: 'default' }),
     taskQueue,
@@ -141,6 +145,33 @@ function expectOneWinner(answers: Answer[]): string {
     expect(error.message).toContain(winner);
   }
   return winner;
+}
+
+/** A promise and what resolves it: a point a stalled request waits at, or reports reaching. */
+function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** The store of an api whose `deployments.create` waits for `until` (a request that stalls). */
+function stallingCreate(reached: () => void, until: Promise<void>) {
+  return (store: Store): Store => {
+    const deployments = new Proxy(store.deployments, {
+      get(target, method) {
+        if (method === 'create') {
+          return async (...args: Parameters<DeploymentRepository['create']>) => {
+            reached();
+            await until;
+            return await target.create(...args);
+          };
+        }
+        const value = Reflect.get(target, method, target) as unknown;
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    return { ...store, deployments };
+  };
 }
 
 /** Sleeps until the deployment was created `ms` ago. */
@@ -256,4 +287,81 @@ describe('one release per application', () => {
     expect(cancelled.reason).toMatch(/ended \(TERMINATED\)/);
     expect(cancelled.reason).toContain(winner);
   }, 120_000);
+  it('a request that stalls past the grace before recording its deployment: superseded, its deployment is cancelled and its 409 names the release that took the slot', async () => {
+    const graceMs = 2000;
+    const reached = gate();
+    const resume = gate();
+    const stalled = await apiInstance(
+      undefined,
+      {},
+      stallingCreate(() => reached.open(), resume.promise),
+    );
+    const taker = await apiInstance(undefined, { releaseStartGraceMs: graceMs });
+    const app = await newApplication();
+
+    const superseded = postRelease(stalled.api, app.id, 'v0.9.0');
+    await reached.promise;
+    // The slot is claimed and no deployment is recorded yet.
+    const staleId = (await testStore.store.applications.releaseHolder(app.id))!;
+    expect(await testStore.store.deployments.find(staleId)).toBeUndefined();
+    // Past the grace (the claim's ObjectId counts whole seconds: one more), it is taken over.
+    const claimed = new ObjectId(staleId).getTimestamp().getTime() + 1000;
+    await new Promise((resolve) => setTimeout(resolve, claimed + graceMs + 200 - Date.now()));
+    const took = await postRelease(taker.api, app.id, 'v1.0.0');
+    expect(took.status, JSON.stringify(took.body)).toBe(202);
+    const winner = took.body.id as string;
+
+    // The stalled request goes on: it records its deployment, Temporal refuses its start.
+    resume.open();
+    const answer = await superseded;
+    expect(answer.status, JSON.stringify(answer.body)).toBe(409);
+    expect((answer.body.error as { details: unknown }).details).toEqual({
+      deployment_id: winner,
+    });
+    const stale = await testStore.store.deployments.get(staleId);
+    expect(stale.status).toBe('cancelled');
+    expect(stale.reason).toContain(`superseded by ${winner} before it started`);
+    expect(await runningReleases(app)).toEqual([winner]);
+    expect((await testStore.store.applications.get(app.id)).active_deployment_id).toBe(winner);
+  }, 60_000);
+
+  it('a start Temporal refuses (its id fenced) while no release holds the slot: 503 to retry, not a 409 naming the dead release, and a cancellation recorded meanwhile stays', async () => {
+    const reachedStart = gate<Deployment>();
+    const resume = gate();
+    const stalled = await apiInstance((releases) => ({
+      ...releases,
+      start: async (deployment) => {
+        reachedStart.open(deployment);
+        await resume.promise;
+        return await releases.start(deployment);
+      },
+    }));
+    const app = await newApplication();
+
+    const refused = postRelease(stalled.api, app.id, 'v0.9.0');
+    const deployment = await reachedStart.promise;
+    // Another request judged it stale and closed its workflow id, then died before taking
+    // the slot; someone cancelled the pending deployment meanwhile.
+    await stalled.releases.fence(deployment, 'a judging request fenced it and stopped');
+    await testStore.store.deployments.update(deployment.id, {
+      status: 'cancelled',
+      reason: 'cancelled by an operator',
+    });
+    resume.open();
+
+    const answer = await refused;
+    expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+    const error = answer.body.error as { code: string; message: string; details?: unknown };
+    expect(error.code).toBe('unavailable');
+    expect(error.message).toContain('try again');
+    expect(error.details).toBeUndefined();
+    const ended = await testStore.store.deployments.get(deployment.id);
+    expect(ended).toMatchObject({ status: 'cancelled', reason: 'cancelled by an operator' });
+    expect(await testStore.store.applications.releaseHolder(app.id)).toBeUndefined();
+
+    // The retry it was told to make starts a release.
+    const retried = await postRelease(stalled.api, app.id, 'v0.9.0');
+    expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+    expect(await runningReleases(app)).toEqual([retried.body.id]);
+  }, 60_000);
 });
