@@ -6,7 +6,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { requiredRole } from './auth';
 import type { ApiEnv } from './context';
 import { ErrorEnvelope } from './errors';
-import { writeMethods } from './rate-limit';
+import { rateLimited } from './rate-limit';
 
 type OpenAPIDocument = ReturnType<OpenAPIHono<ApiEnv>['getOpenAPI31Document']>;
 type PathItem = NonNullable<OpenAPIDocument['paths']>[string];
@@ -49,7 +49,7 @@ export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocum
           description: 'The database (MongoDB) is unavailable; try again shortly',
           content: errorContent,
         };
-        if (writeMethods.has(method.toUpperCase())) {
+        if (rateLimited(method.toUpperCase(), path)) {
           responses['429'] ??= {
             description:
               'The token made more writes in the last minute than API_WRITE_RATE_PER_MINUTE allows; the Retry-After header says when to try again',

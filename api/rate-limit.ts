@@ -12,18 +12,28 @@ export interface WriteRateLimitOptions {
   now?: () => number;
 }
 
+/**
+ * Whether the write rate limit counts a request. Webhooks are never counted: their sender
+ * (Alertmanager, GitHub) retries only on a 5xx or not at all, so a 429 would silently drop a
+ * firing alert or a release; each is still authenticated (its token, its signature). The
+ * OpenAPI document (api/docs.ts) declares the 429 from this same function.
+ */
+export function rateLimited(method: string, path: string): boolean {
+  return writeMethods.has(method) && !path.startsWith('/api/v1/webhooks/');
+}
+
 interface Bucket {
   tokens: number;
   at: number;
 }
 
 /**
- * A token bucket per api token name, in memory (one api process; a restart refills them all):
- * each holds `perMinute` writes and refills at `perMinute` a minute. A write with an empty
- * bucket is answered 429 with Retry-After (whole seconds until the next write is allowed),
- * before its handler runs. Reads, and requests without a token (the GitHub webhook, whose
- * signature is its authentication), are not counted. Mounted after the authentication, which
- * names the token.
+ * A token bucket per api token (by its id: names are not unique), in memory (one api process;
+ * a restart refills them all): each holds `perMinute` writes and refills at `perMinute` a
+ * minute. A write with an empty bucket is answered 429 with Retry-After (whole seconds until
+ * the next write is allowed), before its handler runs. Reads, webhooks (see rateLimited) and
+ * requests without a token are not counted. Mounted after the authentication, which names
+ * the token.
  */
 export function writeRateLimit(options: WriteRateLimitOptions): MiddlewareHandler<ApiEnv> {
   const { perMinute } = options;
@@ -32,26 +42,37 @@ export function writeRateLimit(options: WriteRateLimitOptions): MiddlewareHandle
   const perMs = perMinute / 60_000;
   return async (c, next) => {
     const principal = c.var.principal;
-    if (perMinute <= 0 || principal === undefined || !writeMethods.has(c.req.method)) {
+    if (perMinute <= 0 || principal === undefined || !rateLimited(c.req.method, c.req.path)) {
       return next();
     }
     const at = now();
-    const bucket = buckets.get(principal.name) ?? { tokens: perMinute, at };
+    const bucket = buckets.get(principal.token_id) ?? { tokens: perMinute, at };
     bucket.tokens = Math.min(perMinute, bucket.tokens + Math.max(0, at - bucket.at) * perMs);
     bucket.at = at;
-    buckets.set(principal.name, bucket);
+    buckets.set(principal.token_id, bucket);
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
       c.header('Retry-After', String(retryAfter));
       c.var.logger.warn(
-        { token: principal.name, method: c.req.method, path: c.req.path, retryAfter },
+        {
+          token: principal.token_id,
+          name: principal.name,
+          method: c.req.method,
+          path: c.req.path,
+          retryAfter,
+        },
         'write refused: the token is over its write rate',
       );
       return c.json(
         errorBody(
           'rate_limited',
           `token ${principal.name} made more than ${perMinute} writes in a minute (API_WRITE_RATE_PER_MINUTE); retry in ${retryAfter} s`,
-          { token: principal.name, limit_per_minute: perMinute, retry_after_seconds: retryAfter },
+          {
+            token: principal.name,
+            token_id: principal.token_id,
+            limit_per_minute: perMinute,
+            retry_after_seconds: retryAfter,
+          },
         ),
         429,
       );

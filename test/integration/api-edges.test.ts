@@ -27,7 +27,14 @@ let server: ServerType | undefined;
 let apiUrl: string;
 let store: LocalPackageStore;
 let clock = Date.UTC(2026, 5, 1, 12);
-const tokens: Record<'alice' | 'bob' | 'carol', string> = { alice: '', bob: '', carol: '' };
+/** twin1 and twin2: two tokens with one name ("twin"), as an admin may make them. */
+const tokens: Record<'alice' | 'bob' | 'carol' | 'twin1' | 'twin2', string> = {
+  alice: '',
+  bob: '',
+  carol: '',
+  twin1: '',
+  twin2: '',
+};
 let appId: string;
 const writesPerMinute = 5;
 const maxBodyBytes = 64 * 1024;
@@ -58,6 +65,8 @@ beforeAll(async () => {
   tokens.alice = await tokenFor(testStore.store, 'admin', 'alice');
   tokens.bob = await tokenFor(testStore.store, 'admin', 'bob');
   tokens.carol = await tokenFor(testStore.store, 'admin', 'carol');
+  tokens.twin1 = await tokenFor(testStore.store, 'admin', 'twin');
+  tokens.twin2 = await tokenFor(testStore.store, 'admin', 'twin');
   appId = (
     await testStore.store.applications.create(
       ApplicationInput.parse({
@@ -156,6 +165,32 @@ function sendOnce(
   });
 }
 
+/**
+ * A GET sent exactly as written, on a connection of its own: fetch and URL would normalise a
+ * path such as `/packages/../../etc/passwd` to `/etc/passwd` before it left this process.
+ */
+function rawGet(pathAndQuery: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(apiUrl);
+    const request = http.request(
+      { hostname, port, path: pathAndQuery, method: 'GET', agent: false },
+      (response) => {
+        const parts: Buffer[] = [];
+        response.on('data', (part: Buffer) => parts.push(part));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            text: Buffer.concat(parts).toString('utf8'),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /** The path and query of a URL the store signed. */
 const local = (url: string) => {
   const parsed = new URL(url);
@@ -234,10 +269,27 @@ describe('GET /packages/<key>', () => {
   });
 
   it('answers 404 to a validly signed URL of a package that is not there, hidden or outside', async () => {
-    for (const missing of ['shop/shop-v9.9.9.tar.gz', '.url-secret', '../../etc/passwd']) {
+    for (const missing of ['shop/shop-v9.9.9.tar.gz', '.url-secret']) {
       const answer = await call(local(await store.downloadUrl(missing, 60)));
       expect(answer.status, missing).toBe(404);
+      expect(answer.body.error?.message, missing).toBe(`no package ${missing}`);
     }
+  });
+
+  it('answers 404 from the handler itself to a key that leaves the folder, validly signed', async () => {
+    // Percent-encoded slashes reach the handler as one key, `../../etc/passwd`, which it
+    // decodes once; the signature is the store's own for that key.
+    const key = '../../etc/passwd';
+    const { search } = new URL(await store.downloadUrl(key, 60));
+    const answer = await rawGet(`/packages/..%2F..%2Fetc%2Fpasswd${search}`);
+    expect(answer.status, answer.text).toBe(404);
+    expect(JSON.parse(answer.text)).toEqual({
+      error: { code: 'not_found', message: `no package ${key}` },
+    });
+    expect(answer.text).not.toContain('root:');
+    // The same key signed for another path is refused before it is looked at.
+    const other = new URL(await store.downloadUrl('shop/shop-v1.0.0.tar.gz', 60)).search;
+    expect((await rawGet(`/packages/..%2F..%2Fetc%2Fpasswd${other}`)).status).toBe(403);
   });
 });
 
@@ -387,6 +439,57 @@ describe('the write rate limit', () => {
     expect(await names('bob')).not.toContain('burst-7');
   });
 
+  it('never refuses an Alertmanager delivery: a token past its write rate still reports alerts', async () => {
+    // alice's bucket is empty (the test before); Alertmanager retries only on a 5xx, so a 429
+    // would drop the alert.
+    expect((await create('burst-8', 'alice')).status).toBe(429);
+    const alert = {
+      version: '4',
+      status: 'firing',
+      receiver: 'relguard',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'HighErrorRate', app: 'shop' },
+          annotations: {},
+          startsAt: new Date(clock).toISOString(),
+        },
+      ],
+    };
+    for (let i = 0; i <= writesPerMinute; i++) {
+      const answer = await call('/api/v1/webhooks/alertmanager', {
+        method: 'POST',
+        token: 'alice',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alert),
+      });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+      expect(answer.body.ignored).toEqual([
+        { alert: 'HighErrorRate', reason: expect.stringContaining('shop') as unknown },
+      ]);
+    }
+    // Still authenticated by its token.
+    const anonymous = await call('/api/v1/webhooks/alertmanager', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alert),
+    });
+    expect(anonymous.status).toBe(401);
+    expect((await create('burst-8', 'alice')).status).toBe(429);
+  });
+
+  it('counts each token on its own, even two with one name', async () => {
+    for (let i = 1; i <= writesPerMinute; i++) {
+      expect((await create(`twin-a-${i}`, 'twin1')).status).toBe(201);
+    }
+    expect((await create('twin-a-6', 'twin1')).status).toBe(429);
+    // The other "twin" has its own, full bucket.
+    for (let i = 1; i <= writesPerMinute; i++) {
+      expect((await create(`twin-b-${i}`, 'twin2')).status).toBe(201);
+    }
+    expect((await create('twin-b-6', 'twin2')).status).toBe(429);
+  });
+
   it('is in the OpenAPI document on the writes a token makes, with Retry-After', async () => {
     const document = (await call('/openapi.json')).body as {
       paths: Record<string, Record<string, { responses: Record<string, { headers?: object }> }>>;
@@ -394,8 +497,10 @@ describe('the write rate limit', () => {
     const post = document.paths['/api/v1/applications']!.post!;
     expect(post.responses['429']?.headers).toHaveProperty('Retry-After');
     expect(document.paths['/api/v1/applications']!.get!.responses).not.toHaveProperty('429');
-    expect(document.paths['/api/v1/webhooks/alertmanager']!.post!.responses).toHaveProperty('429');
-    // The GitHub webhook has no token to count: its signature is its authentication.
+    // Webhooks are never counted: Alertmanager retries only on a 5xx, GitHub not at all.
+    expect(document.paths['/api/v1/webhooks/alertmanager']!.post!.responses).not.toHaveProperty(
+      '429',
+    );
     expect(document.paths['/api/v1/webhooks/github']!.post!.responses).not.toHaveProperty('429');
   });
 });
