@@ -33,9 +33,19 @@ export type ApiToken = z.infer<typeof ApiToken>;
 /** The longest a token may be made to last: ten years. */
 export const maxTokenLifetimeSeconds = 10 * 365 * 86_400;
 
-/** `90d`, `12h`, `1h30m` (a Prometheus duration) or a number of seconds. */
+/**
+ * Whole seconds, rounded up, in a duration that may have decimals (`1.5h`, `90.25`): a
+ * token's expiry is a whole number of milliseconds (ApiToken.expires_at). The binary error
+ * of a decimal (1.1h is 3960.0000000000005 s) is dropped first, so it adds no second.
+ */
+function wholeSecondsUp(seconds: number): number {
+  return Math.ceil(Number(seconds.toFixed(6)));
+}
+
+/** `90d`, `12h`, `1h30m` (a Prometheus duration) or a number of seconds, rounded up to whole seconds. */
 const Lifetime = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  const seconds = typeof value === 'number' ? value : durationSeconds(value);
+  const parsed = typeof value === 'number' ? value : durationSeconds(value);
+  const seconds = parsed === undefined ? undefined : wholeSecondsUp(parsed);
   if (seconds === undefined || !(seconds >= 60) || seconds > maxTokenLifetimeSeconds) {
     ctx.addIssue({
       code: 'custom',

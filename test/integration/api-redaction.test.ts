@@ -118,11 +118,31 @@ describe('application bodies', () => {
   });
 
   it('/metrics and the deployments list carry none of them', async () => {
-    for (const path of ['/metrics', '/api/v1/deployments']) {
+    // A release of the application, recorded as the api records one (start-release.ts): built
+    // from its repo, on its machine, so the list has an entry that could carry them.
+    const deployment = await testStore.store.deployments.create({
+      app_name: 'shop',
+      app_id: appId,
+      status: 'failed',
+      reason: 'the build of v1.0.0 failed',
+      package_version: 'v1.0.0',
+      gray_machine_id: 'm1',
+      platform: 'ssh',
+      node_deployments: [{ machine_id: 'm1', batch: 0, status: 'pending', version: 'v1.0.0' }],
+      previous_version: '',
+      actions: [{ action: 'start', by: 'test-deployer', at: Date.now() }],
+    });
+    for (const path of ['/metrics', '/api/v1/deployments', `/api/v1/deployments?app_id=${appId}`]) {
       const answer = await api.call('GET', path, tokens.viewer);
       expect(answer.status).toBe(200);
       expect(secretsIn(answer.text, ['repo', 'commands', 'key']), path).toEqual([]);
     }
+    const listed = (await api.call('GET', '/api/v1/deployments', tokens.viewer)).json() as {
+      items: { id: string; app_name: string }[];
+    };
+    expect(listed.items).toEqual([
+      expect.objectContaining({ id: deployment.id, app_name: 'shop' }),
+    ]);
   });
 
   it('the CLI prints what the api gives: a viewer sees no secret in app get and app list, --json included', async () => {

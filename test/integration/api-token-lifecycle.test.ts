@@ -51,6 +51,28 @@ async function cli(argv: string[], token = admin) {
   return { code, stdout, stderr };
 }
 
+/** A token's last use as GET /api/v1/tokens lists it now. */
+async function lastUsedNow(id: string): Promise<number | undefined> {
+  const listed = (await api.call('GET', '/api/v1/tokens', admin)).json() as {
+    items: { id: string; last_used_at?: number }[];
+  };
+  const token = listed.items.find((item) => item.id === id);
+  if (token === undefined) throw new Error(`token ${id} is not listed`);
+  return token.last_used_at;
+}
+
+/** A token's last use, once its (fire-and-forget) record is written: polled, for 10 s at most. */
+async function lastUsed(id: string): Promise<number> {
+  return await vi.waitFor(
+    async () => {
+      const at = await lastUsedNow(id);
+      if (at === undefined) throw new Error(`token ${id} has no recorded use yet`);
+      return at;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
 describe('expiry', () => {
   it('a token past its expiry is refused with a 401 that says it expired', async () => {
     // Made two minutes ago to last one: what the api would have made then with expires_in 60.
@@ -69,10 +91,17 @@ describe('expiry', () => {
     );
     // Refused for every route, and its use is not recorded.
     expect((await api.call('GET', '/api/v1/applications', expired.token)).status).toBe(401);
-    const listed = (await api.call('GET', '/api/v1/tokens', admin)).json() as {
-      items: { id: string; last_used_at?: number }[];
-    };
-    expect(listed.items.find((token) => token.id === expired.id)?.last_used_at).toBeUndefined();
+    // The use of a valid token, made after, is recorded (off the request's path): once it is
+    // there, any write the refused requests would have caused has been made too.
+    const control = await testStore.store.tokens.create(
+      { name: 'control', role: 'viewer' },
+      'test',
+    );
+    const controlUsedFrom = Date.now();
+    expect((await api.call('GET', '/api/v1/whoami', control.token)).status).toBe(200);
+    const used = await lastUsed(control.id);
+    expect(used).toBeGreaterThanOrEqual(controlUsedFrom);
+    expect(await lastUsedNow(expired.id)).toBeUndefined();
   });
 
   it('a token made through the api with expires_in works until then and lists its expiry', async () => {
@@ -86,7 +115,35 @@ describe('expiry', () => {
     const body = created.json() as { token: string; expires_at: number; createdTime: number };
     expect(body.expires_at - body.createdTime).toBe(86_400_000);
     expect(body.createdTime).toBeGreaterThanOrEqual(before);
+    const usedFrom = Date.now();
     expect((await api.call('GET', '/api/v1/whoami', body.token)).status).toBe(200);
+    expect(await lastUsed((created.json() as { id: string }).id)).toBeGreaterThanOrEqual(usedFrom);
+  });
+
+  it('a decimal expires_in gives a whole-millisecond expiry, rounded up to the second', async () => {
+    const cases: [string, number][] = [
+      // 3600.00036 s: its expiry would fall between two milliseconds.
+      ['1.0000001h', 3601],
+      ['90.4', 91],
+      // 3960.0000000000005 s in binary: no second is added for that.
+      ['1.1h', 3960],
+      ['1.5m', 90],
+    ];
+    for (const [expiresIn, seconds] of cases) {
+      const created = await api.call('POST', '/api/v1/tokens', admin, {
+        name: `decimal-${expiresIn}`,
+        role: 'viewer',
+        expires_in: expiresIn,
+      });
+      expect(created.status, created.text).toBe(201);
+      const body = created.json() as { id: string; expires_at: number; createdTime: number };
+      expect(Number.isInteger(body.expires_at), expiresIn).toBe(true);
+      expect(body.expires_at - body.createdTime, expiresIn).toBe(seconds * 1000);
+      // What is stored and listed is a valid ApiToken (expires_at is an integer).
+      const listed = await api.call('GET', '/api/v1/tokens', admin);
+      expect(listed.status, listed.text).toBe(200);
+      expect(listed.text).toContain(`"expires_at":${body.expires_at}`);
+    }
   });
 
   it('refuses an expiry in the past, an unreadable one, and both kinds at once (422 naming the field)', async () => {
