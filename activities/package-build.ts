@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, readlink, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { slug } from '../domain/application';
 import { configVariables } from '../domain/config';
 import { FailureType, RelguardError } from '../domain/errors';
@@ -72,6 +73,14 @@ const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const OUTPUT_LIMIT_BYTES = 64 * 1024;
 const TAIL_LINES = 20;
 const KILL_GRACE_MS = 5_000;
+/** The top-level names of an artifact folder, NUL-separated, as its listing prints them. */
+const LISTING_LIMIT_BYTES = 16 * 1024 * 1024;
+/** How long endLeftovers keeps ending the processes a build left before it gives up. */
+const LEFTOVER_PASSES = 200;
+const LEFTOVER_PAUSE_MS = 25;
+
+/** Set in build_cmd's environment to an id of that build: see endLeftovers. */
+export const buildIdVariable = 'RELGUARD_BUILD_ID';
 /** git failures that a later attempt may not meet: the network, not the repository. */
 const TRANSIENT_GIT_FAILURE =
   /could not resolve host|temporary failure in name resolution|couldn't connect to server|connection refused|connection timed out|operation timed out|connection reset|early eof|returned error: 5\d\d|http 5\d\d/i;
@@ -132,7 +141,7 @@ export async function buildPackage(
       what: `git archive of ${redact(repo)} at tag ${version}`,
     });
   } else {
-    await packFolder(sourceDir, request.artifactPath, filePath, signal);
+    await packFolder(sourceDir, request.artifactPath, filePath, signal, options.commands ?? {});
   }
 
   onProgress?.('checksum');
@@ -331,12 +340,15 @@ async function runBuildCommand(
   signal: AbortSignal | undefined,
   commands: CommandSettings,
 ): Promise<void> {
+  const buildId = randomUUID();
   const env = commandEnv(commands, {
     RELGUARD_APP: request.appName,
     RELGUARD_VERSION: request.version,
+    [buildIdVariable]: buildId,
   });
   await giveToCommandUser(sourceDir, commands);
   let result: RunResult;
+  let sessionId: number | undefined;
   try {
     result = await run(buildCmd, [], {
       cwd: sourceDir,
@@ -344,6 +356,7 @@ async function runBuildCommand(
       signal,
       shell: true,
       ...commandIdentity(commands),
+      onSpawn: (pid) => (sessionId = pid),
     });
   } catch (error) {
     if (signal?.aborted) throw error;
@@ -352,6 +365,9 @@ async function runBuildCommand(
       `build command \`${buildCmd}\` of ${request.appName} ${request.version} could not start as ${describeUser(commands)}: ${(error as Error).message}`,
       { command: buildCmd },
     );
+  } finally {
+    // Before anything reads what the build made, and whether it succeeded or not.
+    await endLeftovers({ buildId, sessionId, sourceDir, commands, buildCmd });
   }
   if (result.code === 0) return;
   throw new RelguardError(
@@ -361,40 +377,90 @@ async function runBuildCommand(
   );
 }
 
-/** Packs the artifact (the whole clone by default) with paths relative to its folder. */
+/**
+ * Packs the artifact (the whole clone by default) with paths relative to its folder.
+ *
+ * The folder belongs to the command user (RELGUARD_RUN_AS), and a process of that user (one
+ * the build left behind, or an application of the same user) may swap any part of it for a
+ * symbolic link between a check made here and the read. So the listing and tar run as that
+ * user, from inside the clone, with relative paths: the kernel lets them read only what that
+ * user could read anyway, never the worker's files (its token file, ~/.ssh). tar writes to a
+ * file the worker opened in its own folder. resolveArtifact's check stays for the refusal of
+ * a misconfigured artifact_path; it is not what keeps the worker's files out.
+ */
 async function packFolder(
   sourceDir: string,
   artifactPath: string | undefined,
   filePath: string,
   signal: AbortSignal | undefined,
+  commands: CommandSettings,
 ): Promise<void> {
+  const shown = JSON.stringify(artifactPath ?? '.');
   const artifact = await resolveArtifact(sourceDir, artifactPath ?? '.');
-  let packRoot: string;
+  const relative = path.relative(artifact.cloneRoot, artifact.path) || '.';
+  const folder = artifact.isFile ? path.dirname(relative) : relative;
+  const asUser = {
+    // The worker enters the clone (its parent is the worker's): the command user needs no
+    // way in from /, and everything below is looked up by that user.
+    cwd: sourceDir,
+    env: commandEnv(commands, {}),
+    signal,
+    ...commandIdentity(commands),
+  };
   let entries: string[];
   if (artifact.isFile) {
-    packRoot = path.dirname(artifact.path);
-    entries = [path.basename(artifact.path)];
+    entries = [path.basename(relative)];
   } else {
-    packRoot = artifact.path;
-    const isCloneRoot = artifact.path === artifact.cloneRoot;
-    entries = (await readdir(packRoot)).filter((name) => !(isCloneRoot && name === '.git')).sort();
+    const listing = await run(
+      'sh',
+      [
+        '-c',
+        'cd -P -- "$1" && exec find . -mindepth 1 -maxdepth 1 -printf \'%P\\0\'',
+        'sh',
+        folder,
+      ],
+      { ...asUser, stdoutLimit: LISTING_LIMIT_BYTES },
+    );
+    if (listing.code !== 0 || listing.stdoutTruncated) {
+      throw new RelguardError(
+        FailureType.BadPackage,
+        `listing artifact path ${shown} as ${describeUser(commands)} failed (${listing.stdoutTruncated ? 'too many entries' : exitText(listing)}):\n${tail(listing.output)}`,
+        { artifactPath, output: tail(listing.output) },
+      );
+    }
+    const isCloneRoot = folder === '.';
+    entries = listing.stdout
+      .split('\0')
+      .filter((name) => name !== '' && !(isCloneRoot && name === '.git'))
+      .sort();
   }
   if (entries.length === 0) {
     throw new RelguardError(
       FailureType.BadConfig,
-      `artifact path ${JSON.stringify(artifactPath ?? '.')} is an empty folder after the build`,
+      `artifact path ${shown} is an empty folder after the build`,
       { artifactPath },
     );
   }
-  const result = await run('tar', ['-czf', filePath, '-C', packRoot, '--', ...entries], {
-    cwd: packRoot,
-    env: inheritedEnv(),
-    signal,
-  });
+  // The worker's own file, in its own folder: never one the command user put there.
+  const archive = await open(
+    filePath,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
+  let result: RunResult;
+  try {
+    result = await run(
+      'sh',
+      ['-c', 'cd -P -- "$1" && shift && exec tar -czf - -- "$@"', 'sh', folder, ...entries],
+      { ...asUser, stdoutFd: archive.fd },
+    );
+  } finally {
+    await archive.close();
+  }
   if (result.code !== 0) {
     throw new RelguardError(
       FailureType.BadPackage,
-      `packing ${JSON.stringify(artifactPath ?? '.')} failed (${exitText(result)}):\n${tail(result.output)}`,
+      `packing ${shown} as ${describeUser(commands)} failed (${exitText(result)}):\n${tail(result.output)}`,
       { artifactPath, output: tail(result.output) },
     );
   }
@@ -447,8 +513,10 @@ interface RunResult {
   signal: NodeJS.Signals | null;
   /** The end of stdout and stderr together, at most OUTPUT_LIMIT_BYTES. */
   output: string;
-  /** The end of stdout alone, at most OUTPUT_LIMIT_BYTES. */
+  /** The end of stdout alone, at most OUTPUT_LIMIT_BYTES (or the run's stdoutLimit). */
   stdout: string;
+  /** Whether stdout was longer than that and its beginning dropped. */
+  stdoutTruncated: boolean;
 }
 
 /**
@@ -466,6 +534,12 @@ async function run(
     /** Runs the command as this user and group (RELGUARD_RUN_AS). */
     uid?: number;
     gid?: number;
+    /** Where stdout goes (an open file); kept in the result when unset. */
+    stdoutFd?: number;
+    /** How much of stdout the result keeps; OUTPUT_LIMIT_BYTES by default. */
+    stdoutLimit?: number;
+    /** Told the pid of the command: it leads a session and a process group of its own. */
+    onSpawn?: (pid: number) => void;
   },
 ): Promise<RunResult> {
   const { signal } = options;
@@ -475,17 +549,18 @@ async function run(
     env: options.env,
     shell: options.shell ?? false,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   const output = new OutputTail(OUTPUT_LIMIT_BYTES);
-  const stdout = new OutputTail(OUTPUT_LIMIT_BYTES);
-  child.stdout.on('data', (chunk: Buffer) => {
+  const stdout = new OutputTail(options.stdoutLimit ?? OUTPUT_LIMIT_BYTES);
+  child.stdout?.on('data', (chunk: Buffer) => {
     output.push(chunk);
     stdout.push(chunk);
   });
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
 
   let killTimer: NodeJS.Timeout | undefined;
   const killGroup = (killSignal: NodeJS.Signals): void => {
@@ -513,10 +588,96 @@ async function run(
     // before anything reads what it made.
     killGroup('SIGKILL');
     signal?.throwIfAborted();
-    return { code, signal: exitSignal, output: output.text(), stdout: stdout.text() };
+    return {
+      code,
+      signal: exitSignal,
+      output: output.text(),
+      stdout: stdout.text(),
+      stdoutTruncated: stdout.truncated,
+    };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (killTimer !== undefined) clearTimeout(killTimer);
+  }
+}
+
+/**
+ * Ends every process the build left behind, before anything reads what the build made (and
+ * after a failed or cancelled build too). run() kills the build's process group already; a
+ * child that called setsid or setpgid left it, and would keep running as the command user,
+ * free to change the folder while it is packed or to linger for ever. Here every process on
+ * the host is judged as root: it is the build's when it is in the build's session or process
+ * group (its shell's pid), when its environment holds RELGUARD_BUILD_ID=<this build>, or when it
+ * runs as the build's user with its working folder in the clone. Matches are stopped, then
+ * killed, and the host scanned again until a scan finds none.
+ *
+ * Why not `pkill -u <RELGUARD_RUN_AS user>`: start_cmd and stop_cmd run as the same user, so
+ * that would kill the applications the local platform runs, and every other build.
+ *
+ * A process set on escaping can still do it (setsid, cd /, then exec with another
+ * environment). The pack does not rely on this sweep: it runs as the command user, who can
+ * only pack what it could read anyway. Give RELGUARD_RUN_AS a user of its own.
+ */
+async function endLeftovers(build: {
+  buildId: string;
+  sessionId: number | undefined;
+  sourceDir: string;
+  commands: CommandSettings;
+  buildCmd: string;
+}): Promise<void> {
+  const marker = `${buildIdVariable}=${build.buildId}`;
+  const uid = build.commands.user?.uid ?? process.getuid?.();
+  const clone = await realpath(build.sourceDir).catch(() => build.sourceDir);
+  const isBuilds = async (pid: number): Promise<boolean> => {
+    if (pid === process.pid) return false;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    // The command name (field 2) may hold spaces and parentheses; fields after it do not.
+    const [state, , pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state === 'Z' || state === 'X') return false;
+    const id = build.sessionId;
+    if (id !== undefined && (Number(session) === id || Number(pgrp) === id)) return true;
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(marker)) return true;
+    const owner = await processUid(pid);
+    if (owner === undefined || owner !== uid) return false;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    return cwd !== undefined && isInside(clone, cwd);
+  };
+  let left: number[] = [];
+  for (let pass = 0; pass < LEFTOVER_PASSES; pass += 1) {
+    left = [];
+    const pids = (await readdir('/proc')).filter((name) => /^[0-9]+$/.test(name)).map(Number);
+    for (const pid of pids) if (await isBuilds(pid)) left.push(pid);
+    if (left.length === 0) return;
+    // Stopped first, so that none of them forks again while the others are killed.
+    for (const pid of left) signalProcess(pid, 'SIGSTOP');
+    for (const pid of left) signalProcess(pid, 'SIGKILL');
+    await delay(LEFTOVER_PAUSE_MS);
+  }
+  throw new RelguardError(
+    FailureType.BadConfig,
+    `build command \`${build.buildCmd}\` left processes that would not end (pids ${left.join(', ')}): nothing was packed`,
+    { command: build.buildCmd, pids: left },
+  );
+}
+
+/** The real uid of a process, from /proc/<pid>/status. */
+async function processUid(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = /^Uid:\s+([0-9]+)/m.exec(status);
+  return match === null ? undefined : Number(match[1]);
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone already, or not ours to signal (the next scan tells).
   }
 }
 
@@ -524,12 +685,15 @@ async function run(
 class OutputTail {
   private chunks: Buffer[] = [];
   private length = 0;
+  /** Whether more than `limit` bytes were written. */
+  truncated = false;
 
   constructor(private readonly limit: number) {}
 
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.length += chunk.length;
+    if (this.length > this.limit) this.truncated = true;
     while (this.length > this.limit && this.chunks.length > 1) {
       const dropped = this.chunks.shift();
       this.length -= dropped?.length ?? 0;

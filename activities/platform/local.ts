@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import {
   mkdir,
   open,
@@ -81,6 +82,15 @@ export interface LocalPlatformOptions {
 }
 
 const logTailBytes = 4000;
+
+/**
+ * With RELGUARD_RUN_AS, the folder in the machine folder where release markers are kept, one
+ * `<version>.json` a release: the release folder is the command user's, who could plant a
+ * symbolic link there for the worker to write through, or rewrite the marker to skip a
+ * download. This folder is the worker's, like the state file beside it. Without
+ * RELGUARD_RUN_AS the marker stays in the release folder (machineLayout.marker), as before.
+ */
+export const markersFolder = 'release-markers';
 
 /** Set in start_cmd's environment to an id of that start: see MachineState.starting. */
 export const startIdVariable = 'RELGUARD_START_ID';
@@ -175,9 +185,70 @@ class LocalMachine implements MachineHost {
     }
   }
 
+  /** Where the marker of a release is kept: see markersFolder. */
+  private markerFile(version: string): string {
+    return this.options.commands.user === undefined
+      ? path.join(this.releaseDir(version), machineLayout.marker)
+      : this.at(markersFolder, `${version}.json`);
+  }
+
   async installedMarker(version: string): Promise<ReleaseMarker | undefined> {
-    const text = await readText(path.join(this.releaseDir(version), machineLayout.marker));
-    return text === undefined ? undefined : parseMarker(text);
+    if (this.options.commands.user === undefined) {
+      const text = await readText(this.markerFile(version));
+      return text === undefined ? undefined : parseMarker(text);
+    }
+    // Trusted only as the worker wrote it: its own file, not a link, writable by none else.
+    let handle;
+    try {
+      handle = await open(this.markerFile(version), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code !== 'ELOOP') throw error;
+      this.untrustedMarker(version, 'it is a symbolic link');
+      return undefined;
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile() || info.uid !== process.getuid?.() || (info.mode & 0o022) !== 0) {
+        this.untrustedMarker(
+          version,
+          `it is owned by uid ${info.uid} with mode ${(info.mode & 0o777).toString(8)}`,
+        );
+        return undefined;
+      }
+      return parseMarker(await handle.readFile('utf8'));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private untrustedMarker(version: string, why: string): void {
+    this.options.logger.warn(
+      { machine_id: this.target.machine.id, version, marker: this.markerFile(version) },
+      `the release marker is not the worker's own (${why}): not trusted, the package is downloaded again`,
+    );
+  }
+
+  /**
+   * Writes the marker of a release with RELGUARD_RUN_AS, after the release is in place: in the
+   * worker's folder, through a new file that cannot be a link planted in advance, mode 0644.
+   */
+  private async writeOwnMarker(marker: ReleaseMarker): Promise<void> {
+    const file = this.markerFile(marker.version);
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+    const staging = temporaryName(file);
+    const handle = await open(
+      staging,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      await handle.writeFile(JSON.stringify(marker) + '\n');
+    } finally {
+      await handle.close();
+    }
+    await rename(staging, file);
   }
 
   async stagingFile(version: string): Promise<string> {
@@ -196,8 +267,14 @@ class LocalMachine implements MachineHost {
         ...(this.options.archiveLimits ? { limits: this.options.archiveLimits } : {}),
       });
       // The release belongs to the user its commands run as; the marker stays relguard's.
+      const ownMarker = this.options.commands.user !== undefined;
+      if (!ownMarker) {
+        await writeFile(path.join(stagingDir, machineLayout.marker), JSON.stringify(marker) + '\n');
+      }
       await giveToCommandUser(stagingDir, this.options.commands);
-      await writeFile(path.join(stagingDir, machineLayout.marker), JSON.stringify(marker) + '\n');
+      // The marker of the release replaced goes first: a crash below leaves no marker (the
+      // next deploy downloads again), never one that describes another release.
+      if (ownMarker) await rm(this.markerFile(marker.version), { force: true });
       // A folder cannot be renamed over a folder: a stale release of the same version (another
       // build) steps aside first.
       const replaced = temporaryName(finalDir, 'old');
@@ -209,6 +286,7 @@ class LocalMachine implements MachineHost {
         },
       );
       await rename(stagingDir, finalDir);
+      if (ownMarker) await this.writeOwnMarker(marker);
       if (hadOld) await rm(replaced, { recursive: true, force: true });
     } catch (error) {
       await rm(stagingDir, { recursive: true, force: true });
@@ -336,6 +414,7 @@ class LocalMachine implements MachineHost {
     for (const version of doomed) {
       await rm(path.join(releasesDir, version), { recursive: true, force: true });
       await rm(this.logFile(version), { force: true });
+      await rm(this.at(markersFolder, `${version}.json`), { force: true });
     }
     return doomed;
   }
