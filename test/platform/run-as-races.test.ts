@@ -65,6 +65,9 @@ async function processesWith(token: string): Promise<number[]> {
   return found;
 }
 
+/** Ends a build_cmd once the child it started in a session of its own runs. */
+const waitStarted = 'for i in $(seq 500); do [ -e .started ] && break; sleep 0.01; done';
+
 let buildCount = 0;
 async function build(
   buildCmd: string,
@@ -108,6 +111,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // What a build left, should a test fail: ended so that it does not outlive the run.
+  for (const token of [`leftover-${process.pid}-`, `swapper-${process.pid}-`]) {
+    for (const pid of await processesWith(token)) {
+      try {
+        // The leftover leads a session and a group of its own: its children go with it.
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
   await rm(root, { recursive: true, force: true });
 });
 
@@ -115,7 +129,7 @@ describe('a build', () => {
   it('leaves no process behind, even one that left its session with setsid', async () => {
     const token = `leftover-${process.pid}-a`;
     const result = await build(
-      `mkdir -p out && echo made > out/made.txt && (setsid sh -c 'sleep 600; :' ${token} >/dev/null 2>&1 &)`,
+      `mkdir -p out && echo made > out/made.txt && (setsid sh -c 'touch .started; sleep 600; :' ${token} >/dev/null 2>&1 &) && ${waitStarted}`,
       {},
     );
     expect(result.error).toBeUndefined();
@@ -143,9 +157,9 @@ if (isRoot) {
       // link to root's folder, which holds a file of the same name as one in out/.
       for (let attempt = 0; attempt < 4; attempt += 1) {
         const token = `swapper-${process.pid}-${attempt}`;
-        const swap = `while :; do mv out out.real && ln -s ${secretDir} out; rm -f out; mv out.real out; done`;
+        const swap = `touch .started; while :; do mv out out.real && ln -s ${secretDir} out; rm -f out; mv out.real out; done`;
         const result = await build(
-          `mkdir -p out && echo public > out/data.txt && (setsid sh -c '${swap}' ${token} >/dev/null 2>&1 &)`,
+          `mkdir -p out && echo public > out/data.txt && (setsid sh -c '${swap}' ${token} >/dev/null 2>&1 &) && ${waitStarted}`,
           { commands: { user: nobody } },
         );
         // Refused (the link was caught, or the folder was missing) or packed: never root's file.
@@ -261,7 +275,7 @@ if (isRoot) {
         const release = path.join(machineDir, 'releases', '1.0.0');
 
         // The command user owns the release folder: it writes there a marker describing the
-        // second package, whose download it would spare, and cannot touch relguard's marker.
+        // second package, whose download it would spare.
         const forged = JSON.stringify({
           version: '1.0.0',
           md5: second.md5,
@@ -273,15 +287,16 @@ if (isRoot) {
         await asNobody(
           `rm -f ${release}/.relguard-package.json && printf '%s' '${forged}' > ${release}/.relguard-package.json`,
         );
-        await expect(
-          asNobody(`printf '%s' '${forged}' > ${machineDir}/${markersFolder}/1.0.0.json`),
-        ).rejects.toThrow(/Permission denied/);
 
         // Stopped, so that the deploy does not find 1.0.0 running and healthy and stop there.
         await platform.stop(target);
         await platform.deploy(target, server.ref(second));
         expect(server.downloads(second)).toBe(1);
         expect(await readFile(path.join(release, 'NAME'), 'utf8')).toBe('second\n');
+        // relguard's own marker is out of its reach.
+        await expect(
+          asNobody(`printf '%s' '${forged}' > ${machineDir}/${markersFolder}/1.0.0.json`),
+        ).rejects.toThrow(/Permission denied/);
 
         // A marker of relguard's folder that is not the worker's own is not trusted either.
         const marker = path.join(machineDir, markersFolder, '1.0.0.json');
