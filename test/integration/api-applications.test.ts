@@ -194,7 +194,8 @@ describe('API description', () => {
       'get',
       'put',
     ]);
-    // 401, 403, 413 and 503 are the middleware's, added to every route they guard (api/docs.ts).
+    // 401, 403, 413, 429 (a write) and 503 are the middleware's, added to every route they guard
+    // (api/docs.ts).
     expect(Object.keys(spec.paths['/api/v1/applications']?.post?.responses ?? {}).sort()).toEqual([
       '201',
       '400',
@@ -203,6 +204,7 @@ describe('API description', () => {
       '409',
       '413',
       '422',
+      '429',
       '503',
     ]);
     expect(Object.keys(spec.components.schemas)).toEqual(
