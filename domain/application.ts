@@ -267,6 +267,7 @@ type MachineListHolder = { machines?: Machine[]; deployment_platform?: Deploymen
 
 function checkMachines(app: MachineListHolder, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
+  const byAddress = new Map<string, string>();
   (app.machines ?? []).forEach((machine, index) => {
     if (seen.has(machine.id)) {
       ctx.addIssue({
@@ -276,6 +277,17 @@ function checkMachines(app: MachineListHolder, ctx: z.RefinementCtx): void {
       });
     }
     seen.add(machine.id);
+    // Two machines at one address would answer health checks and scrapes for each other.
+    const address = `${machine.host}:${machine.port}`;
+    const other = byAddress.get(address);
+    if (other !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['machines', index, 'port'],
+        message: `machine "${machine.id}" has the address ${address} of machine "${other}": one would answer for the other`,
+      });
+    }
+    byAddress.set(address, machine.id);
     if (app.deployment_platform === 'ssh' && machine.ssh === undefined) {
       ctx.addIssue({
         code: 'custom',

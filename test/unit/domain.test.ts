@@ -110,6 +110,17 @@ describe('ApplicationInput', () => {
       { rollback_policy: { no_data: 'retry' } },
       ['rollback_policy.no_data'],
     ],
+    [
+      'two machines at one address, which would answer for each other',
+      {
+        machines: [
+          { id: 'm1', host: '10.0.0.1', port: 8080 },
+          { id: 'm2', host: '10.0.0.2', port: 8080 },
+          { id: 'm3', host: '10.0.0.1', port: 8080 },
+        ],
+      },
+      ['machines.2.port'],
+    ],
   ])('refuses %s and names the field', (_, change, fields) => {
     expect(failingFields({ ...minimal, ...change })).toEqual(fields);
   });
