@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Application, Deployment, NoDataAction } from '../../domain';
+import { isTerminal, type Application, type Deployment, type NoDataAction } from '../../domain';
 import { runLoad } from '../../mockserver/load-generator';
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';
@@ -90,6 +90,24 @@ async function release(noData: NoDataAction, version: string): Promise<string> {
 
 async function versionsOf(noData: NoDataAction): Promise<(string | undefined)[]> {
   return (await machineVersions(ports.get(noData)!)).map((machine) => machine.version);
+}
+
+/**
+ * Waits until the release asks for its approval: the bake and the guard's judgement come first,
+ * and `approve` is refused (409) before then. The order is asserted, not a duration.
+ */
+async function waitForApprovalAsked(id: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { body } = await api<Deployment & { progress?: { awaitingApproval?: boolean } }>(
+      'GET',
+      `/api/v1/deployments/${id}`,
+    );
+    if (body.progress?.awaitingApproval === true) return;
+    if (isTerminal(body.status)) throw new Error(`${id} ended ${body.status}: ${body.reason}`);
+    if (Date.now() > deadline) throw new Error(`${id} never asked for its approval`);
+    await delay(500);
+  }
 }
 
 /** Waits until Prometheus has a request rate of `version` of `app`: the guard can see it. */
@@ -221,6 +239,7 @@ describe('Prometheus stops while the metric guard watches a release', () => {
     // Blind, not stopped: it waits for its approval as it would have anyway.
     const waiting = await api<Deployment>('GET', `/api/v1/deployments/${id}`);
     expect(waiting.body.status).toBe('verifying');
+    await waitForApprovalAsked(id);
     expect((await api('POST', `/api/v1/deployments/${id}/approve`, {})).status).toBe(202);
     const done = await waitForStatus(id, ['succeeded', 'rolled_back', 'failed']);
     expect(done.status).toBe('succeeded');
@@ -247,6 +266,7 @@ describe('Prometheus stops while the metric guard watches a release', () => {
 
     // The person goes on without the guard: resume, approve, and the release completes.
     expect((await api('POST', `/api/v1/deployments/${id}/resume`, {})).status).toBe(202);
+    await waitForApprovalAsked(id);
     expect((await api('POST', `/api/v1/deployments/${id}/approve`, {})).status).toBe(202);
     const done = await waitForStatus(id, ['succeeded', 'rolled_back', 'failed']);
     expect(done.status).toBe('succeeded');
