@@ -24,6 +24,7 @@ import {
 } from '../../domain';
 import { tokenFor, withToken, type TestApi } from '../support/api-token';
 import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
+import { git, commitAppJs } from '../support/git';
 
 /**
  * A tag pushed to a git server over smart HTTP (git http-backend, as GitHub serves it), its
@@ -42,33 +43,6 @@ let api: TestApi;
 let shop: Application;
 let billing: Application;
 let ledger: Application;
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(
-    'git',
-    [
-      '-c',
-      'user.name=relguard test',
-      '-c',
-      'user.email=test@relguard.invalid',
-      '-c',
-      'commit.gpgsign=false',
-      '-c',
-      'tag.gpgsign=false',
-      ...args,
-    ],
-    { cwd },
-  );
-  return stdout.trim();
-}
-
-/** Commits `content` as app.js on the work repository's current branch; returns its SHA. */
-async function commit(work: string, content: string): Promise<string> {
-  await writeFile(path.join(work, 'app.js'), content);
-  await git(work, 'add', 'app.js');
-  await git(work, 'commit', '--quiet', '-m', content.trim());
-  return await git(work, 'rev-parse', 'HEAD');
-}
 
 /** A bare repository `<owner>/<name>.git` under the git server's root, and its work copy. */
 async function createRepo(fullName: string): Promise<{ work: string; push: () => Promise<void> }> {
@@ -257,11 +231,11 @@ afterAll(async () => {
 describe('a pushed tag that shares its name with a branch', () => {
   it("builds the tag's commit, records it on the package, and never the branch's code", async () => {
     const repo = await createRepo('acme/shop');
-    const tagged = await commit(repo.work, 'console.log("reviewed 2.0.0");\n');
+    const tagged = await commitAppJs(repo.work, 'console.log("reviewed 2.0.0");\n');
     await git(repo.work, 'tag', '-a', 'v2.0.0', '-m', 'release 2.0.0');
     // Anyone who can push a branch: v2.0.0 as a branch, on code nobody reviewed.
     await git(repo.work, 'checkout', '--quiet', '-b', 'v2.0.0');
-    const unreviewed = await commit(repo.work, 'console.log("UNREVIEWED");\n');
+    const unreviewed = await commitAppJs(repo.work, 'console.log("UNREVIEWED");\n');
     await repo.push();
 
     const outcome = await deliverTagPush('acme/shop', 'v2.0.0', tagged);
@@ -328,10 +302,10 @@ describe('a pushed tag that shares its name with a branch', () => {
     await stack.testStore.store.applications.update(shop.id, {
       repo: `${gitUrl}/acme/shop-moved.git`,
     });
-    const pushed = await commit(repo.work, 'console.log("reviewed 2.1.0");\n');
+    const pushed = await commitAppJs(repo.work, 'console.log("reviewed 2.1.0");\n');
     await git(repo.work, 'tag', 'v2.1.0');
     // The tag is moved to another commit between the push GitHub announced and the build.
-    const moved = await commit(repo.work, 'console.log("UNREVIEWED 2.1.0");\n');
+    const moved = await commitAppJs(repo.work, 'console.log("UNREVIEWED 2.1.0");\n');
     await git(repo.work, 'tag', '--force', 'v2.1.0', moved);
     await repo.push();
 
@@ -355,9 +329,9 @@ describe('a pushed tag that shares its name with a branch', () => {
 
   it('fails the auto-release whose tag moved, with the reason on the deployment', async () => {
     const repo = await createRepo('acme/billing');
-    const pushed = await commit(repo.work, 'console.log("reviewed 5.0.0");\n');
+    const pushed = await commitAppJs(repo.work, 'console.log("reviewed 5.0.0");\n');
     await git(repo.work, 'tag', 'v5.0.0');
-    const moved = await commit(repo.work, 'console.log("UNREVIEWED 5.0.0");\n');
+    const moved = await commitAppJs(repo.work, 'console.log("UNREVIEWED 5.0.0");\n');
     await git(repo.work, 'tag', '--force', 'v5.0.0', moved);
     await repo.push();
 
@@ -385,7 +359,7 @@ describe('a pushed tag that shares its name with a branch', () => {
 describe('a package uploaded under a version before its tag is pushed', () => {
   it("refuses the push's auto-release: the upload was not built from the pushed commit", async () => {
     const repo = await createRepo('acme/ledger');
-    const tagged = await commit(repo.work, 'console.log("reviewed 3.0.0");\n');
+    const tagged = await commitAppJs(repo.work, 'console.log("reviewed 3.0.0");\n');
     await git(repo.work, 'tag', '-a', 'v3.0.0', '-m', 'release 3.0.0');
     await repo.push();
     // A deployer uploads bytes nobody reviewed as v3.0.0 before the tag's push arrives.

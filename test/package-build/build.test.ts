@@ -8,26 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailureType } from '../../domain/errors';
 import { buildPackage, type BuildRequest, type BuildStep } from '../../activities/package-build';
 import { relguardFailureOf } from '../support/failures';
+import { git } from '../support/git';
 
 const run = promisify(execFile);
-
-async function git(cwd: string, ...args: string[]): Promise<void> {
-  await run(
-    'git',
-    [
-      '-c',
-      'user.name=relguard test',
-      '-c',
-      'user.email=test@relguard.invalid',
-      '-c',
-      'commit.gpgsign=false',
-      '-c',
-      'tag.gpgsign=false',
-      ...args,
-    ],
-    { cwd },
-  );
-}
 
 async function tarEntries(filePath: string): Promise<string[]> {
   const { stdout } = await run('tar', ['-tzf', filePath]);

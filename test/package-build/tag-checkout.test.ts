@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, type BuildRequest } from '../../activities/package-build';
 import { FailureType } from '../../domain/errors';
 import { relguardFailureOf } from '../support/failures';
+import { git, commitAppJs } from '../support/git';
 
 /**
  * The build takes `refs/tags/<version>` and nothing else. The repository here has, for each
@@ -15,33 +16,6 @@ import { relguardFailureOf } from '../support/failures';
  * make): `git clone --branch` took the branch and packed its unreviewed code.
  */
 const run = promisify(execFile);
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(
-    'git',
-    [
-      '-c',
-      'user.name=relguard test',
-      '-c',
-      'user.email=test@relguard.invalid',
-      '-c',
-      'commit.gpgsign=false',
-      '-c',
-      'tag.gpgsign=false',
-      ...args,
-    ],
-    { cwd },
-  );
-  return stdout.trim();
-}
-
-/** Commits `content` as app.js on the current branch; returns the commit's SHA. */
-async function commit(repo: string, content: string): Promise<string> {
-  await writeFile(path.join(repo, 'app.js'), content);
-  await git(repo, 'add', 'app.js');
-  await git(repo, 'commit', '--quiet', '-m', content.trim());
-  return await git(repo, 'rev-parse', 'HEAD');
-}
 
 /** The files of a package and their contents. */
 async function unpack(filePath: string, into: string): Promise<Record<string, string>> {
@@ -74,19 +48,19 @@ describe('buildPackage takes the tag, never a branch of the same name', () => {
     await git(root, 'init', '--quiet', '--initial-branch=main', repo);
     await writeFile(path.join(repo, 'README.md'), '# demo\n');
     await git(repo, 'add', 'README.md');
-    sha.tag = await commit(repo, 'console.log("reviewed 2.0.0");\n');
+    sha.tag = await commitAppJs(repo, 'console.log("reviewed 2.0.0");\n');
     await git(repo, 'tag', 'v2.0.0');
-    sha.annotatedCommit = await commit(repo, 'console.log("reviewed 3.0.0");\n');
+    sha.annotatedCommit = await commitAppJs(repo, 'console.log("reviewed 3.0.0");\n');
     await git(repo, 'tag', '-a', 'v3.0.0', '-m', 'release 3.0.0');
     sha.annotatedTag = await git(repo, 'rev-parse', 'refs/tags/v3.0.0');
     // An attacker's branches, named as the tags, on commits nobody reviewed.
     await git(repo, 'checkout', '--quiet', '-b', 'v2.0.0');
-    sha.branch = await commit(repo, 'console.log("UNREVIEWED branch v2.0.0");\n');
+    sha.branch = await commitAppJs(repo, 'console.log("UNREVIEWED branch v2.0.0");\n');
     await git(repo, 'checkout', '--quiet', '-b', 'v3.0.0');
-    sha.annotatedBranch = await commit(repo, 'console.log("UNREVIEWED branch v3.0.0");\n');
+    sha.annotatedBranch = await commitAppJs(repo, 'console.log("UNREVIEWED branch v3.0.0");\n');
     // A branch with no tag of its name.
     await git(repo, 'checkout', '--quiet', '-b', 'v4.0.0');
-    await commit(repo, 'console.log("UNREVIEWED branch v4.0.0");\n');
+    await commitAppJs(repo, 'console.log("UNREVIEWED branch v4.0.0");\n');
     await git(repo, 'checkout', '--quiet', 'main');
   });
   afterAll(async () => {
