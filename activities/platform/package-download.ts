@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { FailureType, RelguardError } from '../../domain/errors';
@@ -60,6 +60,7 @@ export async function downloadPackage(
     }
     return undefined;
   };
+  let writer: WriteStream | undefined;
   try {
     let response: Response;
     try {
@@ -94,7 +95,8 @@ export async function downloadPackage(
       }
     }
     try {
-      await pipeline(counted, createWriteStream(file), { signal });
+      writer = createWriteStream(file);
+      await pipeline(counted, writer, { signal });
     } catch (error) {
       if (error instanceof RelguardError) throw error;
       throw stopped(error) ?? unavailable(causeOf(error));
@@ -124,6 +126,16 @@ export async function downloadPackage(
       );
     }
   } catch (error) {
+    // A stream destroyed while still opening creates its file after the failure: wait for
+    // it to close, or the rm below runs first and leaves a wrong package behind.
+    // (The stream's own error, if any, is the one already being thrown.)
+    const open = writer;
+    if (open !== undefined && !open.closed) {
+      await new Promise<void>((resolve) => {
+        open.once('close', () => resolve());
+        open.destroy();
+      });
+    }
     await rm(file, { force: true });
     throw error;
   }
