@@ -17,14 +17,36 @@ export type NotifyChannel = z.infer<typeof NotifyChannel>;
  * report is written; `machine_down` and `machine_recovered` come from the health watcher,
  * between releases as during them (no deployment: `deployment_id` is empty).
  */
-export type AlertKind =
-  | 'rolled_back'
-  | 'paused'
-  | 'release_failed'
-  | 'guard_blind'
-  | 'analysis_ready'
-  | 'machine_down'
-  | 'machine_recovered';
+export const AlertKind = z.enum([
+  'rolled_back',
+  'paused',
+  'release_failed',
+  'guard_blind',
+  'analysis_ready',
+  'machine_down',
+  'machine_recovered',
+]);
+export type AlertKind = z.infer<typeof AlertKind>;
+
+/**
+ * One attempt to deliver one alert to one channel, as recorded on the deployment the alert is
+ * about (`Deployment.alert_deliveries`, oldest first). `sent`: the channel took it. `retrying`:
+ * this attempt failed and another follows. `failed`: relguard gave up on this channel; the
+ * release's result and `relguard_alert_deliveries_total{outcome="failed"}` say so too. The
+ * newest entry of a (kind, channel) pair is where that delivery stands.
+ */
+export const AlertDelivery = z.object({
+  kind: AlertKind,
+  channel: z.string(),
+  status: z.enum(['sent', 'retrying', 'failed']),
+  /** The activity attempt that made it (1 for the first). */
+  attempt: z.number().int().min(1),
+  /** Why the channel did not take it, in the service's words (no URL, no secret). */
+  error: z.string().optional(),
+  /** Epoch ms. */
+  at: z.number().int(),
+});
+export type AlertDelivery = z.infer<typeof AlertDelivery>;
 
 /**
  * One event worth a person's attention, with its evidence: one alert per event, never one

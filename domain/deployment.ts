@@ -1,4 +1,5 @@
 import { z } from './zod';
+import { AlertDelivery } from './alert';
 import { DeploymentPlatform, slug } from './application';
 
 /** A full git object name: SHA-1 (40 hex digits) or SHA-256 (64). */
@@ -143,6 +144,23 @@ export const DeploymentAction = z.object({
 });
 export type DeploymentAction = z.infer<typeof DeploymentAction>;
 
+/**
+ * One step of a release as it happened, appended by the activity that made it (oldest first):
+ * the deployment's status changes (`kind: 'status'`, `status` a DeploymentStatus) and each
+ * machine's (`kind: 'machine'`, `status` a NodeDeploymentStatus, with its machine, batch and the
+ * version it is going to). The release timeline (domain/release-timeline.ts) is drawn from it.
+ */
+export const ReleaseEvent = z.object({
+  at: z.number().int(),
+  kind: z.enum(['status', 'machine']),
+  status: z.union([DeploymentStatus, NodeDeploymentStatus]),
+  machine_id: z.string().optional(),
+  batch: z.number().int().min(0).optional(),
+  version: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type ReleaseEvent = z.infer<typeof ReleaseEvent>;
+
 export const Deployment = z.object({
   id: z.string(),
   app_name: slug,
@@ -165,6 +183,10 @@ export const Deployment = z.object({
   rollback: RollbackRecord.optional(),
   /** What people and pipelines did to the release through the api, oldest first. */
   actions: z.array(DeploymentAction).optional(),
+  /** What the release did, step by step (see ReleaseEvent); absent on releases before it. */
+  timeline: z.array(ReleaseEvent).optional(),
+  /** Every attempt to deliver each of the release's alerts, per channel (see AlertDelivery). */
+  alert_deliveries: z.array(AlertDelivery).optional(),
   createdTime: z.number().int(),
   updatedTime: z.number().int(),
 });
