@@ -15,6 +15,73 @@ export interface ChartLine {
 
 const palette = ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#be185d'];
 
+/**
+ * A moment on the time axis, drawn as a vertical line with a label: a release event (start,
+ * gray deployed, a batch, the breach, the rollback). With an href its label is a link.
+ */
+export interface ChartMarker {
+  /** Epoch ms. */
+  at: number;
+  /** What happened: `start`, `gray_deployed`, `batch`, `breach`, `rollback_begun`… */
+  kind: string;
+  label: string;
+  /** A browser address (e.g. the release's console page). */
+  href?: string;
+}
+
+/** A span of the time axis, shaded under the lines: a phase (gray bake, a batch, a window). */
+export interface ChartBand {
+  /** Epoch ms. */
+  from: number;
+  /** Epoch ms; open (still running) when absent: it reaches the right edge. */
+  to?: number;
+  kind: string;
+  label: string;
+}
+
+const markerColors: Record<string, string> = {
+  start: '#475569',
+  gray_deployed: '#d97706',
+  batch: '#2563eb',
+  breach: '#dc2626',
+  rollback_begun: '#dc2626',
+  rollback_done: '#b91c1c',
+  succeeded: '#16a34a',
+  failed: '#b91c1c',
+  cancelled: '#6b7280',
+};
+
+const bandColors: Record<string, string> = {
+  gray_bake: 'rgba(217, 119, 6, 0.12)',
+  batch: 'rgba(37, 99, 235, 0.08)',
+  verification: 'rgba(147, 51, 234, 0.10)',
+  rollback: 'rgba(220, 38, 38, 0.12)',
+};
+
+const markerColor = (kind: string): string => markerColors[kind] ?? '#475569';
+const bandColor = (kind: string): string => bandColors[kind] ?? 'rgba(100, 116, 139, 0.10)';
+
+/** What a test (or a person with dev tools) reads of a drawn line: `data-series` on the figure. */
+export interface SeriesSummary {
+  label: string;
+  /** Samples that have a value (nulls are gaps). */
+  count: number;
+  min: number | null;
+  max: number | null;
+}
+
+export function summarizeLines(lines: readonly ChartLine[]): SeriesSummary[] {
+  return lines.map((line) => {
+    const values = line.values.filter((value): value is number => value !== null);
+    return {
+      label: line.label,
+      count: values.length,
+      min: values.length === 0 ? null : Math.min(...values),
+      max: values.length === 0 ? null : Math.max(...values),
+    };
+  });
+}
+
 /** The lines on one time axis (uPlot's aligned data), x in seconds as uPlot wants it. */
 export function alignLines(lines: readonly ChartLine[]): uPlot.AlignedData {
   const times = [...new Set(lines.flatMap((line) => line.timestamps))].sort((a, b) => a - b);
@@ -43,23 +110,52 @@ export interface ChartProps {
   empty?: string;
   /** The time shown (epoch ms), e.g. the hour asked for; by default the data's own span. */
   xRange?: readonly [number, number];
+  /** Vertical lines with a label (a link with href): `[data-testid=chart-marker]`. */
+  markers?: readonly ChartMarker[];
+  /** Shaded spans under the lines: `[data-testid=chart-band]`. */
+  bands?: readonly ChartBand[];
 }
 
 /**
  * A time-series chart (uPlot, canvas). With no point to draw it shows `[data-testid=no-data]`
- * instead. Its width follows its container.
+ * instead. Its width follows its container. Markers and bands are drawn on the canvas by a
+ * uPlot plugin, with their labels as HTML over the plot (links, clickable and testable). The
+ * figure's `data-series` is the JSON of each line's {label, count, min, max}.
  */
 export function Chart(props: ChartProps) {
-  const { testid, data = {}, title, unit, lines, height = 180, empty, xRange } = props;
+  const {
+    testid,
+    data = {},
+    title,
+    unit,
+    lines,
+    height = 180,
+    empty,
+    xRange,
+    markers = [],
+    bands = [],
+  } = props;
   const attributes = Object.fromEntries(
     Object.entries(data).map(([name, value]) => [`data-${name}`, value]),
   );
   const drawable = hasPoints(lines);
   return (
-    <figure class="chart" data-testid={testid} {...attributes}>
+    <figure
+      class="chart"
+      data-testid={testid}
+      data-series={JSON.stringify(summarizeLines(lines))}
+      {...attributes}
+    >
       <figcaption>{title}</figcaption>
       {drawable ? (
-        <Plot lines={lines} unit={unit} height={height} xRange={xRange} />
+        <Plot
+          lines={lines}
+          unit={unit}
+          height={height}
+          xRange={xRange}
+          markers={markers}
+          bands={bands}
+        />
       ) : (
         <p class="no-data" data-testid="no-data" style={{ height: `${height}px` }}>
           {empty ?? 'no data'}
@@ -74,14 +170,135 @@ interface PlotProps {
   unit: string;
   height: number;
   xRange: readonly [number, number] | undefined;
+  markers: readonly ChartMarker[];
+  bands: readonly ChartBand[];
 }
 
-function Plot({ lines, unit, height, xRange }: PlotProps) {
+interface Annotations {
+  markers: readonly ChartMarker[];
+  bands: readonly ChartBand[];
+}
+
+/** Device pixels of a time (epoch ms) on the canvas's x axis. */
+const canvasX = (u: uPlot, at: number): number => u.valToPos(at / 1000, 'x', true);
+
+/**
+ * A uPlot plugin drawing bands (shaded, under the lines: drawClear) and markers (vertical
+ * lines, over them: draw) on uPlot's canvas, and their labels as HTML in uPlot's over layer,
+ * placed at each redraw (zoom, resize, new data). It reads the annotations at each redraw, so
+ * new markers need only a redraw, not a new plot.
+ */
+function annotationsPlugin(read: () => Annotations): uPlot.Plugin {
+  const layer = document.createElement('div');
+  layer.className = 'chart-annotations';
+  const inView = (u: uPlot, at: number): boolean => {
+    const scale = u.scales.x;
+    if (scale === undefined) return false;
+    const { min, max } = scale;
+    return min !== undefined && max !== undefined && at / 1000 >= min && at / 1000 <= max;
+  };
+  return {
+    hooks: {
+      init: (u) => {
+        u.over.appendChild(layer);
+      },
+      drawClear: (u) => {
+        const { ctx, bbox } = u;
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+        ctx.clip();
+        for (const band of read().bands) {
+          const left = Math.max(canvasX(u, band.from), bbox.left);
+          const right = Math.min(
+            band.to === undefined ? bbox.left + bbox.width : canvasX(u, band.to),
+            bbox.left + bbox.width,
+          );
+          if (right <= left) continue;
+          ctx.fillStyle = bandColor(band.kind);
+          ctx.fillRect(left, bbox.top, right - left, bbox.height);
+        }
+        ctx.restore();
+      },
+      draw: (u) => {
+        const { ctx, bbox } = u;
+        const { markers, bands } = read();
+        ctx.save();
+        ctx.lineWidth = Math.max(1, devicePixelRatio);
+        ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+        for (const marker of markers) {
+          if (!inView(u, marker.at)) continue;
+          const x = Math.round(canvasX(u, marker.at)) + 0.5;
+          ctx.strokeStyle = markerColor(marker.kind);
+          ctx.beginPath();
+          ctx.moveTo(x, bbox.top);
+          ctx.lineTo(x, bbox.top + bbox.height);
+          ctx.stroke();
+        }
+        ctx.restore();
+        placeLabels(u, layer, markers, bands, inView);
+      },
+    },
+  };
+}
+
+/** The HTML labels over the plot: one link per marker, one box per band (CSS pixels). */
+function placeLabels(
+  u: uPlot,
+  layer: HTMLElement,
+  markers: readonly ChartMarker[],
+  bands: readonly ChartBand[],
+  inView: (u: uPlot, at: number) => boolean,
+) {
+  layer.replaceChildren();
+  const width = u.over.clientWidth;
+  const cssX = (at: number): number => u.valToPos(at / 1000, 'x');
+  for (const band of bands) {
+    const element = document.createElement('div');
+    element.dataset.testid = 'chart-band';
+    element.dataset.kind = band.kind;
+    element.dataset.from = String(band.from);
+    if (band.to !== undefined) element.dataset.to = String(band.to);
+    element.className = 'chart-band';
+    element.title = band.label;
+    element.textContent = band.label;
+    const left = Math.max(0, cssX(band.from));
+    const right = Math.min(width, band.to === undefined ? width : cssX(band.to));
+    element.style.left = `${left}px`;
+    element.style.width = `${Math.max(0, right - left)}px`;
+    if (right <= left) element.style.display = 'none';
+    layer.appendChild(element);
+  }
+  markers.forEach((marker, index) => {
+    const element = document.createElement(marker.href === undefined ? 'span' : 'a');
+    if (element instanceof HTMLAnchorElement && marker.href !== undefined) {
+      element.href = marker.href;
+    }
+    element.dataset.testid = 'chart-marker';
+    element.dataset.kind = marker.kind;
+    element.dataset.at = String(marker.at);
+    element.className = 'chart-marker';
+    element.title = `${marker.label} (${new Date(marker.at).toLocaleString()})`;
+    element.textContent = marker.label;
+    element.style.left = `${cssX(marker.at)}px`;
+    // Staggered rows, so markers close in time do not print over each other.
+    element.style.top = `${(index % 3) * 14}px`;
+    element.style.borderColor = markerColor(marker.kind);
+    if (!inView(u, marker.at)) element.style.display = 'none';
+    layer.appendChild(element);
+  });
+}
+
+function Plot({ lines, unit, height, xRange, markers, bands }: PlotProps) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   // Read by the scale at each redraw, so a moving window needs no new plot.
   const range = useRef(xRange);
   range.current = xRange;
+  // Read by the annotations plugin at each redraw.
+  const annotations = useRef<Annotations>({ markers, bands });
+  annotations.current = { markers, bands };
+  const annotationKey = JSON.stringify([markers, bands]);
   // A new set of lines (labels, styles) needs a new plot; new values only new data.
   const shape = JSON.stringify(lines.map((line) => [line.label, line.color, line.dashed]));
 
@@ -112,6 +329,7 @@ function Plot({ lines, unit, height, xRange }: PlotProps) {
       },
       cursor: { drag: { x: true, y: false } },
       legend: { show: true },
+      plugins: [annotationsPlugin(() => annotations.current)],
       axes: [
         {},
         {
@@ -147,6 +365,10 @@ function Plot({ lines, unit, height, xRange }: PlotProps) {
   useEffect(() => {
     plot.current?.setData(alignLines(lines));
   }, [lines]);
+
+  useEffect(() => {
+    plot.current?.redraw(false);
+  }, [annotationKey]);
 
   return <div class="plot" ref={container} />;
 }
