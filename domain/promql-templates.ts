@@ -152,8 +152,11 @@ function histogramQuantileWithoutLe(root: SyntaxNode, text: string): boolean {
   });
 }
 
-/** `text` is the template as parsed, `template` as written: the same length, placeholder aside. */
-function parseError(root: SyntaxNode, text: string, template: string): string | undefined {
+/**
+ * Why `text` does not parse as PromQL, or undefined when it does. `text` is the template as
+ * parsed, `template` as written: the same length, placeholder aside (a query: both the same).
+ */
+export function parseError(root: SyntaxNode, text: string, template: string): string | undefined {
   let at: SyntaxNode | undefined;
   const cursor = root.cursor();
   do {
