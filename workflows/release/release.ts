@@ -8,6 +8,7 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -27,6 +28,7 @@ import { analysisWorkflowId } from '../../domain/release';
 import { statusSearchAttribute } from '../../domain/search-attributes';
 import { analysisWorkflow } from '../analysis';
 import { metricGuardWorkflow } from '../metric-guard';
+import { secondsText, summaries, waitSummary } from '../summaries';
 import {
   approveSignal,
   cancelSignal,
@@ -92,7 +94,7 @@ const maxParallelRollback = 50;
 /** The release's state: what the handlers change and the progress query reads. */
 class Release {
   status: DeploymentStatus = 'pending';
-  phase = 'starting';
+  private currentPhase = 'starting';
   paused = false;
   /** The status to go back to on resume. */
   private resumeStatus: DeploymentStatus = 'pending';
@@ -121,10 +123,83 @@ class Release {
   /** The judgement being waited for, and the guard's latest answer. */
   awaitingJudgement?: { id: string; machines: number; required: number };
   judgement?: Judgement;
+  /** The guard's latest word that was not a pass: a breach, or that it cannot see. */
+  guardSaid?: string;
 
   private loadedPlan?: ReleasePlan;
 
-  constructor(readonly deploymentId: string) {}
+  constructor(readonly deploymentId: string) {
+    this.show();
+  }
+
+  /** What the release is doing, in words; every change is shown in the Temporal UI. */
+  get phase(): string {
+    return this.currentPhase;
+  }
+
+  set phase(phase: string) {
+    this.currentPhase = phase;
+    this.show();
+  }
+
+  /**
+   * Shows where the release is as the workflow's current details (the Temporal UI reads them
+   * through the `__temporal_workflow_metadata` query). Workflow state only, no command: it needs
+   * no patch and changes nothing at replay.
+   */
+  show(): void {
+    setCurrentDetails(this.details());
+  }
+
+  /** The current details, in Temporal markdown. */
+  details(): string {
+    const progress = this.progress();
+    const lines = [`**${progress.phase}** (status ${this.status})`];
+    if (this.loadedPlan !== undefined) {
+      const plan = this.loadedPlan;
+      const from = plan.previousVersion ? ` (from ${plan.previousVersion})` : ' (first release)';
+      const batch =
+        this.batch === 0 ? 'gray machine' : `batch ${this.batch} of ${this.batches - 1}`;
+      lines.push(`- ${plan.appName} ${plan.version}${from}: ${batch}`);
+      const counts = new Map<string, number>();
+      for (const machine of this.machines.values()) {
+        counts.set(machine.status, (counts.get(machine.status) ?? 0) + 1);
+      }
+      const machines = [...counts].map(([status, count]) => `${count} ${status.replace('_', ' ')}`);
+      lines.push(`- machines: ${machines.join(', ') || 'none'}`);
+    }
+    lines.push(`- metric guard: ${this.guardDetails()}`);
+    if (this.waitingUntil !== undefined) lines.push(`- waiting until ${this.waitingUntilText()}`);
+    if (this.awaitingApproval) lines.push('- waiting for a person to approve');
+    if (this.paused) lines.push(`- paused${this.reason === undefined ? '' : `: ${this.reason}`}`);
+    if (this.rollbackRequest !== undefined) {
+      const by = this.rollbackRequest.requested_by ?? 'unknown';
+      lines.push(`- rolling back (asked by ${by}): ${this.rollbackRequest.reason}`);
+    } else if (this.cancelRequest !== undefined) {
+      lines.push(`- cancelling: ${this.cancelRequest.reason}`);
+    }
+    return lines.join('\n');
+  }
+
+  private guardDetails(): string {
+    if (this.guardSaid !== undefined) return this.guardSaid;
+    if (this.guard === undefined) {
+      return this.loadedPlan?.rollbackPolicy.enabled === false ? 'off' : 'not started';
+    }
+    if (this.guardEnded) return 'ended';
+    if (this.awaitingJudgement !== undefined) {
+      const { machines, required } = this.awaitingJudgement;
+      return `judging ${machines} machine(s), ${required} evaluation(s) needed`;
+    }
+    if (this.judgement !== undefined) {
+      return `passed ${this.judgement.evaluations} evaluation(s) for ${this.judgement.id}`;
+    }
+    return 'watching';
+  }
+
+  private waitingUntilText(): string {
+    return this.waitingUntil === undefined ? '' : new Date(this.waitingUntil).toISOString();
+  }
 
   /** The plan arrives from an activity after the handlers are set, so signals are never lost. */
   load(plan: ReleasePlan): void {
@@ -132,6 +207,7 @@ class Release {
     for (const node of plan.nodes) {
       this.machines.set(node.machine_id, { batch: node.batch, status: node.status });
     }
+    this.show();
   }
 
   get plan(): ReleasePlan {
@@ -155,6 +231,7 @@ class Release {
     }
     this.status = status;
     upsertSearchAttributes([{ key: statusSearchAttribute, value: status }]);
+    this.show();
   }
 
   pause(): void {
@@ -162,6 +239,7 @@ class Release {
     this.resumeStatus = this.status;
     this.setStatus('paused');
     this.paused = true;
+    this.show();
   }
 
   resume(): void {
@@ -173,12 +251,15 @@ class Release {
   /** The metric guard cannot see the metrics; the policy lets the release go on, a person knows. */
   guardBlind(request: GuardPauseRequest): void {
     if (this.stopping || isTerminal(this.status)) return;
+    this.guardSaid = request.reason;
+    this.show();
     this.alerts.push({ kind: 'guard_blind', reason: request.reason, request });
   }
 
   /** The metric guard saw a breach but the policy wants a person to decide. */
   guardPause(request: GuardPauseRequest): void {
     if (this.stopping || isTerminal(this.status)) return;
+    this.guardSaid = request.reason;
     this.reason = request.reason;
     this.alerts.push({ kind: 'paused', reason: request.reason, request });
     this.pause();
@@ -189,18 +270,22 @@ class Release {
     this.rollbackRequest = request;
     this.rollbackRequestedAt = Date.now();
     this.paused = false;
+    if (request.evidence !== undefined) this.guardSaid = request.reason;
     this.forwardScope?.cancel();
+    this.show();
   }
 
   requestCancel(reason: string): void {
     if (this.stopping || isTerminal(this.status)) return;
     this.cancelRequest = { reason };
     this.paused = false;
+    this.show();
   }
 
   setMachine(machineId: string, status: NodeDeploymentStatus): void {
     const machine = this.machines.get(machineId);
     if (machine) machine.status = status;
+    this.show();
   }
 
   progress(): ReleaseProgress {
@@ -255,11 +340,13 @@ function statusRecorder(release: Release) {
       if (!changed()) return;
       const status = release.status;
       const reason = release.reason;
-      await recordDeploymentStatus({
-        deploymentId: release.deploymentId,
-        status,
-        ...(reason === undefined ? {} : { reason }),
-      });
+      await recordDeploymentStatus.executeWithOptions({ summary: summaries.recordStatus(status) }, [
+        {
+          deploymentId: release.deploymentId,
+          status,
+          ...(reason === undefined ? {} : { reason }),
+        },
+      ]);
       recorded = status;
       recordedReason = reason;
     }
@@ -308,6 +395,7 @@ async function waitUnpaused(
   seconds: number,
   phase: string,
   promotedAfter = release.promotions,
+  waitId = phase,
 ): Promise<void> {
   let remainingMs = seconds * 1000;
   release.phase = phase;
@@ -320,10 +408,14 @@ async function waitUnpaused(
     }
     const started = Date.now();
     release.waitingUntil = started + remainingMs;
-    await condition(() => release.paused || over(), remainingMs);
+    release.show();
+    await condition(() => release.paused || over(), remainingMs, {
+      summary: waitSummary(waitId, seconds, remainingMs / 1000),
+    });
     remainingMs -= Date.now() - started;
   }
   release.waitingUntil = undefined;
+  release.show();
 }
 
 /**
@@ -335,7 +427,7 @@ async function waitUnpaused(
 async function waitJudged(release: Release, id: string, seconds: number, phase: string) {
   const step = release.promotions;
   const since = Date.now();
-  await waitUnpaused(release, seconds, phase, step);
+  await waitUnpaused(release, seconds, phase, step, id);
   const guard = release.guard;
   if (guard === undefined || release.guardEnded) return;
   const over = () => release.stopping || release.promotions > step || release.guardEnded;
@@ -345,10 +437,12 @@ async function waitJudged(release: Release, id: string, seconds: number, phase: 
     .map(([machineId]) => machineId);
   const required = minJudgedEvaluations(release.plan.rollbackPolicy);
   release.awaitingJudgement = { id, machines: machines.length, required };
+  // Says so in the current details too (the phase setter shows them).
   release.phase = `${phase}: waiting for the metric guard to judge ${machines.length} machine(s) (${required} evaluations)`;
   await guard.signal(judgementRequestSignal, { id, since, machines, required });
   await condition(() => (release.judgement?.id === id && !release.paused) || over());
   release.awaitingJudgement = undefined;
+  release.show();
 }
 
 /** Deploys the machines of one batch, at most `maxParallel` at once, pausing between machines. */
@@ -363,10 +457,10 @@ async function deployBatch(release: Release, machineIds: string[]): Promise<void
       if (machineId === undefined) return;
       release.setMachine(machineId, 'deploying');
       try {
-        await machineActivities.deployMachine({
-          deploymentId: release.plan.deploymentId,
-          machineId,
-        });
+        await machineActivities.deployMachine.executeWithOptions(
+          { summary: summaries.deploy(machineId, release.plan.version) },
+          [{ deploymentId: release.plan.deploymentId, machineId }],
+        );
         release.setMachine(machineId, 'deployed');
       } catch (error) {
         if (isCancellation(error)) throw error;
@@ -406,8 +500,18 @@ async function rollBack(release: Release): Promise<void> {
       release.setMachine(machineId, 'rolling_back');
       const request = { deploymentId: release.plan.deploymentId, machineId };
       // A first release has nothing to go back to: its machines are stopped instead.
-      if (release.plan.previousVersion) await machineActivities.rollbackMachine(request);
-      else await machineActivities.stopMachine(request);
+      const { previousVersion } = release.plan;
+      if (previousVersion) {
+        await machineActivities.rollbackMachine.executeWithOptions(
+          { summary: summaries.rollBack(machineId, previousVersion) },
+          [request],
+        );
+      } else {
+        await machineActivities.stopMachine.executeWithOptions(
+          { summary: summaries.stop(machineId) },
+          [request],
+        );
+      }
       release.setMachine(machineId, 'rolled_back');
     }
   };
@@ -466,6 +570,18 @@ async function rollForward(release: Release): Promise<void> {
   );
 }
 
+/** The metric guard's static details: what it watches and what it does on a breach. */
+function guardDetails(plan: ReleasePlan): string {
+  const policy = plan.rollbackPolicy;
+  const from = plan.previousVersion ? ` against ${plan.previousVersion}` : '';
+  return [
+    `Watches ${plan.appName} ${plan.version}${from} (release ${plan.deploymentId}).`,
+    `- one evaluation of the rollback policy every ${secondsText(policy.interval_seconds)}`,
+    `- ${policy.consecutive_breaches} failing evaluation(s) in a row: ${policy.auto_rollback ? 'rolls the release back' : 'pauses the release for a person'}`,
+    `- evaluations without data: ${policy.no_data}`,
+  ].join('\n');
+}
+
 /**
  * Starts the root-cause analysis of a rollback. It outlives the release (abandoned, not
  * cancelled, when the release ends) and the release never waits for its report.
@@ -476,6 +592,8 @@ async function startAnalysis(release: Release, request: RollbackRequest): Promis
     await CancellationScope.nonCancellable(() =>
       startChild(analysisWorkflow, {
         workflowId: analysisWorkflowId(release.deploymentId),
+        staticSummary: summaries.analysis(release.plan.appName, release.plan.version),
+        staticDetails: `Why ${release.plan.appName} ${release.plan.version} was rolled back (release ${release.deploymentId}): ${request.reason}`,
         parentClosePolicy: ParentClosePolicy.ABANDON,
         args: [
           {
@@ -520,6 +638,7 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
   });
   setHandler(judgedSignal, (judgement) => {
     release.judgement = judgement;
+    release.show();
   });
   // Releases started before the verification window and the judged-evaluation gate replay
   // without them.
@@ -530,7 +649,10 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
   const guardScope = new CancellationScope();
   let result: ReleaseResult;
   try {
-    const plan = await loadRelease(deploymentId);
+    const plan = await loadRelease.executeWithOptions(
+      { summary: summaries.loadRelease(deploymentId) },
+      [deploymentId],
+    );
     release.load(plan);
     if (!plan.packageReady) {
       release.setStatus('building');
@@ -538,19 +660,29 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     }
     await rollingForward(release, async () => {
       const request = { appId: plan.appId, version: plan.version, deploymentId };
+      const building = { summary: summaries.buildPackage(plan.appName, plan.version) };
       if (plan.packageReady) {
-        await ensurePackage(request);
+        await ensurePackage.executeWithOptions(
+          { summary: summaries.findPackage(plan.appName, plan.version) },
+          [request],
+        );
       } else if (patched('one-package-build')) {
         // A build of its own beside the api's or a webhook's would build the version twice.
-        await joinPackageBuild(request);
+        await joinPackageBuild.executeWithOptions(building, [request]);
       } else {
-        await buildPackage(request);
+        await buildPackage.executeWithOptions(building, [request]);
       }
       if (plan.rollbackPolicy.enabled) {
         // The guard watches from before the gray machine is deployed until rolling forward ends.
         const guard = await guardScope.run(() =>
           startChild(metricGuardWorkflow, {
             workflowId: `${workflowInfo().workflowId}-guard`,
+            staticSummary: summaries.guard(
+              plan.appName,
+              plan.version,
+              plan.rollbackPolicy.interval_seconds,
+            ),
+            staticDetails: guardDetails(plan),
             args: [
               {
                 deploymentId,
@@ -563,10 +695,11 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
         if (judging) {
           release.guard = guard;
           // The guard ends by itself only when it acted (a rollback or a pause).
-          guard.result().then(
-            () => (release.guardEnded = true),
-            () => (release.guardEnded = true),
-          );
+          const ended = () => {
+            release.guardEnded = true;
+            release.show();
+          };
+          guard.result().then(ended, ended);
         }
       }
       await rollForward(release);
@@ -608,31 +741,33 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     // The final status is written by finishRelease, after the application's bookkeeping, so
     // that whoever sees the release ended sees the application as it ends it.
     const rollback = release.rollbackRequest;
-    await finishRelease({
-      deploymentId,
-      status: result.status,
-      ...(result.reason === undefined ? {} : { reason: result.reason }),
-      ...(rollback === undefined || result.status !== 'rolled_back'
-        ? {}
-        : {
-            rollback: {
-              reason: rollback.reason,
-              requested_by: rollback.requested_by ?? 'unknown',
-              ...(release.rollbackRequestedAt === undefined
-                ? {}
-                : { requested_at: release.rollbackRequestedAt }),
-              ...(rollback.evidence === undefined
-                ? {}
-                : {
-                    detected_at: rollback.evidence.detected_at,
-                    ...(rollback.evidence.first_breach_at === undefined
-                      ? {}
-                      : { first_breach_at: rollback.evidence.first_breach_at }),
-                    failing: rollback.evidence.failing,
-                  }),
-            },
-          }),
-    });
+    await finishRelease.executeWithOptions({ summary: summaries.finish(result.status) }, [
+      {
+        deploymentId,
+        status: result.status,
+        ...(result.reason === undefined ? {} : { reason: result.reason }),
+        ...(rollback === undefined || result.status !== 'rolled_back'
+          ? {}
+          : {
+              rollback: {
+                reason: rollback.reason,
+                requested_by: rollback.requested_by ?? 'unknown',
+                ...(release.rollbackRequestedAt === undefined
+                  ? {}
+                  : { requested_at: release.rollbackRequestedAt }),
+                ...(rollback.evidence === undefined
+                  ? {}
+                  : {
+                      detected_at: rollback.evidence.detected_at,
+                      ...(rollback.evidence.first_breach_at === undefined
+                        ? {}
+                        : { first_breach_at: rollback.evidence.first_breach_at }),
+                      failing: rollback.evidence.failing,
+                    }),
+              },
+            }),
+      },
+    ]);
     if (result.status === 'failed') {
       release.alerts.push({ kind: 'release_failed', reason: result.reason ?? 'release failed' });
     }
