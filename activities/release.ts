@@ -13,6 +13,7 @@ import {
   type PackageInfo,
   type PackageRecord,
   type PacerConfig,
+  type ReleaseEvent,
   type RollbackPolicy,
   type RollbackRecord,
   packageInfoOf,
@@ -103,7 +104,13 @@ export async function withHeartbeat<T>(
 }
 
 /** The fields of a Deployment a machine activity needs; none changes after it is created. */
-type ReleaseOfMachine = Pick<Deployment, 'id' | 'app_id' | 'package_version' | 'previous_version'>;
+type ReleaseOfMachine = Pick<
+  Deployment,
+  'id' | 'app_id' | 'package_version' | 'previous_version'
+> & {
+  /** Each machine's batch (0 is the gray machine), as its steps are recorded on the timeline. */
+  batches: ReadonlyMap<string, number>;
+};
 
 /** How many releases' fixed fields a worker keeps (a release's machines ask again and again). */
 const rememberedReleases = 200;
@@ -150,10 +157,11 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     machineId: string,
     node: NodeChanges,
     machine: MachineChanges,
+    event: ReleaseEvent,
   ): Promise<void> {
     const [, updatedApp] = await Promise.all([
       stored(`record the ${node.status ?? 'machine'}`, () =>
-        store.deployments.setNodeDeployment(deploymentId, machineId, node),
+        store.deployments.recordMachineStep(deploymentId, machineId, node, event),
       ),
       stored('record the machine', () =>
         store.applications.updateMachine(appId, machineId, machine),
@@ -199,6 +207,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       app_id: deployment.app_id,
       package_version: deployment.package_version,
       previous_version: deployment.previous_version,
+      batches: new Map(deployment.node_deployments.map((node) => [node.machine_id, node.batch])),
     };
     if (releases.size >= rememberedReleases) releases.delete(releases.keys().next().value!);
     releases.set(deploymentId, release);
@@ -369,12 +378,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       status: DeploymentStatus;
       reason?: string;
     }): Promise<void> {
-      await asActivity(() =>
-        store.deployments.update(request.deploymentId, {
-          status: request.status,
-          ...(request.reason === undefined ? {} : { reason: request.reason }),
-        }),
-      );
+      await asActivity(() => {
+        const reason = request.reason === undefined ? {} : { reason: request.reason };
+        return store.deployments.updateWithEvent(
+          request.deploymentId,
+          { status: request.status, ...reason },
+          statusEvent(request.status, request.reason),
+        );
+      });
     },
 
     /** Puts the deployment's version on one machine; a machine already on it is left alone. */
@@ -385,11 +396,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         // The machine does not wait for its status to be written: the write runs beside the
         // deploy and is awaited before the outcome is written.
         const startedAt = Date.now();
+        const step = machineStep(deployment, request.machineId);
         const recordedStart = stored('record the start', () =>
-          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'deploying',
-            started_at: startedAt,
-          }),
+          store.deployments.recordMachineStep(
+            deployment.id,
+            request.machineId,
+            { status: 'deploying', started_at: startedAt },
+            step(startedAt, 'deploying', version),
+          ),
         );
         // Awaited below; until then a failure of it is not an unhandled rejection.
         recordedStart.catch(() => undefined);
@@ -411,6 +425,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
               status_reason: `deployed ${version}; its health check passed`,
               status_since: finishedAt,
             },
+            step(finishedAt, 'deployed', version),
           );
           logger.info({ app: app.name, machine: request.machineId, ...result }, 'deployed');
           return result;
@@ -426,11 +441,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           // The documents, written at once, as recordMachine does.
           await Promise.all([
             stored('record the failure', () =>
-              store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-                status: 'failed',
-                finished_at: finishedAt,
-                error: message,
-              }),
+              store.deployments.recordMachineStep(
+                deployment.id,
+                request.machineId,
+                { status: 'failed', finished_at: finishedAt, error: message },
+                { ...step(finishedAt, 'failed', version), reason: message },
+              ),
             ),
             stored('record the machine', () =>
               store.applications.updateMachine(app.id, request.machineId, failedMachine),
@@ -456,10 +472,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return asActivity(async () => {
         const { deployment, app, target, platform } = await machineOf(request);
         const version = deployment.previous_version;
+        const step = machineStep(deployment, request.machineId);
         await stored('record the rollback', () =>
-          store.deployments.setNodeDeployment(deployment.id, request.machineId, {
-            status: 'rolling_back',
-          }),
+          store.deployments.recordMachineStep(
+            deployment.id,
+            request.machineId,
+            { status: 'rolling_back' },
+            step(Date.now(), 'rolling_back', version),
+          ),
         );
         const pkg = await packageRef(app.id, version);
         const result = await withHeartbeat((signal, onProgress) =>
@@ -477,6 +497,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             status_reason: `rolled back to ${version}; its health check passed`,
             status_since: rolledBackAt,
           },
+          step(rolledBackAt, 'rolled_back', version),
         );
         logger.info({ app: app.name, machine: request.machineId, version }, 'rolled back');
         return result;
@@ -500,6 +521,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
             status_reason: 'stopped by the rollback of its first release',
             status_since: stoppedAt,
           },
+          machineStep(deployment, request.machineId)(stoppedAt, 'rolled_back', ''),
         );
       });
     },
@@ -521,17 +543,39 @@ export function createReleaseActivities(deps: ReleaseDeps) {
           await store.applications.recordRelease(deployment.app_id, deployment.package_version);
         }
         await store.applications.releaseClaim(deployment.app_id, deployment.id);
-        await store.deployments.update(deployment.id, {
-          status: request.status,
-          ...(request.reason === undefined ? {} : { reason: request.reason }),
-          ...(request.rollback === undefined ? {} : { rollback: request.rollback }),
-        });
+        await store.deployments.updateWithEvent(
+          deployment.id,
+          {
+            status: request.status,
+            ...(request.reason === undefined ? {} : { reason: request.reason }),
+            ...(request.rollback === undefined ? {} : { rollback: request.rollback }),
+          },
+          statusEvent(request.status, request.reason),
+        );
       });
     },
   };
 }
 
 export type ReleaseActivities = ReturnType<typeof createReleaseActivities>;
+
+/** The timeline's step of a change of the deployment's status. */
+function statusEvent(status: DeploymentStatus, reason: string | undefined): ReleaseEvent {
+  return { at: Date.now(), kind: 'status', status, ...(reason === undefined ? {} : { reason }) };
+}
+
+/** The timeline's steps of one machine: its status at a time, and the version it is going to. */
+function machineStep(release: ReleaseOfMachine, machineId: string) {
+  const batch = release.batches.get(machineId);
+  return (at: number, status: NodeDeployment['status'], version: string): ReleaseEvent => ({
+    at,
+    kind: 'machine',
+    status,
+    machine_id: machineId,
+    ...(batch === undefined ? {} : { batch }),
+    version,
+  });
+}
 
 /**
  * Refuses a stored package of a version whose tag a push announced at another SHA: the tag

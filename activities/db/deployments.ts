@@ -5,9 +5,11 @@ import {
   terminalDeploymentStatuses,
   type Deployment,
   type DeploymentAction,
+  type AlertDelivery,
   type DeploymentStatus,
   type NodeDeployment,
   type PackageInfo,
+  type ReleaseEvent,
 } from '../../domain';
 import { DocumentWrites, type ChangeOutcome } from './document-writes';
 import { fromStored, newId, toStored, type Stored } from './documents';
@@ -25,6 +27,8 @@ interface NodeChange {
   machineId: string;
   changes: Partial<Omit<NodeDeployment, 'machine_id' | 'batch'>>;
   now: number;
+  /** The step appended to the deployment's timeline in the same write. */
+  event?: ReleaseEvent;
 }
 
 export class DeploymentRepository {
@@ -72,6 +76,26 @@ export class DeploymentRepository {
     return docs.map((doc) => fromStored<Deployment>(doc));
   }
 
+  /**
+   * The application's deployments whose life overlaps [from, to] (epoch ms), newest first: made
+   * by `to`, and still running or last changed at `from` or later. At most `limit`.
+   */
+  async activeBetween(appId: string, from: number, to: number, limit = 50): Promise<Deployment[]> {
+    const docs = await this.collection
+      .find({
+        app_id: appId,
+        createdTime: { $lte: to },
+        $or: [
+          { status: { $nin: [...terminalDeploymentStatuses] } },
+          { updatedTime: { $gte: from } },
+        ],
+      })
+      .sort({ createdTime: -1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((doc) => fromStored<Deployment>(doc));
+  }
+
   /** The application's release that is not over yet, if any. */
   async findActive(appId: string): Promise<Deployment | undefined> {
     const doc = await this.collection.findOne(
@@ -91,12 +115,38 @@ export class DeploymentRepository {
     expectedStatus?: readonly DeploymentStatus[],
     now = Date.now(),
   ): Promise<Deployment> {
+    return await this.write(id, changes, expectedStatus, now);
+  }
+
+  /**
+   * Sets fields of a deployment (its status, as the release moves) and appends the step to its
+   * timeline, in one write.
+   */
+  async updateWithEvent(
+    id: string,
+    changes: Partial<Omit<Deployment, 'id' | 'createdTime' | 'updatedTime' | 'timeline'>>,
+    event: ReleaseEvent,
+    now = Date.now(),
+  ): Promise<Deployment> {
+    return await this.write(id, changes, undefined, now, event);
+  }
+
+  private async write(
+    id: string,
+    changes: Partial<Omit<Deployment, 'id' | 'createdTime' | 'updatedTime'>>,
+    expectedStatus: readonly DeploymentStatus[] | undefined,
+    now: number,
+    event?: ReleaseEvent,
+  ): Promise<Deployment> {
     const filter: Filter<DeploymentDocument> = { _id: id };
     if (expectedStatus) filter.status = { $in: [...expectedStatus] };
     const updated = await this.writes.exclusive(id, () =>
       this.collection.findOneAndUpdate(
         filter,
-        { $set: { ...changes, updatedTime: now } },
+        {
+          $set: { ...changes, updatedTime: now },
+          ...(event === undefined ? {} : { $push: { timeline: event } }),
+        },
         { returnDocument: 'after' },
       ),
     );
@@ -135,6 +185,19 @@ export class DeploymentRepository {
   }
 
   /**
+   * Sets fields of one machine's node deployment and appends the step to the deployment's
+   * timeline: both go in the one write that carries the batch's changes.
+   */
+  async recordMachineStep(
+    id: string,
+    machineId: string,
+    changes: Partial<Omit<NodeDeployment, 'machine_id' | 'batch'>>,
+    event: ReleaseEvent,
+  ): Promise<void> {
+    await this.writeNodes(id, { machineId, changes, now: event.at, event });
+  }
+
+  /**
    * The array is laid out when the deployment is created and never reordered, so each element
    * is addressed by its index (FerretDB has no arrayFilters), guarded by its machine id. The
    * indexes of a deployment are read once: a batch's write is then one update, no read.
@@ -147,6 +210,7 @@ export class DeploymentRepository {
       const indexes = await this.nodeIndexes(id, attempt > 0);
       const set: Record<string, unknown> = {};
       const guard: Record<string, string> = {};
+      const events: ReleaseEvent[] = [];
       let updatedTime = 0;
       const outcomes = changes.map((change): ChangeOutcome<void> => {
         const index = indexes.get(change.machineId);
@@ -157,13 +221,17 @@ export class DeploymentRepository {
           set[`node_deployments.${index}.${field}`] = value;
         }
         guard[`node_deployments.${index}.machine_id`] = change.machineId;
+        if (change.event !== undefined) events.push(change.event);
         updatedTime = Math.max(updatedTime, change.now);
         return { value: undefined };
       });
       if (updatedTime === 0) return outcomes;
       const result = await this.collection.updateOne(
         { _id: id, ...guard },
-        { $set: { ...set, updatedTime } },
+        {
+          $set: { ...set, updatedTime },
+          ...(events.length === 0 ? {} : { $push: { timeline: { $each: events } } }),
+        },
       );
       // Indexes read before the deployment was replaced do not match: read them again once.
       if (result.matchedCount > 0 || attempt > 0) return outcomes;
@@ -187,6 +255,55 @@ export class DeploymentRepository {
     await this.writes.exclusive(id, () =>
       this.collection.updateOne({ _id: id }, { $set: { package: pkg, updatedTime: now } }),
     );
+  }
+
+  /**
+   * Appends what one attempt to deliver an alert did, per channel, to the deployment's
+   * `alert_deliveries` (see AlertDelivery); nothing when the list is empty.
+   */
+  async recordAlertDeliveries(
+    id: string,
+    deliveries: AlertDelivery[],
+    now = Date.now(),
+  ): Promise<void> {
+    if (deliveries.length === 0) return;
+    const result = await this.writes.exclusive(id, () =>
+      this.collection.updateOne(
+        { _id: id },
+        { $push: { alert_deliveries: { $each: deliveries } }, $set: { updatedTime: now } },
+      ),
+    );
+    if (result.matchedCount === 0) throw notFound('deployment', id);
+  }
+
+  /**
+   * How many alert deliveries each application has had per alert kind, channel and outcome
+   * (every attempt counts: `retrying` ones too), for relguard_alert_deliveries_total.
+   */
+  async countAlertDeliveries(): Promise<
+    { app: string; kind: string; channel: string; outcome: string; count: number }[]
+  > {
+    const groups = await this.collection
+      .aggregate<{
+        _id: { app: string; kind: string; channel: string; outcome: string };
+        count: number;
+      }>([
+        { $match: { alert_deliveries: { $exists: true } } },
+        { $unwind: '$alert_deliveries' },
+        {
+          $group: {
+            _id: {
+              app: '$app_name',
+              kind: '$alert_deliveries.kind',
+              channel: '$alert_deliveries.channel',
+              outcome: '$alert_deliveries.status',
+            },
+            count: { $sum: 1 },
+          },
+        },
+      ])
+      .toArray();
+    return groups.map((group) => ({ ...group._id, count: group.count }));
   }
 
   /** How many deployments each application has in each status. */
