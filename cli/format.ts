@@ -1,8 +1,11 @@
+import { latestDeliveries } from '../domain/alert-deliveries';
 import { byHealth, unknownCount, worstStatus } from '../domain/fleet-health';
 import type { ApiError } from './errors';
 import type {
+  AlertDelivery,
   AnalysisReport,
   Application,
+  ChannelView,
   DeploymentView,
   MachineEvent,
   PackageRecord,
@@ -269,11 +272,63 @@ function statusHint(view: DeploymentView): string {
   return '';
 }
 
+/** The notification channels by name (GET /api/v1/channels), to say what a channel is. */
+export type ChannelsByName = ReadonlyMap<string, ChannelView>;
+
+function channelLabel(channel: string, channels: ChannelsByName | undefined): string {
+  const info = channels?.get(channel);
+  return info === undefined ? channel : `${channel} (${info.type} ${info.host})`;
+}
+
+/** An alert relguard gave up delivering, said so that nobody misses it. */
+export function undeliveredLine(delivery: AlertDelivery, channels?: ChannelsByName): string {
+  return `ALERT NOT DELIVERED ${delivery.kind} → ${channelLabel(delivery.channel, channels)}: ${delivery.error ?? 'no reason recorded'} (attempt ${delivery.attempt})`;
+}
+
+/** Where one alert's delivery to one channel stands, on one line. */
+export function deliveryLine(delivery: AlertDelivery, channels?: ChannelsByName): string {
+  if (delivery.status === 'failed') return undeliveredLine(delivery, channels);
+  const error = delivery.error === undefined ? '' : `: ${delivery.error}`;
+  return `alert ${delivery.kind} → ${delivery.channel} ${delivery.status} (attempt ${delivery.attempt})${error}`;
+}
+
+/** The alerts given up on, newest entry of each (kind, channel), loudly. */
+export function undeliveredLines(view: DeploymentView, channels?: ChannelsByName): string[] {
+  return latestDeliveries(view.alert_deliveries)
+    .filter((delivery) => delivery.status === 'failed')
+    .map((delivery) => undeliveredLine(delivery, channels));
+}
+
+/**
+ * The release's alerts: where each delivery (kind, channel) stands, with its attempts and why
+ * it did not go through, then each one given up on in capitals. Nothing when none was sent.
+ */
+export function alertLines(view: DeploymentView, channels?: ChannelsByName): string[] {
+  const latest = latestDeliveries(view.alert_deliveries);
+  if (latest.length === 0) return [];
+  const rows = table(
+    ['KIND', 'CHANNEL', 'STATUS', 'ATTEMPTS', 'AT', 'REASON'],
+    latest.map((delivery) => [
+      delivery.kind,
+      delivery.channel,
+      delivery.status,
+      String(delivery.attempt),
+      formatTime(delivery.at),
+      delivery.error ?? '-',
+    ]),
+  );
+  return ['alerts:', ...rows.map((row) => `  ${row}`), ...undeliveredLines(view, channels)];
+}
+
 /**
  * The whole state of a release, as `release status` prints it and `release watch` redraws it:
- * status, phase, the batch with a progress bar, every machine, why it stopped.
+ * status, phase, the batch with a progress bar, every machine, why it stopped, its alerts.
  */
-export function releaseFrame(view: DeploymentView, now: number): string[] {
+export function releaseFrame(
+  view: DeploymentView,
+  now: number,
+  channels?: ChannelsByName,
+): string[] {
   const machines = machinesOf(view);
   const waiting = view.progress?.waitingUntil;
   const left =
@@ -286,6 +341,7 @@ export function releaseFrame(view: DeploymentView, now: number): string[] {
     `progress ${batchLine(view, machines)}`,
     ...machines.map((machine) => `  ${machineLine(machine)}`),
     ...reasonLines(view),
+    ...alertLines(view, channels),
     `workflow ${view.workflow_url}`,
   ];
 }
@@ -294,7 +350,7 @@ export function releaseFrame(view: DeploymentView, now: number): string[] {
  * The release as keyed facts, for a log that prints a line when one changes: nothing in
  * them moves by itself (no countdown), so a quiet release prints nothing.
  */
-export function releaseFacts(view: DeploymentView): [string, string][] {
+export function releaseFacts(view: DeploymentView, channels?: ChannelsByName): [string, string][] {
   const machines = machinesOf(view);
   const facts: [string, string][] = [
     [
@@ -309,11 +365,21 @@ export function releaseFacts(view: DeploymentView): [string, string][] {
   ];
   const reason = reasonOf(view);
   if (reason !== undefined) facts.push(['reason', `reason: ${reason}`]);
+  for (const delivery of latestDeliveries(view.alert_deliveries)) {
+    facts.push([`alert ${delivery.kind} ${delivery.channel}`, deliveryLine(delivery, channels)]);
+  }
   return facts;
 }
 
-/** How a release ended, in words, with the reason and the failing rules when it went wrong. */
-export function outcomeLines(view: DeploymentView): string[] {
+/**
+ * How a release ended, in words, with the reason and the failing rules when it went wrong, and
+ * each alert about it that relguard could not deliver.
+ */
+export function outcomeLines(view: DeploymentView, channels?: ChannelsByName): string[] {
+  return [...endLines(view), ...undeliveredLines(view, channels)];
+}
+
+function endLines(view: DeploymentView): string[] {
   const machines = view.node_deployments.length;
   switch (view.status) {
     case 'succeeded':

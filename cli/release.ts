@@ -1,3 +1,4 @@
+import { channelLookup } from './alerts';
 import { segment } from './api-client';
 import { resolveApp } from './app';
 import {
@@ -52,7 +53,7 @@ async function follow(context: CommandContext, deploymentId: string, everyMs: nu
   const out = context.json ? context.io.stderr : context.io.stdout;
   const ended = await watchRelease(context, deploymentId, { intervalMs: everyMs, live, out });
   if (context.json) printJson(context, ended);
-  say(context, ...outcomeLines(ended));
+  say(context, ...outcomeLines(ended, await channelLookup(context)(ended)));
   return exitCodeOfRelease(ended.status) ?? ExitCode.ok;
 }
 
@@ -112,7 +113,7 @@ const status: CommandSpec = {
       `/api/v1/deployments/${segment(input.args[0]!)}`,
     );
     if (context.json) printJson(context, view);
-    else say(context, ...releaseFrame(view, context.now()));
+    else say(context, ...releaseFrame(view, context.now(), await channelLookup(context)(view)));
     return ExitCode.ok;
   },
 };
