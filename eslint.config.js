@@ -71,8 +71,8 @@ export default tseslint.config(
   {
     // The console runs in the browser: no Node built-ins, and domain/ for its types only
     // (a value import would bundle zod and the schemas into the page), except
-    // domain/fleet-health.ts and domain/release-timeline.ts, which are pure and import types
-    // alone.
+    // domain/fleet-health.ts, domain/release-timeline.ts and domain/alert-deliveries.ts, which
+    // are pure and import types alone.
     files: ['web/src/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [
@@ -81,10 +81,10 @@ export default tseslint.config(
           patterns: [
             { regex: '^node:', message: 'The console runs in the browser.' },
             {
-              regex: '/domain(/(?!(fleet-health|release-timeline)$)|$)',
+              regex: '/domain(/(?!(fleet-health|release-timeline|alert-deliveries)$)|$)',
               allowTypeImports: true,
               message:
-                'The console imports domain/ types only (and domain/fleet-health, domain/release-timeline).',
+                'The console imports domain/ types only (and domain/fleet-health, domain/release-timeline, domain/alert-deliveries).',
             },
           ],
         },
