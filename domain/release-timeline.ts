@@ -181,6 +181,8 @@ interface Batch {
   started?: number;
   /** Every one of its machines finished deploying (deployed or failed). */
   finished?: number;
+  /** One of its machines failed to deploy: the release does not go on from it. */
+  failed: boolean;
 }
 
 function batchesOf(deployment: Deployment, steps: readonly ReleaseEvent[]): Batch[] {
@@ -195,16 +197,25 @@ function batchesOf(deployment: Deployment, steps: readonly ReleaseEvent[]): Batc
       (e) => e.kind === 'machine' && e.machine_id !== undefined && machines.includes(e.machine_id),
     );
     const started = own.find((e) => e.status === 'deploying')?.at;
-    const ends = machines.map(
-      (id) =>
-        own.find((e) => e.machine_id === id && (e.status === 'deployed' || e.status === 'failed'))
-          ?.at,
-    );
+    // Each machine's deploy as it ended: the last deployed or failed, unless a deploy (a retry)
+    // started after it.
+    const ends = machines.map((id) => {
+      const deploy = own.filter(
+        (e) =>
+          e.machine_id === id &&
+          (e.status === 'deploying' || e.status === 'deployed' || e.status === 'failed'),
+      );
+      const last = deploy.at(-1);
+      return last === undefined || last.status === 'deploying' ? undefined : last;
+    });
     const finished =
-      machines.length > 0 && ends.every((at) => at !== undefined) ? Math.max(...ends) : undefined;
+      machines.length > 0 && ends.every((end) => end !== undefined)
+        ? Math.max(...ends.map((end) => end.at))
+        : undefined;
     return {
       batch,
       machines,
+      failed: ends.some((end) => end?.status === 'failed'),
       ...(started === undefined ? {} : { started }),
       ...(finished === undefined ? {} : { finished }),
     };
@@ -278,7 +289,7 @@ function phasesOf(deployment: Deployment, moments: Moments): ReleasePhase[] {
         batch.batch,
       ),
     );
-    if (batch.finished === undefined) return;
+    if (batch.finished === undefined || batch.failed) return;
     const next = batches[index + 1];
     if (next !== undefined) {
       phases.push(
@@ -354,7 +365,7 @@ function markersOf(deployment: Deployment, moments: Moments): ReleaseMarker[] {
     },
   ];
   const gray = moments.batches.find((batch) => batch.batch === 0);
-  if (gray?.finished !== undefined) {
+  if (gray?.finished !== undefined && !gray.failed) {
     markers.push({
       kind: 'gray_deployed',
       at: gray.finished,
