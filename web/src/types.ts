@@ -4,6 +4,7 @@
  * routes declare them (the routes.ts of each api/ folder).
  */
 import type {
+  AlertDelivery,
   AnalysisReport,
   Application,
   Deployment,
@@ -15,8 +16,10 @@ import type {
   Role,
   RuleResultRecord,
 } from '../../domain';
+import type { ReleaseMarker } from '../../domain/release-timeline';
 
 export type {
+  AlertDelivery,
   AnalysisReport,
   Application,
   Deployment,
@@ -67,8 +70,20 @@ export interface MetricSeries {
 export interface RedMetric {
   metric: 'rate' | 'errors' | 'latency';
   unit: string;
-  queries: { version: string; promql: string }[];
+  queries: { version: string; machine?: string; promql: string }[];
   series: MetricSeries[];
+}
+
+/** A release event in the window of an application's charts (api ReleaseChartEvent). */
+export interface ReleaseChartEvent {
+  at: number;
+  kind: string;
+  label: string;
+  batch?: number;
+  deployment_id: string;
+  version: string;
+  /** The console path of the release (`/releases/<id>`). */
+  href: string;
 }
 
 export interface ApplicationMetrics {
@@ -76,7 +91,12 @@ export interface ApplicationMetrics {
   from: number;
   to: number;
   step_seconds: number;
+  by: 'version' | 'machine';
+  versions: string[];
+  versions_left_out: string[];
+  notes: string[];
   metrics: RedMetric[];
+  events: ReleaseChartEvent[];
 }
 
 export interface GuardEvaluations {
@@ -89,7 +109,22 @@ export interface AnalysisSeries {
   from: number;
   to: number;
   step_seconds: number;
-  items: { name: string; promql: string; series: MetricSeries[]; error?: string }[];
+  /** Before the release (`to` is its start), and from its start until it ended plus a margin. */
+  baseline_window: { from: number; to: number };
+  release_window: { from: number; to: number };
+  markers: ReleaseMarker[];
+  items: {
+    name: string;
+    /** The report's query, pinned (`@`): it reproduces the reported number. */
+    promql: string;
+    /** The query charted: `promql` without its `@` modifiers. */
+    chart_promql: string;
+    unpinned: string[];
+    /** Why `promql` is charted as given. */
+    unpin_error?: string;
+    series: MetricSeries[];
+    error?: string;
+  }[];
 }
 
 /** GET /api/v1/applications/{id}/machine-events: one change of a machine's status. */

@@ -1,3 +1,4 @@
+import { useRef } from 'preact/hooks';
 import { api, apiOptional, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
@@ -5,6 +6,7 @@ import { formatAgo, formatTime, isTerminal } from '../format';
 import { useResource } from '../resource';
 import { Link } from '../router';
 import type { AnalysisReport, Application, DeploymentView, GuardEvaluations, Role } from '../types';
+import { AlertDeliveries, AlertFailures, awaitingAlerts } from './alert-deliveries';
 import { AnalysisReportView } from './analysis-report';
 import { Batches } from './batches';
 import { GuardCharts } from './guard-charts';
@@ -19,8 +21,11 @@ interface Live {
   guard: GuardEvaluations;
 }
 
-/** The live status of the release: polled until it ends. */
-function useRelease(id: string) {
+/**
+ * The live status of the release: polled until it ends, and after it while `keepWatching`
+ * says so (its alerts are still on their way).
+ */
+function useRelease(id: string, keepWatching: (deployment: DeploymentView) => boolean) {
   return useResource(
     async (signal): Promise<Live> => {
       const [deployment, guard] = await Promise.all([
@@ -30,7 +35,10 @@ function useRelease(id: string) {
       return { deployment, guard };
     },
     [id],
-    { intervalMs: pollMs, keepPolling: ({ deployment }) => !isTerminal(deployment.status) },
+    {
+      intervalMs: pollMs,
+      keepPolling: ({ deployment }) => !isTerminal(deployment.status) || keepWatching(deployment),
+    },
   );
 }
 
@@ -57,7 +65,9 @@ function useReport(deployment: DeploymentView | undefined, app: Application | un
 }
 
 export function ReleasePage({ id, role }: { id: string; role: Role }) {
-  const live = useRelease(id);
+  // The application, for the alerts its policy sends: read when the release is polled again.
+  const appRef = useRef<Application | undefined>(undefined);
+  const live = useRelease(id, (deployment) => awaitingAlerts(deployment, appRef.current));
   const deployment = live.data?.deployment;
   const app = useResource(
     (signal) =>
@@ -66,6 +76,7 @@ export function ReleasePage({ id, role }: { id: string; role: Role }) {
         : api<Application>(`/api/v1/applications/${enc(deployment.app_id)}`, { signal }),
     [deployment?.app_id],
   );
+  appRef.current = app.data;
   const { report, expected } = useReport(deployment, app.data);
 
   if (deployment === undefined || live.data === undefined) {
@@ -89,6 +100,7 @@ export function ReleasePage({ id, role }: { id: string; role: Role }) {
         <span class="muted"> from {deployment.previous_version || 'nothing'}</span>
       </h1>
       <ErrorBox error={live.error} />
+      <AlertFailures deliveries={deployment.alert_deliveries} />
       <div class="release-head">
         <Status value={status} testid="release-status" />
         <span class="phase" data-testid="release-phase">
@@ -126,6 +138,8 @@ export function ReleasePage({ id, role }: { id: string; role: Role }) {
       <Batches deployment={deployment} />
 
       {deployment.rollback !== undefined && <RollbackEvidence rollback={deployment.rollback} />}
+
+      <AlertDeliveries deployment={deployment} app={app.data} />
 
       <GuardCharts evaluations={live.data.guard.items} />
 

@@ -1,0 +1,130 @@
+import {
+  expectedAlerts,
+  latestDeliveries,
+  targetKey,
+  unsettledAlerts,
+} from '../../../domain/alert-deliveries';
+import { Status } from '../components/status';
+import { formatTime, isTerminal } from '../format';
+import type { AlertDelivery, Application, DeploymentView } from '../types';
+
+/**
+ * After a release ends its alerts keep coming for a while (its end's, then its analysis'
+ * report's): the page asks for the release again until they are settled, for this long after
+ * the last thing that happened to it at most.
+ */
+export const alertWindowMs = 15 * 60_000;
+
+/** The alerts a release still has to send or settle, as far as the page can tell. */
+function pendingAlerts(deployment: DeploymentView, app: Application | undefined) {
+  const expected = app === undefined ? [] : expectedAlerts(deployment.status, app.rollback_policy);
+  return unsettledAlerts(deployment.alert_deliveries, expected);
+}
+
+/**
+ * Whether the release page should keep asking for the release: while it runs, and after it
+ * ended while an alert about it is expected and not settled (sent or given up on), or the
+ * application is not known yet; never past alertWindowMs after its last change.
+ */
+export function awaitingAlerts(
+  deployment: DeploymentView,
+  app: Application | undefined,
+  now = Date.now(),
+): boolean {
+  if (!isTerminal(deployment.status)) return true;
+  const last = Math.max(
+    deployment.updatedTime,
+    ...(deployment.alert_deliveries ?? []).map((delivery) => delivery.at),
+  );
+  if (now - last > alertWindowMs) return false;
+  return app === undefined || pendingAlerts(deployment, app).length > 0;
+}
+
+/**
+ * Each alert relguard gave up delivering, as an error box: shown at the top of the release
+ * page, where nobody misses it.
+ */
+export function AlertFailures({ deliveries }: { deliveries: AlertDelivery[] | undefined }) {
+  const failed = latestDeliveries(deliveries).filter((delivery) => delivery.status === 'failed');
+  return (
+    <>
+      {failed.map((delivery) => (
+        <p
+          key={targetKey(delivery)}
+          class="error"
+          role="alert"
+          data-testid="alert-failed"
+          data-kind={delivery.kind}
+          data-channel={delivery.channel}
+        >
+          The <strong>{delivery.kind}</strong> alert was not delivered to channel{' '}
+          <strong>{delivery.channel}</strong> ({delivery.attempt} attempt
+          {delivery.attempt === 1 ? '' : 's'}): {delivery.error ?? 'no reason recorded'}
+        </p>
+      ))}
+    </>
+  );
+}
+
+/**
+ * The release's alerts: for each (kind, channel) where its delivery stands (the newest
+ * attempt), and the ones still expected. Nothing when none was sent nor is expected.
+ */
+export function AlertDeliveries({
+  deployment,
+  app,
+}: {
+  deployment: DeploymentView;
+  app: Application | undefined;
+}) {
+  const latest = latestDeliveries(deployment.alert_deliveries);
+  const waiting = awaitingAlerts(deployment, app)
+    ? pendingAlerts(deployment, app).filter((target) => target.latest === undefined)
+    : [];
+  if (latest.length === 0 && waiting.length === 0) return null;
+  return (
+    <section data-testid="alert-deliveries">
+      <h2>Alerts</h2>
+      {latest.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>Kind</th>
+              <th>Channel</th>
+              <th>Status</th>
+              <th class="number">Attempts</th>
+              <th>Reason</th>
+              <th>Time</th>
+            </tr>
+          </thead>
+          <tbody>
+            {latest.map((delivery) => (
+              <tr
+                key={targetKey(delivery)}
+                data-testid="alert-delivery"
+                data-kind={delivery.kind}
+                data-channel={delivery.channel}
+                data-status={delivery.status}
+              >
+                <td>{delivery.kind}</td>
+                <td>{delivery.channel}</td>
+                <td>
+                  <Status value={delivery.status} />
+                </td>
+                <td class="number">{delivery.attempt}</td>
+                <td>{delivery.error ?? '—'}</td>
+                <td>{formatTime(delivery.at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {waiting.length > 0 && (
+        <p class="muted" data-testid="alert-waiting">
+          Waiting for{' '}
+          {waiting.map((target) => `the ${target.kind} alert to ${target.channel}`).join(', ')}.
+        </p>
+      )}
+    </section>
+  );
+}
