@@ -60,6 +60,7 @@ export function createApp(options: ApiOptions) {
     c.set('releases', releases);
     c.set('logger', logger);
     if (prometheus !== undefined) c.set('prometheus', prometheus);
+    if (options.consoleUrl !== undefined) c.set('consoleUrl', options.consoleUrl);
     c.set('packageUploads', packageUploads);
     c.set('scrapeIntervalSeconds', scrapeIntervalSeconds);
     if (options.releaseStartGraceMs !== undefined) {

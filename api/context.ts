@@ -25,6 +25,11 @@ export interface ApiVariables {
   logger: Logger;
   /** Where the console's charts come from; unset, the routes that need it answer 503. */
   prometheus?: RangeQuerySource;
+  /**
+   * The web console as people reach it (CONSOLE_PUBLIC_URL, no trailing slash), for the links
+   * of the Markdown report; unset, this api's own /console at the request's origin.
+   */
+  consoleUrl?: string;
   /** Where uploaded packages go (the worker's store), and how large one may be. */
   packageUploads: { packageStore?: PackageStore; maxPackageBytes: number };
   /**

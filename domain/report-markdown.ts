@@ -16,11 +16,36 @@ function inline(text: string): string {
 const percent = (value: number): string => `${Math.round(value * 100)}%`;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** The console's release page of a deployment; `consoleUrl` is CONSOLE_PUBLIC_URL. */
+export function releasePageUrl(consoleUrl: string, deploymentId: string): string {
+  return `${consoleUrl.replace(/\/+$/, '')}/releases/${encodeURIComponent(deploymentId)}`;
+}
+
+/**
+ * The anchor of the chart of a report's anomalous metric on the console's release page:
+ * `metric-1` for the first (`index` 0), in the report's order.
+ */
+export const reportChartAnchor = (index: number): string => `metric-${index + 1}`;
+
+/** The chart of the report's anomalous metric `index` (0 for the first) on the release page. */
+export function reportChartUrl(consoleUrl: string, deploymentId: string, index: number): string {
+  return `${releasePageUrl(consoleUrl, deploymentId)}#${reportChartAnchor(index)}`;
+}
+
+export interface ReportMarkdownOptions {
+  /** The web console as people reach it (CONSOLE_PUBLIC_URL): each chart is linked there. */
+  consoleUrl: string;
+}
+
 /**
  * The report as Markdown for a person on call: what happened, the queries to paste into
- * Prometheus, the suspects with their evidence, what to do, and how the report was made.
+ * Prometheus with a link to each one's chart over the release, the suspects with their
+ * evidence, what to do, and how the report was made.
  */
-export function renderReportMarkdown(report: AnalysisReport): string {
+export function renderReportMarkdown(
+  report: AnalysisReport,
+  options: ReportMarkdownOptions,
+): string {
   const lines: string[] = [];
   const versions = report.previous_version
     ? `${report.version} (previous ${report.previous_version})`
@@ -28,7 +53,7 @@ export function renderReportMarkdown(report: AnalysisReport): string {
   lines.push(`# ${inline(report.app_name)} ${inline(versions)}: analysis`, '');
   lines.push(inline(report.summary), '');
   lines.push(
-    `- **Deployment:** ${inline(report.deployment_id)}`,
+    `- **Deployment:** ${inline(report.deployment_id)} ([release page](${releasePageUrl(options.consoleUrl, report.deployment_id)}))`,
     `- **Trigger:** ${report.trigger}: ${inline(report.reason)}`,
     `- **Fault:** ${report.fault_class}`,
     `- **Confidence:** ${percent(report.confidence)}`,
@@ -38,14 +63,16 @@ export function renderReportMarkdown(report: AnalysisReport): string {
 
   lines.push('## Anomalous metrics', '');
   if (report.anomalous_metrics.length === 0) lines.push('None stood out.', '');
-  for (const metric of report.anomalous_metrics) {
+  report.anomalous_metrics.forEach((metric, index) => {
     const numbers =
       metric.observed === undefined
         ? ''
         : ` (${formatNumber(metric.observed)}${metric.baseline === undefined ? '' : ` against ${formatNumber(metric.baseline)}`})`;
     lines.push(`### ${inline(metric.name)}${numbers}`, '', inline(metric.observation), '');
+    const chart = reportChartUrl(options.consoleUrl, report.deployment_id, index);
+    lines.push(`[Chart from before the release through the rollback](${chart})`, '');
     lines.push(fenced(metric.promql, 'promql'), '');
-  }
+  });
 
   lines.push('## Root cause', '', inline(report.root_cause), '');
   if (report.suspect_changes.length > 0) {

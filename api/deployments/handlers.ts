@@ -87,7 +87,10 @@ export const deploymentAction: RouteHandler<typeof routes.deploymentAction, ApiE
   return c.json(await view(vars, deployment), 202);
 };
 
-/** The report of a deployment, or a 404 naming the analysis workflow to look at while it runs. */
+/**
+ * The report of a deployment (and the deployment), or a 404 naming the analysis workflow to
+ * look at while it runs.
+ */
 async function reportOf(vars: ApiVariables, deploymentId: string) {
   const deployment = await vars.store.deployments.get(deploymentId);
   const report = await vars.store.analysisReports.findByDeployment(deployment.id);
@@ -99,13 +102,15 @@ async function reportOf(vars: ApiVariables, deploymentId: string) {
       { id: deployment.id, workflow_id: analysisWorkflowId(deployment.id) },
     );
   }
-  return report;
+  return { report, deployment };
 }
 
 export const getAnalysis: RouteHandler<typeof routes.getAnalysis, ApiEnv> = async (c) => {
-  const report = await reportOf(c.var, c.req.valid('param').id);
+  const { report } = await reportOf(c.var, c.req.valid('param').id);
   if (c.req.valid('query').format === 'markdown') {
-    return c.body(renderReportMarkdown(report), 200, {
+    // Its charts are linked on the console; without CONSOLE_PUBLIC_URL, this api's own.
+    const consoleUrl = c.var.consoleUrl ?? new URL('/console', c.req.url).href;
+    return c.body(renderReportMarkdown(report, { consoleUrl }), 200, {
       'content-type': 'text/markdown; charset=utf-8',
     });
   }
@@ -115,8 +120,8 @@ export const getAnalysis: RouteHandler<typeof routes.getAnalysis, ApiEnv> = asyn
 export const getAnalysisSeries: RouteHandler<typeof routes.getAnalysisSeries, ApiEnv> = async (
   c,
 ) => {
-  const report = await reportOf(c.var, c.req.valid('param').id);
-  return c.json(await queryReportSeries(prometheusOf(c.var), report), 200);
+  const { report, deployment } = await reportOf(c.var, c.req.valid('param').id);
+  return c.json(await queryReportSeries(prometheusOf(c.var), report, deployment), 200);
 };
 
 export const getGuardEvaluations: RouteHandler<typeof routes.getGuardEvaluations, ApiEnv> = async (

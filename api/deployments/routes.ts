@@ -5,6 +5,7 @@ import {
   GuardEvaluationRecord,
   guardEvaluationsKept,
 } from '../../domain';
+import type { ReleaseMarker } from '../../domain/release-timeline';
 import { MetricSeries } from '../prometheus-series';
 import { errorResponses } from '../responses';
 import { IdParam, json } from '../route-parts';
@@ -220,6 +221,28 @@ export const getGuardEvaluations = createRoute({
   },
 });
 
+const TimeWindow = z.object({ from: z.number().int(), to: z.number().int() });
+
+/** A moment of the release on the charts (domain/release-timeline.ts releaseMarkers). */
+const ReleaseMarkerSchema = z.object({
+  kind: z.enum([
+    'start',
+    'gray_deployed',
+    'batch',
+    'breach',
+    'rollback_begun',
+    'rollback_done',
+    'succeeded',
+    'failed',
+    'cancelled',
+  ]),
+  /** Epoch ms. */
+  at: z.number().int(),
+  label: z.string(),
+  /** For `batch`: which one (1 is the first after the gray machine). */
+  batch: z.number().int().optional(),
+}) satisfies z.ZodType<ReleaseMarker>;
+
 export const AnalysisSeries = z
   .object({
     deployment_id: z.string(),
@@ -227,11 +250,27 @@ export const AnalysisSeries = z
     from: z.number().int(),
     to: z.number().int(),
     step_seconds: z.number().int(),
+    /**
+     * Before the release started: as long as the report's baseline and at least 10 minutes
+     * (epoch ms; `to` is the release's start).
+     */
+    baseline_window: TimeWindow,
+    /** From the release's start until it ended (its rollback done), plus a margin. */
+    release_window: TimeWindow,
+    /** What happened to the release, oldest first: start, gray deployed, breach, rollback... */
+    markers: z.array(ReleaseMarkerSchema),
     /** One per anomalous metric of the report, in its order. */
     items: z.array(
       z.object({
         name: z.string(),
+        /** The report's query as written: it pins its time (`@`), and gives the reported number. */
         promql: z.string(),
+        /** The query charted: `promql` without its `@` modifiers, evaluated at each step. */
+        chart_promql: z.string(),
+        /** The modifiers taken out for the chart, as written (`@ 1700000000`, `@ end()`). */
+        unpinned: z.array(z.string()),
+        /** Why `promql` is charted as given: it does not parse as PromQL. */
+        unpin_error: z.string().optional(),
         series: z.array(MetricSeries),
         /** Why Prometheus refused this query (bad PromQL in the report, say). */
         error: z.string().optional(),
@@ -246,7 +285,7 @@ export const getAnalysisSeries = createRoute({
   tags,
   summary: "The analysis report's anomalous metrics as series, for charts",
   description:
-    'Each anomalous metric of the report evaluated as a range query from the baseline window through the release window. A query Prometheus refuses has its `error`; Prometheus down is 503; 404 until the report exists.',
+    "Each anomalous metric of the report evaluated as a range query from the baseline window (before the release started) through the release window (until its rollback was done, plus a margin), with the release's markers. The report's queries pin their evaluation time (`@`) so that they reproduce its numbers; charted as written they would be one flat value, so each is charted without its `@` modifiers (`chart_promql`; `offset` stays) and `promql` is returned as written. A query that does not parse is charted as given, with `unpin_error`; a query Prometheus refuses has its `error`; Prometheus down is 503; 404 until the report exists.",
   request: { params: IdParam },
   responses: {
     200: { description: 'The series', content: json(AnalysisSeries) },

@@ -40,6 +40,7 @@ beforeAll(async () => {
     releases,
     logger: createLogger('api', 'silent'),
     alertLookbackMs: 3600_000,
+    consoleUrl: 'https://ops.example.com/relguard',
   });
   // Alertmanager calls with a deployer token (temporal-dev.sh gives it the local admin's).
   app = withToken(api, await tokenFor(store, 'deployer'));
@@ -117,6 +118,10 @@ describe('GET /api/v1/deployments/:id/analysis', () => {
       '1. [#12 Remove retry from the payment client](https://github.com/acme/shop/pull/12) by alice',
     );
     expect(markdown).toContain('## Remediation');
+    // The chart of each anomalous metric, on the console's release page (CONSOLE_PUBLIC_URL).
+    expect(markdown).toContain(
+      `(https://ops.example.com/relguard/releases/${analysed.id}#metric-1)`,
+    );
   });
 
   it('refuses an unknown format with 400 naming the parameter', async () => {

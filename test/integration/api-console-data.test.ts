@@ -331,6 +331,7 @@ interface SeriesBody {
   from: number;
   to: number;
   step_seconds: number;
+  release_window: { from: number; to: number };
   items: { name: string; promql: string; series: Series[]; error?: string }[];
 }
 
@@ -361,8 +362,15 @@ describe('GET /api/v1/deployments/:id/analysis/series', () => {
     const body = await json<SeriesBody>(
       await viewer.request(`/api/v1/deployments/${released.id}/analysis/series`),
     );
-    expect(body).toMatchObject({ deployment_id: released.id, from: to - 600_000, to });
-    expect(body.step_seconds).toBe(3);
+    // From 10 minutes before the release's start through its end (the report's, here).
+    expect(body).toMatchObject({
+      deployment_id: released.id,
+      release_window: { from: released.createdTime },
+    });
+    expect(body.from).toBeLessThanOrEqual(released.createdTime - 600_000);
+    expect(body.to).toBeGreaterThanOrEqual(to);
+    expect(body.step_seconds).toBeGreaterThanOrEqual(1);
+    expect(body.step_seconds).toBeLessThanOrEqual(2);
     const [served, unparsable, nothing] = body.items;
     expect(served?.name).toBe('request rate of v1');
     expect(served?.error).toBeUndefined();
@@ -373,6 +381,8 @@ describe('GET /api/v1/deployments/:id/analysis/series', () => {
     expect(nothing).toEqual({
       name: 'nothing there',
       promql: 'sum(rate(http_requests_total{app="no-such-app"}[5s]))',
+      chart_promql: 'sum(rate(http_requests_total{app="no-such-app"}[5s]))',
+      unpinned: [],
       series: [],
     });
   });

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, enc } from '../api';
 import { Chart } from '../components/chart';
 import { ErrorBox } from '../components/error-box';
@@ -21,13 +21,13 @@ async function copyText(text: string): Promise<void> {
   area.remove();
 }
 
-function CopyButton({ text }: { text: string }) {
+function CopyButton({ text, testid = 'copy-promql' }: { text: string; testid?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <button
       type="button"
       class="small"
-      data-testid="copy-promql"
+      data-testid={testid}
       onClick={() => {
         void copyText(text).then(() => {
           setCopied(true);
@@ -46,6 +46,64 @@ const seriesLabel = (series: MetricSeries) =>
     .map(([name, value]) => `${name}=${value}`)
     .join(' ') || 'value';
 
+/** The anchor of the chart of anomalous metric `index` (0 for the first): `metric-1`. */
+export const metricAnchor = (index: number): string => `metric-${index + 1}`;
+
+type SeriesItem = AnalysisSeries['items'][number];
+
+/**
+ * The values of every line of a chart in [from, to), as `data-` attributes of its figure:
+ * `<name>-count` (samples with a value) and `<name>-max`, so that a test (or a person with dev
+ * tools) can compare before the release with after the breach.
+ */
+function valueAttributes(
+  name: string,
+  item: SeriesItem | undefined,
+  from: number,
+  to: number,
+): Record<string, string> {
+  const values = (item?.series ?? []).flatMap((one) =>
+    one.values.filter(
+      (value, index): value is number =>
+        value !== null &&
+        (one.timestamps[index] ?? -Infinity) >= from &&
+        (one.timestamps[index] ?? Infinity) < to,
+    ),
+  );
+  return {
+    [`${name}-count`]: String(values.length),
+    [`${name}-max`]: values.length === 0 ? '' : String(Math.max(...values)),
+  };
+}
+
+/** What the chart of an anomalous metric says of itself, for tests (see valueAttributes). */
+function chartAttributes(
+  anchor: string,
+  item: SeriesItem | undefined,
+  data: AnalysisSeries | undefined,
+): Record<string, string> {
+  if (data === undefined) return { anchor };
+  const start = data.release_window.from;
+  const breach = data.markers.find((marker) => marker.kind === 'breach')?.at;
+  return {
+    anchor,
+    'release-start': String(start),
+    ...(breach === undefined ? {} : { 'breach-at': String(breach) }),
+    ...valueAttributes('before', item, data.from, start),
+    ...valueAttributes('release', item, start, Infinity),
+    ...(breach === undefined ? {} : valueAttributes('after-breach', item, breach, Infinity)),
+  };
+}
+
+/** Scrolls to the element the address' #fragment names once it is drawn (`#metric-2`). */
+function useScrollToFragment(ready: unknown): void {
+  useEffect(() => {
+    const id = decodeURIComponent(location.hash.slice(1));
+    if (id === '') return;
+    document.getElementById(id)?.scrollIntoView();
+  }, [ready]);
+}
+
 /** The root-cause report of a release: what went wrong, the suspects, and what to do. */
 export function AnalysisReportView({ report }: { report: AnalysisReport }) {
   const series = useResource(
@@ -55,9 +113,16 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
       }),
     [report.deployment_id, report.createdTime],
   );
-  const byName = new Map(series.data?.items.map((item) => [item.name, item]));
+  const data = series.data;
+  // The charts move the page as they arrive: the linked one is scrolled to when they are in.
+  useScrollToFragment(data === undefined ? 'loading' : data);
+  const markers = (data?.markers ?? []).map(({ at, kind, label }) => ({ at, kind, label }));
+  const bands =
+    data === undefined
+      ? []
+      : [{ ...data.baseline_window, kind: 'baseline', label: 'before the release' }];
   return (
-    <section class="report" data-testid="analysis-report">
+    <section class="report" id="analysis-report" data-testid="analysis-report">
       <h2>Analysis</h2>
       <p class="muted">
         {report.analyzer}
@@ -76,11 +141,23 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
       <h3>Anomalous metrics</h3>
       <ErrorBox error={series.error} />
       {report.anomalous_metrics.length === 0 && <p class="muted">None named.</p>}
-      {report.anomalous_metrics.map((metric) => {
-        const item = byName.get(metric.name);
+      {report.anomalous_metrics.map((metric, index) => {
+        // The series answer is in the report's order, one item per anomalous metric.
+        const item = data?.items[index];
+        const anchor = metricAnchor(index);
         return (
-          <div key={metric.name} class="anomalous" data-testid="anomalous-metric">
-            <h4>{metric.name}</h4>
+          <div
+            key={anchor}
+            id={anchor}
+            class="anomalous"
+            data-testid="anomalous-metric"
+            data-anchor={anchor}
+          >
+            <h4>
+              <a href={`#${anchor}`} class="anchor-link">
+                {metric.name}
+              </a>
+            </h4>
             <p>
               {metric.observation}
               {metric.observed !== undefined && ` Observed ${formatNumber(metric.observed)}`}
@@ -89,7 +166,12 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
             </p>
             <Chart
               testid="metric-chart"
-              title={`${formatTime(report.baseline_window.from)} – ${formatTime(report.window.to)}`}
+              data={chartAttributes(anchor, item, data)}
+              title={
+                data === undefined
+                  ? `${formatTime(report.baseline_window.from)} – ${formatTime(report.window.to)}`
+                  : `${formatTime(data.from)} – ${formatTime(data.to)}, every ${data.step_seconds} s; shaded: before the release`
+              }
               unit=""
               lines={(item?.series ?? []).map((one) => ({
                 label: seriesLabel(one),
@@ -97,14 +179,34 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
                 values: one.values,
               }))}
               height={160}
-              {...(series.data === undefined
-                ? {}
-                : { xRange: [series.data.from, series.data.to] as const })}
+              markers={markers}
+              bands={bands}
+              {...(data === undefined ? {} : { xRange: [data.from, data.to] as const })}
               empty={
                 item?.error ??
                 (series.loading ? 'loading…' : 'Prometheus has no data for this query')
               }
             />
+            {item !== undefined && (
+              <>
+                <p class="muted promql-caption">
+                  Charted at each step (the report's query without its time pins
+                  {item.unpinned.length > 0 && `: ${item.unpinned.join(', ')}`}):
+                </p>
+                {item.unpin_error !== undefined && (
+                  <p class="error" data-testid="unpin-error">
+                    Charted as written, so it may be one flat value: {item.unpin_error}
+                  </p>
+                )}
+                <div class="promql-row">
+                  <code class="promql" data-testid="chart-promql">
+                    {item.chart_promql}
+                  </code>
+                  <CopyButton text={item.chart_promql} testid="copy-chart-promql" />
+                </div>
+              </>
+            )}
+            <p class="muted promql-caption">The report's query, which gives its number:</p>
             <div class="promql-row">
               <code class="promql" data-testid="promql">
                 {metric.promql}
