@@ -16,6 +16,10 @@ import { createReleaseAlertActivities, type ReleaseAlertDeps } from './release-a
 export interface ActivityDeps extends Omit<ReleaseDeps, 'store'> {
   store: Store;
   metrics: MetricSource;
+  /**
+   * This process' NOTIFY_CHANNELS: written to the channel store at start-up (worker/main.ts);
+   * alerts read the store at each send, never this.
+   */
   notifyChannels: Record<string, NotifyChannel>;
   links: ReleaseAlertDeps['links'];
   /** Where the pull requests of a release are read. */
@@ -26,7 +30,11 @@ export interface ActivityDeps extends Omit<ReleaseDeps, 'store'> {
 
 /** Every activity relguard registers, built over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const notify = createNotifyActivities({ channels: deps.notifyChannels, logger: deps.logger });
+  // The channel store, read at each send: a channel put while the worker runs works at once.
+  const notify = createNotifyActivities({
+    channels: () => deps.store.notifyChannels.byName(),
+    logger: deps.logger,
+  });
   return {
     ...createHealthActivities({ pingMongo: () => deps.store.ping() }),
     ...createReleaseActivities(deps),
@@ -50,7 +58,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createReleaseAlertActivities({
       store: deps.store,
-      sendAlert: (request) => notify.sendAlert(request),
+      sendAlert: (request, options) => notify.sendAlert(request, options),
       links: deps.links,
       logger: deps.logger,
     }),

@@ -19,6 +19,7 @@ import type { Logger } from './logger';
 import type { MetricSource } from './metrics/types';
 import type { DeployPlatform } from './platform/types';
 import { writeTargets } from './prometheus-targets';
+import type { AlertLinks } from './release-alerts';
 
 export interface MachineHealthDeps {
   store: Pick<Repositories, 'applications' | 'deployments' | 'machineEvents'>;
@@ -26,7 +27,7 @@ export interface MachineHealthDeps {
   platforms: Record<PlatformKind, DeployPlatform>;
   /** Delivers one alert to the named channels (see activities/notifier). */
   sendAlert(request: { channels: string[]; alert: Alert }): Promise<{ delivered: string[] }>;
-  links: { temporalUiUrl: string; namespace: string; apiUrl: string };
+  links: AlertLinks;
   logger: Logger;
   /**
    * Prometheus' scrape interval for the machines: a machine changed this recently may not be
@@ -330,7 +331,7 @@ export function createMachineHealthActivities(deps: MachineHealthDeps) {
           );
           return { delivered: [] };
         }
-        const { temporalUiUrl, namespace, apiUrl } = deps.links;
+        const { temporalUiUrl, namespace, apiUrl, consoleUrl } = deps.links;
         const workflowId = appHealthWorkflowId(app.id);
         const alert: Alert = {
           kind: bad ? 'machine_down' : 'machine_recovered',
@@ -345,6 +346,8 @@ export function createMachineHealthActivities(deps: MachineHealthDeps) {
           failing: [],
           action: lines.join('; '),
           links: [
+            // The console's application page first: what a person opens.
+            { label: 'Console', url: `${consoleUrl}/apps/${encodeURIComponent(app.id)}` },
             { label: 'Application', url: `${apiUrl}/api/v1/applications/${app.id}` },
             {
               label: 'Health watcher',

@@ -1,5 +1,13 @@
-import type { Alert, AlertKind, Application, Deployment, RuleResult } from '../domain';
+import type {
+  Alert,
+  AlertDelivery,
+  AlertKind,
+  Application,
+  Deployment,
+  RuleResult,
+} from '../domain';
 import {
+  alertAttempts,
   analysisWorkflowId,
   machinesWith,
   releaseWorkflowId,
@@ -8,12 +16,17 @@ import {
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
+import type { SendAlertAttempt, SendAlertOptions } from './notifier';
 
 export interface ReleaseAlertDeps {
   store: Repositories;
   /** Delivers one alert to the named channels (see activities/notifier). */
-  sendAlert(request: { channels: string[]; alert: Alert }): Promise<{ delivered: string[] }>;
-  links: { temporalUiUrl: string; namespace: string; apiUrl: string };
+  sendAlert(
+    request: { channels: string[]; alert: Alert },
+    options?: SendAlertOptions,
+  ): Promise<{ delivered: string[] }>;
+  /** Where the links in alerts point: the console's pages come first. */
+  links: AlertLinks;
   logger: Logger;
 }
 
@@ -24,9 +37,48 @@ export interface ReleaseAlertRequest {
   failing: RuleResult[];
 }
 
+export interface AlertLinks {
+  temporalUiUrl: string;
+  namespace: string;
+  apiUrl: string;
+  /** The web console as people reach it (CONSOLE_PUBLIC_URL), without a trailing slash. */
+  consoleUrl: string;
+}
+
+/**
+ * What one attempt to send an alert did, per channel, as recorded on the deployment: a channel
+ * that took it is `sent`; one that did not is `retrying` while the activity will be tried again
+ * (the failure is retryable and attempts are left), else `failed`. Channels that took the alert
+ * in an earlier attempt are not recorded again.
+ */
+export function deliveriesOf(
+  kind: AlertKind,
+  attempt: SendAlertAttempt,
+  at: number,
+): AlertDelivery[] {
+  const retried = attempt.retryable && attempt.attempt < alertAttempts;
+  return [
+    ...attempt.sent.map((channel): AlertDelivery => ({
+      kind,
+      channel,
+      status: 'sent',
+      attempt: attempt.attempt,
+      at,
+    })),
+    ...attempt.failed.map((failure): AlertDelivery => ({
+      kind,
+      channel: failure.channel,
+      status: retried && failure.retryable ? 'retrying' : 'failed',
+      attempt: attempt.attempt,
+      error: failure.message,
+      at,
+    })),
+  ];
+}
+
 /** Alerts about a release: what happened, its evidence, what relguard did, where to look. */
 export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
-  const { temporalUiUrl, namespace, apiUrl } = deps.links;
+  const { temporalUiUrl, namespace, apiUrl, consoleUrl } = deps.links;
   const workflowLink = (label: string, workflowId: string) => ({
     label,
     url: `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`,
@@ -39,14 +91,41 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
     label: 'Analysis',
     url: `${apiUrl}/api/v1/deployments/${deployment.id}/analysis?format=markdown`,
   });
+  /** The console's release page: the first thing a person opens. */
+  const releasePageLink = (deployment: Deployment) => ({
+    label: 'Release',
+    url: `${consoleUrl}/releases/${encodeURIComponent(deployment.id)}`,
+  });
+  /** The report as the console shows it, on the release page. */
+  const reportLink = (deployment: Deployment) => ({
+    label: 'Report',
+    url: `${consoleUrl}/releases/${encodeURIComponent(deployment.id)}#analysis-report`,
+  });
   /** A rollback starts the analysis; its alert says where the report will be. */
   const analysisFollows = (app: Application, kind: AlertKind) =>
     kind === 'rolled_back' && app.rollback_policy.ai_analysis;
 
+  /** Sends the alert and records, per channel, what this attempt did on the deployment. */
   async function send(app: Application, deployment: Deployment, alert: Alert) {
     const channels = app.rollback_policy.notify;
     if (channels.length === 0) return { delivered: [] };
-    const result = await deps.sendAlert({ channels, alert });
+    const result = await deps.sendAlert(
+      { channels, alert },
+      {
+        onAttempt: async (attempt) => {
+          const deliveries = deliveriesOf(alert.kind, attempt, Date.now());
+          try {
+            await deps.store.deployments.recordAlertDeliveries(deployment.id, deliveries);
+          } catch (error) {
+            // The alert's fate is the activity's result; the record is worth a loud log.
+            deps.logger.error(
+              { err: error, deployment: deployment.id, kind: alert.kind, deliveries },
+              'alert deliveries not recorded on the deployment',
+            );
+          }
+        },
+      },
+    );
     deps.logger.info(
       { app: app.name, deployment: deployment.id, kind: alert.kind, delivered: result.delivered },
       'alert sent',
@@ -86,9 +165,12 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
           failing: request.failing,
           action,
           links: [
-            deploymentLink(deployment),
+            releasePageLink(deployment),
             workflowLink('Workflow', releaseWorkflowId(app.name, deployment.id)),
-            ...(analysisFollows(app, request.kind) ? [analysisLink(deployment)] : []),
+            ...(analysisFollows(app, request.kind)
+              ? [reportLink(deployment), analysisLink(deployment)]
+              : []),
+            deploymentLink(deployment),
           ],
           at: Date.now(),
         };
@@ -119,9 +201,11 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
           failing: [],
           action: `${report.analyzer} analysis (confidence ${Math.round(report.confidence * 100)}%): ${report.fault_class}, ${culprit}. ${report.root_cause}`,
           links: [
+            reportLink(deployment),
+            releasePageLink(deployment),
+            workflowLink('Analysis workflow', analysisWorkflowId(deployment.id)),
             analysisLink(deployment),
             deploymentLink(deployment),
-            workflowLink('Analysis workflow', analysisWorkflowId(deployment.id)),
           ],
           at: Date.now(),
         };

@@ -4,6 +4,7 @@ import { LocalPackageStore } from '../activities/package-store/local';
 import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { applicationsApi } from './applications';
+import { channelsApi } from './channels';
 import { authentication } from './auth';
 import { deploymentsApi } from './deployments';
 import { packagesApi } from './packages';
@@ -87,6 +88,7 @@ export function createApp(options: ApiOptions) {
   app.route('/', deploymentsApi);
   app.route('/', packagesApi);
   app.route('/', tokensApi);
+  app.route('/', channelsApi);
   app.route(
     '/',
     alertmanagerWebhook({

@@ -18,7 +18,7 @@ const writes = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * files machines download, and the GitHub webhook (its signature is its authentication).
  * Viewers read; deployers release (deployments, package builds and uploads, Alertmanager's
  * webhook); admins
- * manage applications, tokens and the audit log.
+ * manage applications, notification channels, tokens and the audit log.
  */
 export function requiredRole(method: string, path: string): Role | undefined {
   if (!path.startsWith('/api/')) return undefined;
@@ -26,7 +26,9 @@ export function requiredRole(method: string, path: string): Role | undefined {
   if (path.startsWith('/api/v1/tokens') || path.startsWith('/api/v1/audit')) return 'admin';
   if (!writes.has(method)) return 'viewer';
   if (isPackageUpload(method, path)) return 'deployer';
-  if (path.startsWith('/api/v1/applications')) return 'admin';
+  if (path.startsWith('/api/v1/applications') || path.startsWith('/api/v1/channels')) {
+    return 'admin';
+  }
   return 'deployer';
 }
 

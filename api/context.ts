@@ -18,6 +18,7 @@ export interface ApiVariables {
     | 'audit'
     | 'guardEvaluations'
     | 'machineEvents'
+    | 'notifyChannels'
     | 'ping'
   >;
   temporal: TemporalHealth;

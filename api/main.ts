@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Client } from '@temporalio/client';
 import { loadConfig } from '../domain/config';
-import { ensureIndexes, openStore } from '../activities/db';
+import { ensureIndexes, openStore, storeEnvChannels } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import packageJson from '../package.json' with { type: 'json' };
 import { PrometheusClient, prometheusOptions } from '../activities/metrics';
@@ -22,11 +22,14 @@ const store = openStore({
   timeoutMs: config.MONGODB_TIMEOUT_MS,
 });
 // A MongoDB outage must not keep the api (and its /healthz) from starting, but the unique
-// indexes guard against duplicate names: keep trying until they exist.
+// indexes guard against duplicate names: keep trying until they exist (and the channels of
+// NOTIFY_CHANNELS are stored).
 async function makeIndexes(): Promise<void> {
   for (;;) {
     try {
       await ensureIndexes(store);
+      // Applications are checked against the channel store: this api's NOTIFY_CHANNELS are in it.
+      await storeEnvChannels(store.notifyChannels, config.NOTIFY_CHANNELS, logger);
       return;
     } catch (error) {
       logger.warn({ err: error }, 'could not create MongoDB indexes yet; retrying in 5 s');
@@ -43,6 +46,11 @@ const releases = temporalReleases({
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   namespace: config.TEMPORAL_NAMESPACE,
   uiUrl: config.TEMPORAL_UI_URL,
+  // Linked from each release's static details in the Temporal UI.
+  links: {
+    consoleUrl: config.CONSOLE_PUBLIC_URL ?? `${config.API_PUBLIC_URL.replace(/\/+$/, '')}/console`,
+    apiUrl: config.API_PUBLIC_URL,
+  },
 });
 
 // The console's charts, within PROMETHEUS_TIMEOUT_SECONDS: past it, a 503 that names the query.

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MachineStatus } from '../domain';
 import type { ApiEnv, ApiVariables } from './context';
 
@@ -18,6 +18,19 @@ export function mountMetrics(app: Hono<ApiEnv>, store: ApiVariables['store']): v
       this.reset();
       for (const group of await store.deployments.countByAppAndStatus()) {
         this.set({ app: group.app, status: group.status }, group.count);
+      }
+    },
+  });
+  new Counter({
+    name: 'relguard_alert_deliveries_total',
+    help: "Attempts to deliver an alert to a channel, by application, alert kind, channel and outcome (sent, retrying: failed and tried again, failed: given up); from the deployments' alert_deliveries.",
+    labelNames: ['app', 'kind', 'channel', 'outcome'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const group of await store.deployments.countAlertDeliveries()) {
+        const { count, ...labels } = group;
+        this.inc(labels, count);
       }
     },
   });

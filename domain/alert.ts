@@ -1,6 +1,30 @@
 import { z } from './zod';
 import type { RuleResult } from './guard';
 
+/**
+ * A channel's name: what rollback_policy.notify, NOTIFY_CHANNELS and /api/v1/channels/{name}
+ * call it. Letters and digits first, then letters, digits, `_`, `.` and `-`, 64 at most.
+ */
+export const channelNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Why a name is not a channel's, naming it; undefined when it is one. */
+export function channelNameProblem(name: string): string | undefined {
+  return channelNamePattern.test(name)
+    ? undefined
+    : `channel name ${JSON.stringify(name)} must start with a letter or digit and have only letters, digits, _, . and - (64 at most)`;
+}
+
+export const ChannelName = z.string().superRefine((name, ctx) => {
+  const problem = channelNameProblem(name);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/**
+ * How many times an alert is tried before relguard gives up on it (the alert activities'
+ * retry policy, in the release and analysis workflows).
+ */
+export const alertAttempts = 5;
+
 /** A notification channel, configured in NOTIFY_CHANNELS and named by rollback_policy.notify. */
 export const NotifyChannel = z.strictObject({
   type: z.enum(['webhook', 'slack', 'feishu', 'dingtalk', 'wecom']),
@@ -10,6 +34,26 @@ export const NotifyChannel = z.strictObject({
   secret: z.string().min(1).optional(),
 });
 export type NotifyChannel = z.infer<typeof NotifyChannel>;
+
+/**
+ * Where a stored channel comes from: `env` is a process' NOTIFY_CHANNELS (the api and the
+ * worker write theirs at each start), `api` is PUT /api/v1/channels/{name}.
+ */
+export const ChannelSource = z.enum(['env', 'api']);
+export type ChannelSource = z.infer<typeof ChannelSource>;
+
+/** A channel as the api shows it: never its URL's path or query (tokens) nor its secret. */
+export const ChannelView = z.object({
+  name: z.string(),
+  type: NotifyChannel.shape.type,
+  /** The URL's scheme and host, e.g. `https://hooks.slack.com`. */
+  host: z.string(),
+  secret_set: z.boolean(),
+  source: ChannelSource,
+  /** Epoch ms. */
+  updated_at: z.number().int(),
+});
+export type ChannelView = z.infer<typeof ChannelView>;
 
 /**
  * What happened. `guard_blind`: the metric guard cannot see the release's metrics (Prometheus

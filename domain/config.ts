@@ -1,4 +1,4 @@
-import { NotifyChannel } from './alert';
+import { channelNameProblem, NotifyChannel } from './alert';
 import { z } from './zod';
 
 /**
@@ -167,9 +167,21 @@ export const configSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string().min(1), NotifyChannel)),
+    .pipe(
+      z.record(z.string().min(1), NotifyChannel).superRefine((channels, ctx) => {
+        for (const name of Object.keys(channels)) {
+          const problem = channelNameProblem(name);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }
+      }),
+    ),
   /** The api's URL as people reach it, for the links in alerts. */
   API_PUBLIC_URL: url.default('http://127.0.0.1:3000'),
+  /**
+   * The web console as people reach it, for the links in alerts (a release's page, an
+   * application's). Unset, `<API_PUBLIC_URL>/console` (the api serves it there).
+   */
+  CONSOLE_PUBLIC_URL: url.optional(),
   /**
    * Reads a release's pull requests from the GitHub API; without it they come from git.
    * A secret: sent to GITHUB_API_URL only, never logged, never in a result or message.
@@ -355,5 +367,15 @@ export function parseEnvironment<T>(
 
 /** Validates the environment; throws a ConfigError that names every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  return parseEnvironment(validatedConfig, configVariables, env);
+  const config = parseEnvironment(validatedConfig, configVariables, env);
+  return { ...config, CONSOLE_PUBLIC_URL: consolePublicUrl(config) };
+}
+
+/** The console's public URL, without a trailing slash: CONSOLE_PUBLIC_URL or its default. */
+export function consolePublicUrl(
+  config: Pick<Config, 'API_PUBLIC_URL' | 'CONSOLE_PUBLIC_URL'>,
+): string {
+  return (
+    config.CONSOLE_PUBLIC_URL ?? `${config.API_PUBLIC_URL.replace(/\/+$/, '')}/console`
+  ).replace(/\/+$/, '');
 }

@@ -8,7 +8,7 @@ import { PrometheusClient, prometheusOptions } from '../activities/metrics';
 import { createPackageStore } from '../activities/package-store';
 import { createPlatform } from '../activities/platform';
 import type { CommandSettings } from '../activities/platform/command-env';
-import type { Config } from '../domain/config';
+import { consolePublicUrl, type Config } from '../domain/config';
 
 /** The activities' dependencies, built from the configuration once per worker process. */
 export function activityDeps(
@@ -58,6 +58,7 @@ export function activityDeps(
       temporalUiUrl: config.TEMPORAL_UI_URL,
       namespace: config.TEMPORAL_NAMESPACE,
       apiUrl: config.API_PUBLIC_URL,
+      consoleUrl: consolePublicUrl(config),
     },
     changes: createChangeSource({
       githubToken: config.GITHUB_TOKEN,

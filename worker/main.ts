@@ -1,7 +1,7 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../domain/config';
 import { createActivities } from '../activities';
-import { ensureIndexes, openStore } from '../activities/db';
+import { ensureIndexes, openStore, storeEnvChannels } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import { commandSettings, type CommandSettings } from '../activities/platform/command-env';
 import {
@@ -64,9 +64,14 @@ const store = openStore({
 try {
   const waits = { logger, signal: stopping.signal };
   // connect() again after a failed try: the driver closes a client whose first connection failed.
+  // NOTIFY_CHANNELS go to the channel store before the worker takes work: alerts read it.
   await untilReachable(
     'MongoDB',
-    () => store.client.connect().then(() => ensureIndexes(store)),
+    () =>
+      store.client
+        .connect()
+        .then(() => ensureIndexes(store))
+        .then(() => storeEnvChannels(store.notifyChannels, config.NOTIFY_CHANNELS, logger)),
     waits,
   );
   const connection = await untilReachable(

@@ -10,3 +10,4 @@ export { GuardEvaluationRepository } from './guard-evaluations';
 export { newId } from './documents';
 export { MachineEventRepository, type MachineEvent } from './machine-events';
 export { SshHostKeyRepository, type PinnedHostKey } from './ssh-host-keys';
+export { NotifyChannelRepository, storeEnvChannels, type StoredChannel } from './notify-channels';

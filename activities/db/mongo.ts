@@ -9,6 +9,7 @@ import { GuardEvaluationRepository } from './guard-evaluations';
 import { MachineEventRepository } from './machine-events';
 import { TokenRepository } from './tokens';
 import { SshHostKeyRepository } from './ssh-host-keys';
+import { NotifyChannelRepository } from './notify-channels';
 
 export interface MongoOptions {
   uri: string;
@@ -30,6 +31,8 @@ export interface Repositories {
   machineEvents: MachineEventRepository;
   /** Host keys trusted on first use (SSH_HOST_KEY_POLICY=accept-new); `_id` is the index. */
   sshHostKeys: SshHostKeyRepository;
+  /** The notification channels (`_id` is the name): read at each send, never cached. */
+  notifyChannels: NotifyChannelRepository;
 }
 
 /** The process's one MongoClient and what hangs off it. */
@@ -80,6 +83,7 @@ export function createRepositories(db: Db): Repositories {
     guardEvaluations: new GuardEvaluationRepository(db),
     machineEvents: new MachineEventRepository(db),
     sshHostKeys: new SshHostKeyRepository(db),
+    notifyChannels: new NotifyChannelRepository(db),
   };
 }
 

@@ -97,9 +97,9 @@ function channelNamed(channels: Record<string, NotifyChannel>, name: string): No
   const known = Object.keys(channels);
   throw new RelguardError(
     FailureType.BadConfig,
-    `unknown notification channel ${JSON.stringify(name)}: NOTIFY_CHANNELS ${
+    `unknown notification channel ${JSON.stringify(name)}: the channel store ${
       known.length === 0 ? 'has none' : `has ${known.map((key) => JSON.stringify(key)).join(', ')}`
-    }`,
+    }; add it with PUT /api/v1/channels/${encodeURIComponent(name)} or NOTIFY_CHANNELS`,
     { channel: name, known },
   );
 }
@@ -111,8 +111,12 @@ function asRelguardError(error: unknown): RelguardError {
   return new RelguardError(FailureType.Unavailable, redactUrls(message));
 }
 
+/** The channels by name, read at each send (the channel store), or a fixed set. */
+export type ChannelSource =
+  Record<string, NotifyChannel> | (() => Promise<Record<string, NotifyChannel>>);
+
 export interface NotifyActivityDeps extends NotifierDeps {
-  channels: Record<string, NotifyChannel>;
+  channels: ChannelSource;
   logger: Logger;
 }
 
@@ -121,67 +125,129 @@ export interface SendAlertRequest {
   alert: Alert;
 }
 
-/** What a failed attempt leaves for the next one: the channels that already have the alert. */
+/** A channel this attempt could not deliver to, and whether a retry may (BadConfig: never). */
+export interface ChannelFailure {
+  channel: string;
+  message: string;
+  retryable: boolean;
+}
+
+/**
+ * What one attempt did, per channel: `sent` took the alert now, `failed` did not (a channel
+ * refused for good by an earlier attempt is not tried, nor reported, again), `earlier` took it
+ * in an earlier attempt. `retryable`: the attempt fails and a retry may deliver what it missed.
+ */
+export interface SendAlertAttempt {
+  attempt: number;
+  sent: string[];
+  failed: ChannelFailure[];
+  earlier: string[];
+  retryable: boolean;
+}
+
+export interface SendAlertOptions {
+  /** Called once per attempt, after every channel answered and before it returns or throws. */
+  onAttempt?: (attempt: SendAlertAttempt) => Promise<void>;
+}
+
+/**
+ * What a failed attempt leaves for the next one: the channels that already have the alert, and
+ * those that refused it for good (BadConfig), which no retry tries again.
+ */
 interface SendAlertProgress {
   delivered: string[];
+  refused?: { channel: string; message: string }[];
 }
 
 export function createNotifyActivities(deps: NotifyActivityDeps) {
   const { channels, logger, ...notifierDeps } = deps;
+  const readChannels = typeof channels === 'function' ? channels : () => Promise.resolve(channels);
 
   return {
     /**
      * Sends the alert to each named channel and fails, after trying them all, if any failed.
-     * A channel is sent the alert once: each delivery is recorded in the heartbeat, and a retry
-     * skips the channels the failed attempt reached. The failure is BadConfig (no retry) when
-     * every failure is one, such as an unknown channel name; otherwise Unavailable.
+     * The channels are read at each send. A channel is sent the alert once: each delivery is
+     * recorded in the heartbeat, and a retry skips the channels the failed attempt reached and
+     * those that refused it for good. The failure is BadConfig (no retry) when every failure is
+     * one, such as an unknown channel name; otherwise Unavailable.
      */
-    async sendAlert(request: SendAlertRequest): Promise<{ delivered: string[] }> {
+    async sendAlert(
+      request: SendAlertRequest,
+      options: SendAlertOptions = {},
+    ): Promise<{ delivered: string[] }> {
       return asActivity(async () => {
         const context = Context.current();
         const names = [...new Set(request.channels)];
-        const delivered = deliveredBefore(context.info.heartbeatDetails).filter((name) =>
-          names.includes(name),
-        );
+        const before = progressBefore(context.info.heartbeatDetails);
+        const delivered = before.delivered.filter((name) => names.includes(name));
+        const earlier = [...delivered];
+        const refused = (before.refused ?? []).filter(({ channel }) => names.includes(channel));
         const log = logger.child({
           deployment_id: request.alert.deployment_id,
           alert: request.alert.kind,
           attempt: context.info.attempt,
         });
-        if (delivered.length > 0) {
-          log.info({ delivered }, 'resuming the alert: skipping the channels that have it');
+        if (delivered.length > 0 || refused.length > 0) {
+          log.info(
+            { delivered, refused: refused.map(({ channel }) => channel) },
+            'resuming the alert: skipping the channels that have it or refused it for good',
+          );
         }
-        const pending = names.filter((name) => !delivered.includes(name));
-        const result = await notifyAll(channels, pending, request.alert, {
+        const pending = names.filter(
+          (name) => !delivered.includes(name) && !refused.some(({ channel }) => channel === name),
+        );
+        const progress = (): SendAlertProgress => ({
+          delivered: [...delivered],
+          ...(refused.length === 0 ? {} : { refused: [...refused] }),
+        });
+        const known = pending.length === 0 ? {} : await readChannels();
+        const result = await notifyAll(known, pending, request.alert, {
           ...notifierDeps,
           signal: context.cancellationSignal,
           onDelivered: (name) => {
             delivered.push(name);
-            const progress: SendAlertProgress = { delivered: [...delivered] };
-            context.heartbeat(progress);
+            context.heartbeat(progress());
           },
         });
         for (const name of result.delivered) log.info({ channel: name }, 'alert delivered');
         for (const { channel, error } of result.failed) {
           log.warn({ channel, failure: error.type, error: error.message }, 'alert not delivered');
         }
-        if (result.failed.length === 0) return { delivered };
+        const failedNow = result.failed.map(({ channel, error }) => ({ channel, error }));
+        for (const { channel, error } of failedNow) {
+          if (error.type === FailureType.BadConfig)
+            refused.push({ channel, message: error.message });
+        }
+        const retryable = failedNow.some(({ error }) => error.type !== FailureType.BadConfig);
+        if (failedNow.length > 0) context.heartbeat(progress());
+        await options.onAttempt?.({
+          attempt: context.info.attempt,
+          sent: result.delivered,
+          failed: failedNow.map(({ channel, error }) => ({
+            channel,
+            message: error.message,
+            retryable: error.type !== FailureType.BadConfig,
+          })),
+          earlier,
+          retryable,
+        });
+        if (failedNow.length === 0 && refused.length === 0) return { delivered };
 
-        const type = result.failed.every(({ error }) => error.type === FailureType.BadConfig)
-          ? FailureType.BadConfig
-          : FailureType.Unavailable;
+        const failures = [
+          ...refused
+            .filter(({ channel }) => !failedNow.some((failed) => failed.channel === channel))
+            .map(({ channel, message }) => ({ channel, type: FailureType.BadConfig, message })),
+          ...failedNow.map(({ channel, error }) => ({
+            channel,
+            type: error.type,
+            message: error.message,
+          })),
+        ];
         throw new RelguardError(
-          type,
+          retryable ? FailureType.Unavailable : FailureType.BadConfig,
           `the alert reached ${delivered.length} of ${names.length} channels; ` +
-            result.failed.map(({ channel, error }) => `${channel}: ${error.message}`).join('; '),
-          {
-            delivered,
-            failed: result.failed.map(({ channel, error }) => ({
-              channel,
-              type: error.type,
-              message: error.message,
-            })),
-          },
+            failures.map(({ channel, message }) => `${channel}: ${message}`).join('; '),
+          { delivered, failed: failures },
         );
       });
     },
@@ -189,12 +255,23 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
 }
 
 /** The previous attempt's heartbeat, if it has the expected shape; anything else counts as none. */
-function deliveredBefore(details: unknown): string[] {
-  if (typeof details !== 'object' || details === null) return [];
-  const { delivered } = details as Partial<Record<keyof SendAlertProgress, unknown>>;
-  return Array.isArray(delivered)
-    ? delivered.filter((name): name is string => typeof name === 'string')
-    : [];
+function progressBefore(details: unknown): SendAlertProgress {
+  if (typeof details !== 'object' || details === null) return { delivered: [] };
+  const { delivered, refused } = details as Partial<Record<keyof SendAlertProgress, unknown>>;
+  return {
+    delivered: Array.isArray(delivered)
+      ? delivered.filter((name): name is string => typeof name === 'string')
+      : [],
+    refused: Array.isArray(refused)
+      ? refused.flatMap((entry: unknown) => {
+          if (typeof entry !== 'object' || entry === null) return [];
+          const { channel, message } = entry as Record<string, unknown>;
+          return typeof channel === 'string' && typeof message === 'string'
+            ? [{ channel, message }]
+            : [];
+        })
+      : [],
+  };
 }
 
 export type NotifyActivities = ReturnType<typeof createNotifyActivities>;

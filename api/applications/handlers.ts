@@ -15,6 +15,7 @@ import {
 } from '../../domain/application-redaction';
 import { unjudgeableTiming } from '../../domain/guard-timing';
 import { maxRangeSeconds, redTemplateIssues } from '../../domain/promql-templates';
+import { releaseMarkers } from '../../domain/release-timeline';
 import type { ApiEnv, ApiVariables } from '../context';
 import { validationBody, type ErrorEnvelope } from '../errors';
 import { prometheusOf } from '../prometheus-series';
@@ -63,6 +64,35 @@ function refusalOf(issues: { path: PropertyKey[]; message: string }[]): ErrorEnv
   return validationBody(error, 'request body');
 }
 
+/**
+ * The 422 body for a rollback_policy.notify that names a channel the channel store does not
+ * have (each named by its index, with the channels there are), or undefined when all exist:
+ * an alert to an unknown channel would only fail when the release needs it.
+ */
+async function unknownChannelRefusal(
+  vars: Pick<ApiVariables, 'store'>,
+  notify: readonly string[] | undefined,
+): Promise<ErrorEnvelope | undefined> {
+  if (notify === undefined || notify.length === 0) return undefined;
+  const known = (await vars.store.notifyChannels.list()).map((channel) => channel.name);
+  const listed =
+    known.length === 0
+      ? 'there are none'
+      : `they are ${known.map((name) => JSON.stringify(name)).join(', ')}`;
+  return refusalOf(
+    notify.flatMap((name, index) =>
+      known.includes(name)
+        ? []
+        : [
+            {
+              path: ['rollback_policy', 'notify', index],
+              message: `rollback_policy.notify[${index}] names channel ${JSON.stringify(name)}, which is not configured (${listed}): add it with PUT /api/v1/channels/${encodeURIComponent(name)} or NOTIFY_CHANNELS`,
+            },
+          ],
+    ),
+  );
+}
+
 /** The role the answer is redacted for: the token's (the least when there is none). */
 const roleOf = (vars: Pick<ApiVariables, 'principal'>) => vars.principal?.role ?? 'viewer';
 
@@ -74,6 +104,8 @@ export const createApplication: RouteHandler<typeof routes.createApplication, Ap
   if (masked !== undefined) return c.json(masked, 422);
   const refusal = guardRefusal(input, c.var.scrapeIntervalSeconds);
   if (refusal !== undefined) return c.json(refusal, 422);
+  const unknownChannel = await unknownChannelRefusal(c.var, input.rollback_policy.notify);
+  if (unknownChannel !== undefined) return c.json(unknownChannel, 422);
   const app = await c.var.store.applications.create(input);
   c.var.logger.info({ app: app.name, id: app.id }, 'application created');
   try {
@@ -123,6 +155,8 @@ export const updateApplication: RouteHandler<typeof routes.updateApplication, Ap
     c.var.scrapeIntervalSeconds,
   );
   if (refusal !== undefined) return c.json(refusal, 422);
+  const unknownChannel = await unknownChannelRefusal(c.var, update.rollback_policy?.notify);
+  if (unknownChannel !== undefined) return c.json(unknownChannel, 422);
   const app = await applications.updateFrom(current, update);
   c.var.logger.info({ app: app.name, id }, 'application updated');
   return c.json(redactApplication(app, roleOf(c.var)), 200);
@@ -206,7 +240,16 @@ export const getApplicationMetrics: RouteHandler<
 > = async (c) => {
   const app = await c.var.store.applications.get(c.req.valid('param').id);
   const prometheus = prometheusOf(c.var);
+  const { minutes, by } = c.req.valid('query');
   const to = Date.now();
-  const from = to - c.req.valid('query').minutes * 60_000;
-  return c.json(await queryRedMetrics(prometheus, app, { from, to }), 200);
+  const from = to - minutes * 60_000;
+  const deployments = await c.var.store.deployments.activeBetween(app.id, from, to);
+  const metrics = await queryRedMetrics(prometheus, app, {
+    from,
+    to,
+    by,
+    deployments,
+    markersOf: releaseMarkers,
+  });
+  return c.json(metrics, 200);
 };

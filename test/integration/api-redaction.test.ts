@@ -71,6 +71,12 @@ beforeAll(async () => {
   for (const role of ['viewer', 'deployer', 'admin'] as const) {
     tokens[role] = await tokenFor(testStore.store, role);
   }
+  // The application names it: applications are refused channels the store does not have.
+  await testStore.store.notifyChannels.put(
+    'oncall',
+    { type: 'webhook', url: 'http://127.0.0.1:1/hook' },
+    'env',
+  );
   const created = await api.call('POST', '/api/v1/applications', tokens.admin, application);
   expect(created.status, created.text).toBe(201);
   createdText = created.text;

@@ -106,7 +106,7 @@ describe('notifyAll', () => {
       ['pager', FailureType.BadConfig],
     ]);
     expect(result.failed[1]?.error.message).toBe(
-      'unknown notification channel "pager": NOTIFY_CHANNELS has "oncall", "audit", "ops"',
+      'unknown notification channel "pager": the channel store has "oncall", "audit", "ops"; add it with PUT /api/v1/channels/pager or NOTIFY_CHANNELS',
     );
     // A duplicated name is one channel: it gets the alert once.
     expect(paths().filter((path) => path === '/ops')).toHaveLength(1);
@@ -200,7 +200,7 @@ describe('sendAlert', () => {
     expect(failure.type).toBe(FailureType.BadConfig);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe(
-      'the alert reached 1 of 2 channels; pagerduty: unknown notification channel "pagerduty": NOTIFY_CHANNELS has "oncall", "audit", "ops"',
+      'the alert reached 1 of 2 channels; pagerduty: unknown notification channel "pagerduty": the channel store has "oncall", "audit", "ops"; add it with PUT /api/v1/channels/pagerduty or NOTIFY_CHANNELS',
     );
     expect(paths()).toEqual(['/ops']);
   });

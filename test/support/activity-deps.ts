@@ -64,6 +64,7 @@ export async function testActivityDeps(
         temporalUiUrl: 'http://127.0.0.1:8233',
         namespace: 'default',
         apiUrl: packageBaseUrl.replace(/\/packages$/, ''),
+        consoleUrl: `${packageBaseUrl.replace(/\/packages$/, '')}/console`,
       },
       // No GitHub token: pull requests come from the application's git repository.
       changes: createChangeSource({ githubApiUrl: 'http://127.0.0.1:1' }),

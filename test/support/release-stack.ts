@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { storeEnvChannels } from '../../activities/db';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics';
 import { createApp } from '../../api/app';
@@ -89,6 +90,12 @@ async function assembleStack(
     { timeoutMs: 2000, logger: createLogger('api', 'silent') },
   );
   const adminToken = await tokenFor(testStore.store, 'admin');
+  // What the api and the worker do at start with their NOTIFY_CHANNELS (api/main.ts, worker/main.ts).
+  await storeEnvChannels(
+    testStore.store.notifyChannels,
+    depsOptions.notifyChannels ?? {},
+    createLogger('api', 'silent'),
+  );
   const app = createApp({
     store: testStore.store,
     temporal: health.health,
