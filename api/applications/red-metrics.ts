@@ -1,12 +1,15 @@
+import { mapConcurrently } from '../../activities/concurrency';
 import { defaultStepSeconds, PrometheusError } from '../../activities/metrics/prometheus';
 import {
   FailureType,
   renderTemplate,
   RelguardError,
   type Application,
+  type Deployment,
   type REDMetrics,
 } from '../../domain';
 import { chartSeries, type MetricSeries, type RangeQuerySource } from '../prometheus-series';
+import { fillErrorZeros } from './zero-fill';
 
 const redMetrics = [
   { metric: 'rate', unit: 'req/s', template: (red: REDMetrics) => red.rate },
@@ -14,72 +17,234 @@ const redMetrics = [
   { metric: 'latency', unit: 's', template: (red: REDMetrics) => red.duration },
 ] as const;
 
-/** At most this many versions are charted: those the machines run, then current and previous. */
-const maxVersions = 4;
+type RedMetricName = (typeof redMetrics)[number]['metric'];
+
+/** At most this many versions are charted, the newest first (see servedVersions). */
+export const maxVersions = 8;
+/** At most this many (version, machine) series per metric in the per-machine view. */
+export const maxMachineSeries = 48;
+/** Range queries in flight at once for one request. */
+const queryConcurrency = 8;
+
+/** The deployments' versions in the order they are charted, and those left out. */
+export interface ServedVersions {
+  versions: string[];
+  left_out: string[];
+}
 
 /**
- * The versions worth a series: what the machines run now (two of them in the middle of a
- * release), then the application's current and previous version. The RED templates select by
- * version, so an application that never ran one has none.
+ * Every version that served in the window, most recent first: what the machines run now (two
+ * versions in the middle of a release) and the application's current version, then each
+ * deployment of the window (newest first) with its version and the one it replaced, so a
+ * rolled-back version keeps its series after the machines went back. At most `max`; the rest
+ * are `left_out`, said in the response. A version the templates find no samples of has no
+ * series: listing one that did not serve costs a query, not a line.
  */
-export function chartedVersions(
-  app: Pick<Application, 'machines' | 'currentVersion' | 'prev_version'>,
-) {
-  const versions = [
-    ...app.machines.map((machine) => machine.version),
-    app.currentVersion,
-    app.prev_version,
-  ].filter((version) => version !== '');
-  return [...new Set(versions)].slice(0, maxVersions);
+export function servedVersions(
+  app: { machines: readonly { version: string }[]; currentVersion: string },
+  deployments: readonly Pick<Deployment, 'package_version' | 'previous_version'>[],
+  max = maxVersions,
+): ServedVersions {
+  const all = [
+    ...new Set(
+      [
+        ...app.machines.map((machine) => machine.version),
+        app.currentVersion,
+        ...deployments.flatMap((deployment) => [
+          deployment.package_version,
+          deployment.previous_version,
+        ]),
+      ].filter((version) => version !== ''),
+    ),
+  ];
+  return { versions: all.slice(0, max), left_out: all.slice(max) };
+}
+
+/** A release event of the window, as the charts mark it (see domain/release-timeline.ts). */
+export interface ChartMarkerSource {
+  kind: string;
+  at: number;
+  label: string;
+  batch?: number;
+}
+
+export interface ReleaseChartEvent extends ChartMarkerSource {
+  deployment_id: string;
+  /** The version the deployment released. */
+  version: string;
+  /** The console's page of the release. */
+  href: string;
+}
+
+/** The events of `deployments` within [from, to], oldest first, each linking to its release. */
+export function releaseEvents(
+  deployments: readonly Deployment[],
+  window: { from: number; to: number },
+  markersOf: (deployment: Deployment) => readonly ChartMarkerSource[],
+): ReleaseChartEvent[] {
+  return deployments
+    .flatMap((deployment) =>
+      markersOf(deployment).map((marker) => ({
+        at: marker.at,
+        kind: marker.kind,
+        label: marker.label,
+        ...(marker.batch === undefined ? {} : { batch: marker.batch }),
+        deployment_id: deployment.id,
+        version: deployment.package_version,
+        href: `/releases/${encodeURIComponent(deployment.id)}`,
+      })),
+    )
+    .filter((event) => event.at >= window.from && event.at <= window.to)
+    .sort((a, b) => a.at - b.at);
+}
+
+/** One range query: a template rendered for a version, or for one machine of it. */
+interface Query {
+  version: string;
+  machine?: string;
+  promql: string;
+}
+
+interface Answer extends Query {
+  series: MetricSeries[];
+}
+
+export interface RedMetricsRequest {
+  from: number;
+  to: number;
+  /** One series per version (default), or per version and machine. */
+  by?: 'version' | 'machine';
+  /** The application's deployments whose life overlaps the window, newest first. */
+  deployments?: readonly Deployment[];
+  markersOf?: (deployment: Deployment) => readonly ChartMarkerSource[];
 }
 
 /**
  * The application's RED metrics from `from` to `to` (epoch ms): for each metric its template
- * rendered per charted version with the application's machines as `{{instances}}`, run as range
- * queries. A template that cannot be rendered, or that Prometheus refuses, is BadConfig (422);
- * Prometheus down is Unavailable (503).
+ * rendered per version that served in the window (servedVersions) with the application's
+ * machines as `{{instances}}` (per machine: that one machine), run as range queries. Errors
+ * are 0 where the version had traffic and no 5xx (fillErrorZeros). The window's release
+ * events come with it, for the charts' markers. A template that cannot be rendered, or that
+ * Prometheus refuses, is BadConfig (422); Prometheus down is Unavailable (503).
  */
 export async function queryRedMetrics(
   prometheus: RangeQuerySource,
   app: Application,
-  window: { from: number; to: number },
+  request: RedMetricsRequest,
 ) {
-  const step = defaultStepSeconds(window.from, window.to);
-  const versions = app.machines.length === 0 ? [] : chartedVersions(app);
+  const { from, to, by = 'version', deployments = [], markersOf = () => [] } = request;
+  const step = defaultStepSeconds(from, to);
+  const served =
+    app.machines.length === 0 ? { versions: [], left_out: [] } : servedVersions(app, deployments);
   const instances = app.machines.map((machine) => machine.id);
-  const metrics = await Promise.all(
-    redMetrics.map(async ({ metric, unit, template }) => {
-      const queries = versions.map((version) => ({
-        version,
-        promql: renderTemplate(template(app.red_metrics_config), {
-          app: app.name,
-          version,
-          instances,
-        }),
-      }));
-      const perVersion = await Promise.all(
-        queries.map(async ({ version, promql }): Promise<MetricSeries[]> => {
-          try {
-            return await chartSeries(
-              prometheus,
-              promql,
-              { start: window.from, end: window.to, stepSeconds: step },
-              { version },
-            );
-          } catch (error) {
-            if (error instanceof PrometheusError) {
-              throw new RelguardError(
-                FailureType.BadConfig,
-                `Prometheus refused the ${metric} query of ${app.name} (red_metrics_config): ${error.message}`,
-                { promql },
-              );
-            }
-            throw error;
-          }
-        }),
+  const notes: string[] = [];
+  if (served.left_out.length > 0) {
+    notes.push(
+      `${served.left_out.length} older version(s) served in the window but are not charted (at most ${maxVersions}): ${served.left_out.join(', ')}`,
+    );
+  }
+
+  const queriesOf = (metric: RedMetricName, template: string): Query[] => {
+    const render = (version: string, machines: readonly string[]) =>
+      renderTemplate(template, { app: app.name, version, instances: machines });
+    if (by === 'version' || !template.includes('{{instances}}')) {
+      if (by === 'machine') {
+        notes.push(
+          `the ${metric} template has no {{instances}}: it cannot select one machine, so it is charted per version`,
+        );
+      }
+      return served.versions.map((version) => ({ version, promql: render(version, instances) }));
+    }
+    const pairs = served.versions.flatMap((version) =>
+      instances.map((machine) => ({ version, machine })),
+    );
+    if (pairs.length > maxMachineSeries) {
+      notes.push(
+        `the ${metric} chart per machine shows the first ${maxMachineSeries} of ${pairs.length} (version, machine) pairs`,
       );
-      return { metric, unit, queries, series: perVersion.flat() };
-    }),
+    }
+    return pairs
+      .slice(0, maxMachineSeries)
+      .map(({ version, machine }) => ({ version, machine, promql: render(version, [machine]) }));
+  };
+
+  const run = async (metric: RedMetricName, query: Query): Promise<Answer> => {
+    const labels: Record<string, string> = {
+      version: query.version,
+      ...(query.machine === undefined ? {} : { machine: query.machine }),
+    };
+    try {
+      const series = await chartSeries(
+        prometheus,
+        query.promql,
+        { start: from, end: to, stepSeconds: step },
+        labels,
+      );
+      return { ...query, series };
+    } catch (error) {
+      if (error instanceof PrometheusError) {
+        throw new RelguardError(
+          FailureType.BadConfig,
+          `Prometheus refused the ${metric} query of ${app.name} (red_metrics_config): ${error.message}`,
+          { promql: query.promql },
+        );
+      }
+      throw error;
+    }
+  };
+
+  const planned = redMetrics.map(({ metric, unit, template }) => ({
+    metric,
+    unit,
+    queries: queriesOf(metric, template(app.red_metrics_config)),
+  }));
+  const jobs = planned.flatMap(({ metric, queries }) =>
+    queries.map((query) => ({ metric, query })),
   );
-  return { app_id: app.id, from: window.from, to: window.to, step_seconds: step, metrics };
+  const answers = await mapConcurrently(jobs, queryConcurrency, ({ metric, query }) =>
+    run(metric, query),
+  );
+  const answersOf = (metric: RedMetricName) =>
+    answers.filter((_answer, index) => jobs[index]?.metric === metric);
+
+  const rateAnswers = answersOf('rate');
+  const metrics = planned.map(({ metric, unit, queries }) => {
+    const mine = answersOf(metric);
+    const series =
+      metric === 'errors'
+        ? mine.flatMap((answer) =>
+            fillErrorZeros(
+              // The traffic of the same version (and machine, when both are per machine).
+              rateAnswers
+                .filter(
+                  (rate) =>
+                    rate.version === answer.version &&
+                    (answer.machine === undefined ||
+                      rate.machine === undefined ||
+                      rate.machine === answer.machine),
+                )
+                .flatMap((rate) => rate.series),
+              answer.series,
+              {
+                version: answer.version,
+                ...(answer.machine === undefined ? {} : { machine: answer.machine }),
+              },
+            ),
+          )
+        : mine.flatMap((answer) => answer.series);
+    return { metric, unit, queries, series };
+  });
+
+  return {
+    app_id: app.id,
+    from,
+    to,
+    step_seconds: step,
+    by,
+    versions: served.versions,
+    versions_left_out: served.left_out,
+    notes: [...new Set(notes)],
+    metrics,
+    events: releaseEvents(deployments, { from, to }, markersOf),
+  };
 }

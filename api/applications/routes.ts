@@ -169,12 +169,34 @@ export const RedMetric = z
     metric: RedMetricName,
     /** `req/s` for rate and errors, `s` for latency. */
     unit: z.string(),
-    /** The application's template rendered once per version shown. */
-    queries: z.array(z.object({ version: z.string(), promql: z.string() })),
-    /** Each series has a `version` label; none at all when Prometheus has no data. */
+    /** The application's template rendered once per version shown (per machine: per pair). */
+    queries: z.array(
+      z.object({ version: z.string(), machine: z.string().optional(), promql: z.string() }),
+    ),
+    /**
+     * Each series has a `version` label (and `machine` per machine); none for a version without
+     * samples. Errors are 0, not absent, where the version had traffic and no 5xx.
+     */
     series: z.array(MetricSeries),
   })
   .openapi('RedMetric');
+
+export const ReleaseChartEvent = z
+  .object({
+    at: z.number().int(),
+    kind: z.string().openapi({
+      description:
+        'start, gray_deployed, batch, breach, rollback_begun, rollback_done, succeeded, failed or cancelled',
+    }),
+    label: z.string(),
+    batch: z.number().int().optional(),
+    deployment_id: z.string(),
+    /** The version the deployment released. */
+    version: z.string(),
+    /** The console path of the release's page. */
+    href: z.string(),
+  })
+  .openapi('ReleaseChartEvent');
 
 export const ApplicationMetrics = z
   .object({
@@ -182,7 +204,16 @@ export const ApplicationMetrics = z
     from: z.number().int(),
     to: z.number().int(),
     step_seconds: z.number().int(),
+    by: z.enum(['version', 'machine']),
+    /** The versions charted: every one that served in the window, newest first (at most 8). */
+    versions: z.array(z.string()),
+    /** Versions that served in the window but are not charted (beyond the 8 newest). */
+    versions_left_out: z.array(z.string()),
+    /** What the charts cannot show as asked, in words (versions left out, a template without {{instances}} per machine). */
+    notes: z.array(z.string()),
     metrics: z.array(RedMetric),
+    /** The release events of the window, oldest first, for markers. */
+    events: z.array(ReleaseChartEvent),
   })
   .openapi('ApplicationMetrics');
 
@@ -190,12 +221,16 @@ export const getApplicationMetrics = createRoute({
   method: 'get',
   path: '/api/v1/applications/{id}/metrics',
   tags,
-  summary: "The application's RED metrics over the last minutes, from Prometheus",
+  summary:
+    "The application's RED metrics over the last minutes, from Prometheus, with its release events",
   description:
-    "Range queries of the application's `red_metrics_config` (rate, errors, latency), once per version its machines run (and its current and previous version), with `{{instances}}` its machines. No data is an empty `series`; Prometheus down is 503.",
+    "Range queries of the application's `red_metrics_config` (rate, errors, latency), once per version that served in the window (what its machines run, its current version, and each deployment's version and the one it replaced, for the deployments whose life overlaps the window; the 8 newest), with `{{instances}}` its machines, or with `by=machine` once per version and machine with `{{instances}}` that one machine. Errors are 0 where a version had traffic and no 5xx; a version without traffic has no series. `events` are the window's release events (start, gray deployed, each batch, breach, rollback begun and done, the end) linking to the release. Prometheus down is 503.",
   request: {
     params: IdParam,
-    query: z.object({ minutes: z.coerce.number().int().min(1).max(1440).default(60) }),
+    query: z.object({
+      minutes: z.coerce.number().int().min(1).max(1440).default(60),
+      by: z.enum(['version', 'machine']).default('version'),
+    }),
   },
   responses: {
     200: { description: 'The series', content: json(ApplicationMetrics) },

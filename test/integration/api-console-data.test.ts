@@ -170,6 +170,7 @@ interface MetricsBody {
   from: number;
   to: number;
   step_seconds: number;
+  versions: string[];
   metrics: {
     metric: string;
     unit: string;
@@ -194,20 +195,30 @@ describe('GET /api/v1/applications/:id/metrics', () => {
       ['latency', 's'],
     ]);
     const [rate, errors, latency] = body.metrics;
-    expect(rate?.queries).toEqual([
-      {
-        version: 'v1',
-        promql: 'sum(rate(http_requests_total{app="shop",version="v1",instance=~"m1"}[5s]))',
-      },
-    ]);
+    // What m1 runs, then the versions of the window's deployments (v3, v2, newest first).
+    expect(body.versions).toEqual(['v1', 'v3', 'v2']);
+    expect(rate?.queries[0]).toEqual({
+      version: 'v1',
+      promql: 'sum(rate(http_requests_total{app="shop",version="v1",instance=~"m1"}[5s]))',
+    });
+    expect(rate?.queries.map((query) => query.version)).toEqual(['v1', 'v3', 'v2']);
+    // v2 and v3 never served: no series, not zeros.
     expect(rate?.series).toHaveLength(1);
     const served = rate!.series[0]!;
     expect(served.labels).toEqual({ version: 'v1' });
     expect(served.timestamps).toHaveLength(served.values.length);
     expect(served.timestamps.every((time) => time >= body.from && time <= body.to)).toBe(true);
     expect(Math.max(...served.values.map((value) => value ?? 0))).toBeGreaterThan(1);
-    // No 5xx has happened: Prometheus has no series at all for the errors query.
-    expect(errors?.series).toEqual([]);
+    // No 5xx has happened: Prometheus has no series for the errors query, and the chart has
+    // zeros where v1 served traffic.
+    expect(errors?.series).toHaveLength(1);
+    const noErrors = errors!.series[0]!;
+    expect(noErrors.labels).toEqual({ version: 'v1' });
+    expect(noErrors.values.length).toBeGreaterThan(0);
+    expect(noErrors.values.every((value) => value === 0)).toBe(true);
+    expect(noErrors.timestamps).toEqual(
+      served.timestamps.filter((_time, index) => served.values[index] !== null),
+    );
     expect(latency?.series[0]?.values.some((value) => value !== null && value > 0)).toBe(true);
   });
 
