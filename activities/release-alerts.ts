@@ -11,6 +11,7 @@ import {
   analysisWorkflowId,
   machinesWith,
   releaseWorkflowId,
+  reportChartUrl,
   touchedNodeStatuses,
 } from '../domain';
 import type { Repositories } from './db';
@@ -202,6 +203,11 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
           action: `${report.analyzer} analysis (confidence ${Math.round(report.confidence * 100)}%): ${report.fault_class}, ${culprit}. ${report.root_cause}`,
           links: [
             reportLink(deployment),
+            // Each anomalous metric's chart from before the release through the rollback.
+            ...report.anomalous_metrics.map((metric, index) => ({
+              label: `Chart: ${metric.name}`,
+              url: reportChartUrl(consoleUrl, deployment.id, index),
+            })),
             releasePageLink(deployment),
             workflowLink('Analysis workflow', analysisWorkflowId(deployment.id)),
             analysisLink(deployment),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Client } from '@temporalio/client';
-import { loadConfig } from '../domain/config';
+import { consolePublicUrl, loadConfig } from '../domain/config';
 import { ensureIndexes, openStore, storeEnvChannels } from '../activities/db';
 import { createLogger } from '../activities/logger';
 import packageJson from '../package.json' with { type: 'json' };
@@ -72,6 +72,8 @@ const app = createApp({
   writeRateLimit: { perMinute: config.API_WRITE_RATE_PER_MINUTE },
   githubWebhookSecret: config.GITHUB_WEBHOOK_SECRET,
   prometheus,
+  // The Markdown report links each chart on the console (CONSOLE_PUBLIC_URL or its default).
+  consoleUrl: consolePublicUrl(config),
   scrapeIntervalSeconds: config.PROMETHEUS_SCRAPE_INTERVAL_SECONDS,
   // The built console, beside the api's sources wherever the api is started from.
   consoleDir: fileURLToPath(new URL('../dist/console', import.meta.url)),

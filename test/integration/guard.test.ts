@@ -264,6 +264,37 @@ describe('the metric guard on a real release', () => {
     expect(ready?.alert.title).toContain('shop v2.0.0 analysis');
     const markdown = await stack.app.request(`/api/v1/deployments/${id}/analysis?format=markdown`);
     expect(await markdown.text()).toContain('```promql');
+
+    // The report's alert and its Markdown link each chart on the console's release page.
+    const chartLinks = (ready?.alert.links ?? []).filter((link) => link.label.startsWith('Chart'));
+    const anchors = report.anomalous_metrics.map((_metric, index) => `#metric-${index + 1}`);
+    expect(chartLinks.map((link) => link.url.slice(link.url.indexOf('/releases/')))).toEqual(
+      anchors.map((anchor) => `/releases/${id}${anchor}`),
+    );
+    // Charted without their pins, from before the release through the rollback, with its
+    // markers; the pinned queries come back as written.
+    const charts = await stack.app.request(`/api/v1/deployments/${id}/analysis/series`);
+    expect(charts.status).toBe(200);
+    const body = (await charts.json()) as {
+      markers: { kind: string; at: number }[];
+      items: { promql: string; chart_promql: string; error?: string; series: unknown[] }[];
+    };
+    const kinds = body.markers.map((marker) => marker.kind);
+    expect(kinds.filter((kind) => kind !== 'batch')).toEqual([
+      'start',
+      'gray_deployed',
+      'breach',
+      'rollback_begun',
+      'rollback_done',
+    ]);
+    expect(body.items.map((item) => item.promql)).toEqual(
+      report.anomalous_metrics.map((metric) => metric.promql),
+    );
+    for (const item of body.items) {
+      expect(item.error, item.chart_promql).toBeUndefined();
+      expect(item.chart_promql).not.toContain('@');
+    }
+    expect(body.items.some((item) => item.series.length > 0)).toBe(true);
   });
 
   it('lets v2.0.0 through on a second run without the fault', async () => {
