@@ -1,6 +1,7 @@
-import { Chart, type ChartLine } from '../components/chart';
+import { Chart, type ChartBand, type ChartLine, type ChartMarker } from '../components/chart';
 import { formatTime, formatValue, ruleUnit } from '../format';
 import type { GuardEvaluationRecord, RuleResultRecord } from '../types';
+import './release-timeline.css';
 
 interface RulePoint {
   at: number;
@@ -59,6 +60,37 @@ function lines(points: readonly RulePoint[]): ChartLine[] {
   return chart;
 }
 
+/** The time the charts show (epoch ms), shared with the release's timeline. */
+export interface GuardAxis {
+  from: number;
+  to: number;
+}
+
+/** Each evaluation of one rule, marked by its verdict where it happened on the time axis. */
+function RuleEvaluations({ points, axis }: { points: readonly RulePoint[]; axis: GuardAxis }) {
+  const at = (time: number) =>
+    Math.min(100, Math.max(0, ((time - axis.from) / (axis.to - axis.from)) * 100));
+  return (
+    <div class="timeline-row" data-testid="verdict-strip">
+      <span class="timeline-gutter muted">verdicts</span>
+      <div class="timeline-track rule-evaluations">
+        {points.map((point) => (
+          <span
+            key={point.at}
+            class={`evaluation-mark verdict-${point.result.verdict}`}
+            data-testid="rule-evaluation-mark"
+            data-rule={point.result.rule}
+            data-verdict={point.result.verdict}
+            data-at={String(point.at)}
+            style={{ left: `${at(point.at)}%` }}
+            title={`${formatTime(point.at)}: ${point.result.message}`}
+          />
+        ))}
+      </div>
+    </div>
+  );
+}
+
 /** The last evaluations' verdicts as a strip of cells, newest on the right. */
 function VerdictStrip({ points }: { points: readonly RulePoint[] }) {
   return (
@@ -74,12 +106,26 @@ function VerdictStrip({ points }: { points: readonly RulePoint[] }) {
   );
 }
 
-/** Per rule of the policy: its value at each evaluation against its threshold, and verdicts. */
-export function GuardCharts({ evaluations }: { evaluations: readonly GuardEvaluationRecord[] }) {
+/**
+ * Per rule of the policy: its value at each evaluation against its threshold, and verdicts.
+ * With an axis (the release page's timeline), the charts share its time, phases and markers,
+ * and each evaluation's verdict is marked where it happened.
+ */
+export function GuardCharts({
+  evaluations,
+  axis,
+  bands,
+  markers,
+}: {
+  evaluations: readonly GuardEvaluationRecord[];
+  axis?: GuardAxis;
+  bands?: readonly ChartBand[];
+  markers?: readonly ChartMarker[];
+}) {
   const rules = byRule(evaluations);
   const last = evaluations.at(-1);
   return (
-    <section>
+    <section class={axis === undefined ? undefined : 'guard-on-timeline'}>
       <h2>Metric guard</h2>
       {last === undefined ? (
         <p class="muted">The guard has not evaluated this release (yet).</p>
@@ -104,8 +150,15 @@ export function GuardCharts({ evaluations }: { evaluations: readonly GuardEvalua
                 lines={lines(points)}
                 height={150}
                 empty="no value yet: no data at any evaluation"
+                {...(axis === undefined ? {} : { xRange: [axis.from, axis.to] as const })}
+                {...(bands === undefined ? {} : { bands })}
+                {...(markers === undefined ? {} : { markers })}
               />
-              <VerdictStrip points={points} />
+              {axis === undefined ? (
+                <VerdictStrip points={points} />
+              ) : (
+                <RuleEvaluations points={points} axis={axis} />
+              )}
               <p class="rule-message">{latest.message}</p>
             </div>
           );

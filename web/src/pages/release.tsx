@@ -11,6 +11,13 @@ import { AnalysisReportView } from './analysis-report';
 import { Batches } from './batches';
 import { GuardCharts } from './guard-charts';
 import { ReleaseActions } from './release-actions';
+import {
+  chartBands,
+  chartMarkers,
+  ReleaseTimelineView,
+  timeAxisOf,
+  timelineOf,
+} from './release-timeline';
 import { RollbackEvidence } from './rollback-evidence';
 
 /** How often a release (and a report still being written) is asked for again. */
@@ -87,6 +94,9 @@ export function ReleasePage({ id, role }: { id: string; role: Role }) {
       </main>
     );
   }
+  // Drawn again at each poll: a running release's axis reaches to now.
+  const timeline = timelineOf(deployment);
+  const axis = timeAxisOf(timeline, live.data.guard.items, Date.now());
   const status = deployment.progress?.status ?? deployment.status;
   const phase = deployment.progress?.phase ?? deployment.status.replace('_', ' ');
   return (
@@ -135,13 +145,20 @@ export function ReleasePage({ id, role }: { id: string; role: Role }) {
 
       <ReleaseActions deployment={deployment} role={role} onDone={live.reload} />
 
+      <ReleaseTimelineView timeline={timeline} axis={axis} evaluations={live.data.guard.items} />
+
       <Batches deployment={deployment} />
 
       {deployment.rollback !== undefined && <RollbackEvidence rollback={deployment.rollback} />}
 
       <AlertDeliveries deployment={deployment} app={app.data} />
 
-      <GuardCharts evaluations={live.data.guard.items} />
+      <GuardCharts
+        evaluations={live.data.guard.items}
+        axis={axis}
+        bands={chartBands(timeline)}
+        markers={chartMarkers(timeline)}
+      />
 
       <ErrorBox error={report.error} />
       {report.data !== undefined ? (
