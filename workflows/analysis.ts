@@ -1,16 +1,23 @@
-import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AnalysisRequest } from '../activities/analysis';
 import type { AnalyzerResult } from '../activities/analyzer/types';
+import { alertAttempts } from '../domain/alert';
 import { FailureType, failureMessage } from '../domain/errors';
+import { summaries } from './summaries';
 
 const nonRetryableErrorTypes = [FailureType.BadConfig, FailureType.NotFound];
 
-const { collectAnalysisContext, saveAnalysisReport, sendAnalysisAlert } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 5, nonRetryableErrorTypes },
-  });
+const { collectAnalysisContext, saveAnalysisReport } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+// The alert's attempts are counted on the deployment (retrying until the last, then failed).
+const { sendAnalysisAlert } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: alertAttempts, nonRetryableErrorTypes },
+});
 
 // An investigation takes minutes; a worker that dies during one is noticed by its heartbeats.
 // A malformed report (BadConfig) is retried once more, since an LLM answers differently each
@@ -35,12 +42,26 @@ export interface AnalysisResult {
  * never waits for it.
  */
 export async function analysisWorkflow(input: AnalysisInput): Promise<AnalysisResult> {
-  const collected = await collectAnalysisContext(input);
+  setCurrentDetails(`collecting what happened around release ${input.deploymentId}`);
+  const collected = await collectAnalysisContext.executeWithOptions(
+    { summary: summaries.collectContext(input.deploymentId) },
+    [input],
+  );
   const failures: string[] = [];
   let written: { analyzer: string; result: AnalyzerResult } | undefined;
   for (const analyzer of collected.analyzers) {
+    setCurrentDetails(
+      [
+        `running the ${analyzer} analyzer`,
+        ...failures.map((failure) => `- failed: ${failure}`),
+      ].join('\n'),
+    );
     try {
-      written = { analyzer, result: await runAnalyzer({ analyzer, context: collected.context }) };
+      const result = await runAnalyzer.executeWithOptions(
+        { summary: summaries.runAnalyzer(analyzer) },
+        [{ analyzer, context: collected.context }],
+      );
+      written = { analyzer, result };
       break;
     } catch (error) {
       failures.push(`${analyzer}: ${failureMessage(error)}`);
@@ -54,17 +75,24 @@ export async function analysisWorkflow(input: AnalysisInput): Promise<AnalysisRe
     );
   }
   const fallbackReason = failures.length > 0 ? failures.join('; ') : undefined;
-  await saveAnalysisReport({
-    collected,
-    analyzer: written.analyzer,
-    result: written.result,
-    ...(fallbackReason === undefined ? {} : { fallback_reason: fallbackReason }),
-    createdTime: Date.now(),
-  });
+  setCurrentDetails(`the ${written.analyzer} analyzer wrote the report`);
+  await saveAnalysisReport.executeWithOptions({ summary: summaries.saveReport(written.analyzer) }, [
+    {
+      collected,
+      analyzer: written.analyzer,
+      result: written.result,
+      ...(fallbackReason === undefined ? {} : { fallback_reason: fallbackReason }),
+      createdTime: Date.now(),
+    },
+  ]);
   // A channel that is down must not fail an analysis that is written.
-  await sendAnalysisAlert({ deploymentId: input.deploymentId }).catch((error: unknown) => {
-    log.warn('the analysis alert was not delivered', { error: failureMessage(error) });
-  });
+  await sendAnalysisAlert
+    .executeWithOptions({ summary: summaries.analysisAlert(input.deploymentId) }, [
+      { deploymentId: input.deploymentId },
+    ])
+    .catch((error: unknown) => {
+      log.warn('the analysis alert was not delivered', { error: failureMessage(error) });
+    });
   return {
     analyzer: written.analyzer,
     ...(fallbackReason === undefined ? {} : { fallback_reason: fallbackReason }),

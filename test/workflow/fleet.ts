@@ -30,6 +30,11 @@ export interface FleetOptions {
   deploySeconds?: number;
   /** Whether a rollback starts the analysis (rollback_policy.ai_analysis); default true. */
   aiAnalysis?: boolean;
+  /**
+   * Every attempt to send a release alert fails as sendAlert fails: these channels refused it
+   * (retryable, as a channel answering 500 does).
+   */
+  alertsFailOn?: string[];
   /** With a rollback policy, the metric guard runs; `verdict(n)` answers its n-th evaluation. */
   guard?: {
     policy: Partial<RollbackPolicy>;
@@ -139,7 +144,22 @@ export function fleet(options: FleetOptions, sleep: (ms: number) => Promise<void
     },
     sendReleaseAlert: ({ kind }) => {
       alerts.push(kind);
-      return Promise.resolve({ delivered: [] });
+      const failing = options.alertsFailOn ?? [];
+      if (failing.length === 0) return Promise.resolve({ delivered: [] });
+      throw ApplicationFailure.create({
+        type: 'Unavailable',
+        message: `the alert reached 0 of ${failing.length} channels; ${failing.map((name) => `${name}: webhook refused the alert (HTTP 500)`).join('; ')}`,
+        details: [
+          {
+            delivered: [],
+            failed: failing.map((channel) => ({
+              channel,
+              type: 'Unavailable',
+              message: 'webhook refused the alert (HTTP 500)',
+            })),
+          },
+        ],
+      });
     },
     finishRelease: ({ status, rollback }) => {
       if (rollback) rollbacks.push(rollback);

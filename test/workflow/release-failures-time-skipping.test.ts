@@ -66,6 +66,7 @@ describe('releaseWorkflow when a machine fails, on the time-skipping server', ()
     expect(result).toEqual({
       status: 'rolled_back',
       reason: 'machine m3 failed to deploy v2: m3 never got healthy',
+      undelivered_alerts: [],
     });
     expect(finalStatus).toBe('rolled_back');
 
@@ -119,6 +120,7 @@ describe('releaseWorkflow when a machine fails, on the time-skipping server', ()
     expect(result).toEqual({
       status: 'rolled_back',
       reason: 'machine m1 failed to deploy v2: m1 never got healthy',
+      undelivered_alerts: [],
     });
     expect(fake.events.map((e) => `${e.what} ${e.machine}`)).toEqual(['rollback m1']);
     expect(Object.fromEntries(fake.installed)).toEqual({ m1: fake.plan.previousVersion });
@@ -132,7 +134,7 @@ describe('releaseWorkflow retrying a deploy, on the time-skipping server', () =>
   it('retries a deploy whose first attempt failed before deploying', async () => {
     const fake = fleet({ machines: 3, batches: [['m1'], ['m2'], ['m3']], flaky: ['m2'] });
     const { result, handle } = await runRelease(env, fake);
-    expect(result).toEqual({ status: 'succeeded' });
+    expect(result).toEqual({ status: 'succeeded', undelivered_alerts: [] });
     expect(fake.attempts.get('m2')).toBe(2);
     expect(deployed(fake.events)).toEqual(['m1', 'm2', 'm3']);
     expect(Object.fromEntries(fake.installed)).toEqual({ m1: 'v2', m2: 'v2', m3: 'v2' });
@@ -157,7 +159,7 @@ describe('releaseWorkflow retrying a deploy, on the time-skipping server', () =>
       return outcome;
     };
     const { result, handle } = await runRelease(env, fake);
-    expect(result).toEqual({ status: 'succeeded' });
+    expect(result).toEqual({ status: 'succeeded', undelivered_alerts: [] });
     expect(fake.attempts.get('m2')).toBe(2);
     expect(outcomes.filter((outcome) => outcome.machine_id === 'm2')).toEqual([
       { machine_id: 'm2', version: 'v2', changed: true },

@@ -44,7 +44,7 @@ describe('releaseWorkflow with a planned percentage rollout', () => {
       (ms) => env.sleep(ms),
     );
     const { result, finalStatus } = await runRelease(env, fake);
-    expect(result).toEqual({ status: 'succeeded' });
+    expect(result).toEqual({ status: 'succeeded', undelivered_alerts: [] });
     expect(finalStatus).toBe('succeeded');
 
     // Gray alone, then 2, 4 and 8 machines in all; each machine deployed once.

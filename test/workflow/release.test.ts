@@ -7,6 +7,7 @@ import {
   resumeSignal,
   rollbackSignal,
 } from '../../workflows/release/messages';
+import { alertAttempts } from '../../domain';
 import { startTimeSkipping } from '../support/temporal';
 import { deployed, fleet as fleetOn, type FleetOptions } from './fleet';
 import { runRelease, until } from './run-release';
@@ -35,7 +36,7 @@ describe('releaseWorkflow', () => {
   it('deploys the gray machine, bakes, then each batch with the interval between', async () => {
     const fake = fleet({ machines: 5, batches: [['m1'], ['m2', 'm3'], ['m4', 'm5']] });
     const { result, finalStatus } = await runRelease(env, fake);
-    expect(result).toEqual({ status: 'succeeded' });
+    expect(result).toEqual({ status: 'succeeded', undelivered_alerts: [] });
     expect(finalStatus).toBe('succeeded');
     const order = deployed(fake.events);
     expect([order.slice(0, 1), order.slice(1, 3).sort(), order.slice(3).sort()]).toEqual([
@@ -122,9 +123,41 @@ describe('releaseWorkflow', () => {
       await until(env, handle, (p) => p.status === 'verifying');
       await handle.signal(cancelSignal, { reason: 'wrong version', requested_by: 'carol' });
     });
-    expect(result).toEqual({ status: 'cancelled', reason: 'wrong version' });
+    expect(result).toEqual({
+      status: 'cancelled',
+      reason: 'wrong version',
+      undelivered_alerts: [],
+    });
     expect(fake.events.map((e) => `${e.what} ${e.machine}`)).toEqual(['deploy m1']);
     expect(fake.finished).toEqual(['cancelled']);
+  });
+
+  it('names an alert no channel took in its result, after every attempt, and still rolls back', async () => {
+    const fake = fleet({
+      machines: 2,
+      batches: [['m1'], ['m2']],
+      aiAnalysis: false,
+      alertsFailOn: ['oncall'],
+    });
+    const { result, finalStatus } = await runRelease(env, fake, async (handle) => {
+      await until(env, handle, (p) => p.batch === 0 && p.waitingUntil !== undefined);
+      await handle.signal(rollbackSignal, { reason: 'error rate 30%', requested_by: 'dave' });
+    });
+    expect(finalStatus).toBe('rolled_back');
+    expect(result).toEqual({
+      status: 'rolled_back',
+      reason: 'error rate 30%',
+      undelivered_alerts: [
+        {
+          kind: 'rolled_back',
+          reason: 'the alert reached 0 of 1 channels; oncall: webhook refused the alert (HTTP 500)',
+          channels: ['oncall'],
+        },
+      ],
+    });
+    // Tried as often as the workflow allows, then given up on: the release was not held.
+    expect(fake.alerts).toEqual(Array.from({ length: alertAttempts }, () => 'rolled_back'));
+    expect(fake.finished).toEqual(['rolled_back']);
   });
 
   it('rolls back every touched machine, in parallel, when asked mid-release', async () => {
@@ -133,7 +166,11 @@ describe('releaseWorkflow', () => {
       await until(env, handle, (p) => p.batch === 1 && p.waitingUntil !== undefined);
       await handle.signal(rollbackSignal, { reason: 'error rate 30%', requested_by: 'dave' });
     });
-    expect(result).toEqual({ status: 'rolled_back', reason: 'error rate 30%' });
+    expect(result).toEqual({
+      status: 'rolled_back',
+      reason: 'error rate 30%',
+      undelivered_alerts: [],
+    });
     const rolledBack = fake.events.filter((e) => e.what === 'rollback');
     expect(rolledBack.map((e) => e.machine).sort()).toEqual(['m1', 'm2', 'm3']);
     expect(

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeploymentStatus, NodeDeploymentStatus } from '../../domain/deployment';
 import type { GuardEvidence } from '../../domain/guard';
+import type { AlertKind } from '../../domain/alert';
 
 export interface ReleaseInput {
   deploymentId: string;
@@ -91,8 +92,19 @@ export interface ReleaseProgress {
 
 export const progressQuery = defineQuery<ReleaseProgress>('progress');
 
+/** An alert of the release that some channel never took, after every attempt. */
+export interface UndeliveredAlert {
+  kind: AlertKind;
+  /** The last attempt's failure, naming each channel that did not take it and why. */
+  reason: string;
+  /** The channels that did not take it (empty when the failure named none). */
+  channels: string[];
+}
+
 /** What a release ends with. */
 export interface ReleaseResult {
   status: Extract<DeploymentStatus, 'succeeded' | 'rolled_back' | 'cancelled' | 'failed'>;
   reason?: string;
+  /** The alerts not delivered to every channel ([] when all were): loud, never swallowed. */
+  undelivered_alerts: UndeliveredAlert[];
 }

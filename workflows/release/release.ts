@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -22,6 +23,7 @@ import {
   type DeploymentStatus,
   type NodeDeploymentStatus,
 } from '../../domain/deployment';
+import { alertAttempts } from '../../domain/alert';
 import { failureMessage, nonRetryableFailureTypes } from '../../domain/errors';
 import { minJudgedEvaluations, verifySeconds } from '../../domain/guard-timing';
 import { analysisWorkflowId } from '../../domain/release';
@@ -46,6 +48,7 @@ import {
   type GuardPauseRequest,
   type ReleaseResult,
   type RollbackRequest,
+  type UndeliveredAlert,
   type Judgement,
 } from './messages';
 
@@ -61,7 +64,7 @@ const { loadRelease, ensurePackage, recordDeploymentStatus, finishRelease } =
 // release or its rollback.
 const { sendReleaseAlert } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: nonRetryable },
+  retry: { maximumAttempts: alertAttempts, nonRetryableErrorTypes: nonRetryable },
 });
 
 const { ensurePackage: buildPackage } = proxyActivities<Activities>({
@@ -359,9 +362,36 @@ function statusRecorder(release: Release) {
   };
 }
 
-/** Sends the release's alerts one at a time, in order, without ever holding the release. */
+/**
+ * What an alert that failed for good says: the last attempt's failure, and the channels it
+ * names (sendAlert's details: `failed: [{channel, ...}]`).
+ */
+function undeliveredAlert(kind: UndeliveredAlert['kind'], error: unknown): UndeliveredAlert {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const details: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  const failed =
+    typeof details === 'object' && details !== null
+      ? (details as { failed?: unknown }).failed
+      : undefined;
+  const channels = Array.isArray(failed)
+    ? failed.flatMap((entry: unknown) => {
+        const channel =
+          typeof entry === 'object' && entry !== null
+            ? (entry as { channel?: unknown }).channel
+            : undefined;
+        return typeof channel === 'string' ? [channel] : [];
+      })
+    : [];
+  return { kind, reason: failureMessage(error), channels };
+}
+
+/**
+ * Sends the release's alerts one at a time, in order, without ever holding the release. An
+ * alert that fails for good is kept (`undelivered`) for the release's result: never swallowed.
+ */
 function alertSender(release: Release) {
   let finished = false;
+  const undelivered: UndeliveredAlert[] = [];
   const loop = CancellationScope.nonCancellable(async () => {
     for (;;) {
       await condition(() => release.alerts.length > 0 || finished);
@@ -373,12 +403,17 @@ function alertSender(release: Release) {
         kind: alert.kind,
         reason: alert.reason,
         failing: evidence?.failing ?? [],
-      }).catch(() => {
-        // Logged by the activity; an alert that cannot be delivered must not fail the release.
+      }).catch((error: unknown) => {
+        // An alert that cannot be delivered must not fail the release: its result says so, and
+        // the deployment's alert_deliveries has each attempt.
+        const failure = undeliveredAlert(alert.kind, error);
+        log.warn('release alert not delivered', { ...failure });
+        undelivered.push(failure);
       });
     }
   });
   return {
+    undelivered,
     async flush() {
       finished = true;
       await loop;
@@ -647,7 +682,7 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
   const recorder = statusRecorder(release);
   const alerts = alertSender(release);
   const guardScope = new CancellationScope();
-  let result: ReleaseResult;
+  let result: Omit<ReleaseResult, 'undelivered_alerts'>;
   try {
     const plan = await loadRelease.executeWithOptions(
       { summary: summaries.loadRelease(deploymentId) },
@@ -688,6 +723,12 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
                 deploymentId,
                 policy: plan.rollbackPolicy,
                 ...(judging ? { dataGraceMs: plan.guardDataGraceMs } : {}),
+                // For the summaries in the Temporal UI; a child's input is not compared at replay.
+                target: {
+                  app: plan.appName,
+                  version: plan.version,
+                  baseline: plan.previousVersion,
+                },
               },
             ],
           }),
@@ -774,7 +815,9 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
     await alerts.flush();
   });
   if (result.status === 'failed') {
-    throw ApplicationFailure.nonRetryable(result.reason ?? 'release failed', 'ReleaseFailed');
+    throw ApplicationFailure.nonRetryable(result.reason ?? 'release failed', 'ReleaseFailed', {
+      undelivered_alerts: alerts.undelivered,
+    });
   }
-  return result;
+  return { ...result, undelivered_alerts: alerts.undelivered };
 }
