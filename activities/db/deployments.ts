@@ -278,32 +278,38 @@ export class DeploymentRepository {
 
   /**
    * How many alert deliveries each application has had per alert kind, channel and outcome
-   * (every attempt counts: `retrying` ones too), for relguard_alert_deliveries_total.
+   * (every attempt counts: `retrying` ones too), for relguard_alert_deliveries_total. One query
+   * of the deployments that have any, counted here: FerretDB's $unwind drops the document's
+   * other fields (the application's name with them), so it cannot be grouped there.
    */
   async countAlertDeliveries(): Promise<
     { app: string; kind: string; channel: string; outcome: string; count: number }[]
   > {
-    const groups = await this.collection
-      .aggregate<{
-        _id: { app: string; kind: string; channel: string; outcome: string };
-        count: number;
-      }>([
-        { $match: { alert_deliveries: { $exists: true } } },
-        { $unwind: '$alert_deliveries' },
-        {
-          $group: {
-            _id: {
-              app: '$app_name',
-              kind: '$alert_deliveries.kind',
-              channel: '$alert_deliveries.channel',
-              outcome: '$alert_deliveries.status',
-            },
-            count: { $sum: 1 },
-          },
-        },
-      ])
+    const docs = await this.collection
+      .find(
+        { alert_deliveries: { $exists: true } },
+        { projection: { _id: 0, app_name: 1, alert_deliveries: 1 } },
+      )
       .toArray();
-    return groups.map((group) => ({ ...group._id, count: group.count }));
+    const counts = new Map<
+      string,
+      { app: string; kind: string; channel: string; outcome: string; count: number }
+    >();
+    for (const doc of docs) {
+      for (const delivery of doc.alert_deliveries ?? []) {
+        const labels = {
+          app: doc.app_name,
+          kind: delivery.kind,
+          channel: delivery.channel,
+          outcome: delivery.status,
+        };
+        const key = JSON.stringify(labels);
+        const group = counts.get(key) ?? { ...labels, count: 0 };
+        group.count++;
+        counts.set(key, group);
+      }
+    }
+    return [...counts.values()];
   }
 
   /** How many deployments each application has in each status. */
