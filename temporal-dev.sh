@@ -430,18 +430,17 @@ cmd_logs() {
 }
 
 cmd_demo() {
-  # The demo listens for its alerts on a webhook channel of its own, unless channels are set.
+  # The demo listens for its alerts on DEMO_ALERT_PORT and registers its channel there with the
+  # api itself (PUT /api/v1/channels/demo): it works whether up started the stack just now or
+  # long before, and the demo fails when the alerts it expects do not arrive.
   local alert_port=${DEMO_ALERT_PORT:-9199}
-  if [ -z "${NOTIFY_CHANNELS:-}" ]; then
-    export NOTIFY_CHANNELS="{\"demo\":{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:$alert_port/alerts\"}}"
-    export RELGUARD_DEMO_ALERT_PORT=$alert_port
-  fi
   cmd_up
   echo
   say "the demo: v1.0.0 released, then v1.1.0 going bad, rolled back and explained"
   local code=0
   (cd "$ROOT" && RELGUARD_HOME="$STATE" API_PORT="$API_PORT" TEMPORAL_UI_PORT="$TEMPORAL_UI_PORT" \
-    RELGUARD_SCRAPE_INTERVAL="$SCRAPE_INTERVAL" node --import tsx demo/main.ts) || code=$?
+    RELGUARD_SCRAPE_INTERVAL="$SCRAPE_INTERVAL" RELGUARD_DEMO_ALERT_PORT="$alert_port" \
+    node --import tsx demo/main.ts) || code=$?
   echo
   say "the stack stays up (the demo's machines too, on v1.0.0); ./temporal-dev.sh down ends it"
   return "$code"

@@ -2,9 +2,9 @@ import type {
   AlertDelivery,
   AnalysisReport,
   Application,
+  ChannelView,
   Deployment,
   MachineStatus,
-  NotifyChannel,
   PackageRecord,
 } from '../domain';
 import type { ReleaseProgress } from '../workflows/release/messages';
@@ -13,19 +13,14 @@ import type { ReleaseProgress } from '../workflows/release/messages';
  * What the api answers, typed from the same domain types it validates with. Type imports
  * only: the CLI talks to the api over HTTP and loads none of its code.
  */
-export type { AlertDelivery, AnalysisReport, Application, MachineStatus, PackageRecord };
-
-/** One notification channel as GET /api/v1/channels lists it: never its URL or secret. */
-export interface ChannelView {
-  name: string;
-  type: NotifyChannel['type'];
-  /** The host its URL points at. */
-  host: string;
-  secret_set: boolean;
-  /** NOTIFY_CHANNELS (`env`) or PUT /api/v1/channels/{name} (`api`). */
-  source: 'env' | 'api';
-  updated_at?: number;
-}
+export type {
+  AlertDelivery,
+  AnalysisReport,
+  Application,
+  ChannelView,
+  MachineStatus,
+  PackageRecord,
+};
 
 /** One change of a machine's status (GET /api/v1/applications/{id}/machine-events). */
 export interface MachineEvent {

@@ -5,8 +5,17 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createApiClient, type ApiClient } from '../cli/api-client';
 import { ApiError } from '../cli/errors';
-import type { Alert, AnalysisReport, Application, Deployment, DeploymentStatus } from '../domain';
+import type {
+  Alert,
+  AlertDelivery,
+  AlertKind,
+  AnalysisReport,
+  Application,
+  Deployment,
+  DeploymentStatus,
+} from '../domain';
 import { analysisWorkflowId, isTerminal } from '../domain';
+import { expectedAlerts, latestDeliveries } from '../domain/alert-deliveries';
 import { runLoad } from '../mockserver/load-generator';
 import { createDemoRepo, type DemoVersion } from './demo-repo';
 import { freePort } from './free-port';
@@ -21,10 +30,16 @@ export interface DemoOptions {
   workDir: string;
   temporalUiUrl: string;
   log: (line: string) => void;
-  /** A notification channel configured in relguard (NOTIFY_CHANNELS) for the policy to name. */
-  notifyChannel?: string;
-  /** Where that channel's webhook delivers: the story listens there and narrates the alerts. */
+  /**
+   * Where the demo listens for its alerts. Given, the story registers a webhook channel to it
+   * with the api (PUT /api/v1/channels/{notifyChannel}), names it in the policy, narrates each
+   * alert that arrives and checks that the ones the rollback sends did arrive.
+   */
   alertPort?: number;
+  /** That channel's name; default `demo`. */
+  notifyChannel?: string;
+  /** How long the story waits for its alerts after the analysis. Default 60. */
+  alertWaitSeconds?: number;
   /** Requests per second of the load generator across the machines. */
   rps?: number;
   /** Prometheus' scrape interval: the guard's rate windows and the bake are sized from it. Default 5. */
@@ -40,8 +55,20 @@ export interface DemoOutcome {
   report: AnalysisReport | undefined;
   /** 1 when the report ranks the culprit pull request first; undefined when it is not named. */
   culpritRank: number | undefined;
+  /** The alerts that arrived at the demo's channel, in order. */
   alerts: Alert[];
+  /** Each alert the rollback should have sent that did not arrive, with what the deployment records. */
+  missingAlerts: MissingAlert[];
 }
+
+export interface MissingAlert {
+  kind: AlertKind;
+  channel: string;
+  /** `no rolled_back alert arrived at the demo's channel "demo"; the deployment records: …` */
+  message: string;
+}
+
+export const defaultDemoChannel = 'demo';
 
 /**
  * v1.1.0 carries four merged pull requests; only #103 breaks anything: every payment goes to
@@ -113,12 +140,15 @@ export async function runDemoStory(options: DemoOptions): Promise<DemoOutcome> {
     options.log(`+${((Date.now() - startedAt) / 1000).toFixed(1)}s ${line}`);
   const api = createApiClient({ baseUrl: options.apiUrl, token: options.token });
   const alerts: Alert[] = [];
+  const channel =
+    options.alertPort === undefined ? undefined : (options.notifyChannel ?? defaultDemoChannel);
   const receiver =
     options.alertPort === undefined
       ? undefined
       : await listenForAlerts(options.alertPort, (alert) => {
           alerts.push(alert);
           say(`alert ${alert.kind} arrived: ${alert.title}`);
+          for (const link of alert.links) options.log(`    ${link.label}: ${link.url}`);
         });
 
   const load = new AbortController();
@@ -126,7 +156,13 @@ export async function runDemoStory(options: DemoOptions): Promise<DemoOutcome> {
   try {
     say('creating the demo repository: v1.0.0, then v1.1.0 with 4 merged pull requests');
     const repo = await createDemoRepo(demoVersions, path.join(options.workDir, 'repos'));
-    const app = await prepareApplication(api, options, repo);
+    if (channel !== undefined && options.alertPort !== undefined) {
+      // Registered with the api, which the worker reads at each alert: it works whether the
+      // stack was started for the demo or long before it.
+      const url = await registerChannel(api, channel, options.alertPort);
+      say(`alert channel ${channel}: a webhook to ${url}, where the demo listens`);
+    }
+    const app = await prepareApplication(api, options, repo, channel);
     say(`application ${app.name} (${app.id}) on ${app.machines.length} local machines`);
 
     loadDone = runLoad({
@@ -162,11 +198,21 @@ export async function runDemoStory(options: DemoOptions): Promise<DemoOutcome> {
       const index = report.suspect_changes.findIndex((change) => change.number === culpritNumber);
       culpritRank = index === -1 ? undefined : index + 1;
     }
-    // The analysis_ready alert follows the report closely; give it a moment to arrive.
-    for (let i = 0; i < 20 && receiver !== undefined && alerts.length < 2; i++) await delay(250);
+    const missingAlerts =
+      channel === undefined
+        ? []
+        : await checkAlerts(api, {
+            deploymentId: secondRelease.id,
+            expected: expectedAlerts(secondRelease.status, app.rollback_policy).filter(
+              (target) => target.channel === channel,
+            ),
+            alerts,
+            waitSeconds: options.alertWaitSeconds ?? 60,
+            say,
+          });
 
     printLinks(options, firstRelease, secondRelease);
-    return { firstRelease, secondRelease, report, culpritRank, alerts };
+    return { firstRelease, secondRelease, report, culpritRank, alerts, missingAlerts };
   } finally {
     load.abort();
     await loadDone?.catch(() => undefined);
@@ -182,6 +228,7 @@ async function prepareApplication(
   api: ApiClient,
   options: DemoOptions,
   repo: string,
+  channel: string | undefined,
 ): Promise<Application> {
   // A rate needs two samples in its window; the guard two evaluations past the first scrapes
   // of the gray machine: both follow from the scrape interval (1 s in the tests, 5 s locally).
@@ -194,6 +241,8 @@ async function prepareApplication(
     rollback_policy: {
       interval_seconds: 3,
       consecutive_breaches: 2,
+      // The watch after the last batch: a few scrapes, not the default minute (v1.0.0 is sound).
+      verify_seconds: Math.max(12, 6 * scrape),
       rules: [
         {
           name: 'error rate above 10%',
@@ -202,7 +251,7 @@ async function prepareApplication(
           min_request_rate: 1,
         },
       ],
-      notify: options.notifyChannel === undefined ? [] : [options.notifyChannel],
+      notify: channel === undefined ? [] : [channel],
     },
     // Short windows: the demo's guard must see the gray machine within a few scrapes.
     red_metrics_config: {
@@ -318,6 +367,79 @@ function printLinks(options: DemoOptions, first: DeploymentView, second: Deploym
   for (const line of lines) options.log(line);
 }
 
+/** Points the channel `name` at the demo's receiver (an admin's PUT); returns its URL. */
+async function registerChannel(api: ApiClient, name: string, port: number): Promise<string> {
+  const url = `http://127.0.0.1:${port}/alerts`;
+  try {
+    await api.request('PUT', `/api/v1/channels/${encodeURIComponent(name)}`, {
+      type: 'webhook',
+      url,
+    });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`could not register the demo's alert channel ${name}: ${why}`, {
+      cause: error,
+    });
+  }
+  return url;
+}
+
+/**
+ * Waits (at most `waitSeconds`) for each expected alert to arrive at the demo's receiver, and
+ * names each that did not with where the deployment says its delivery stands. Stops waiting
+ * early once every missing one has settled elsewhere: given up on, or taken by another URL.
+ */
+async function checkAlerts(
+  api: ApiClient,
+  check: {
+    deploymentId: string;
+    expected: { kind: AlertKind; channel: string }[];
+    alerts: Alert[];
+    waitSeconds: number;
+    say: (line: string) => void;
+  },
+): Promise<MissingAlert[]> {
+  const arrived = (kind: AlertKind) =>
+    check.alerts.some((alert) => alert.kind === kind && alert.deployment_id === check.deploymentId);
+  const missing = () => check.expected.filter((target) => !arrived(target.kind));
+  if (missing().length === 0) return [];
+  check.say(
+    `waiting for the ${missing()
+      .map((target) => target.kind)
+      .join(' and ')} alert(s)`,
+  );
+  const deadline = Date.now() + check.waitSeconds * 1000;
+  let deliveries: AlertDelivery[] = [];
+  for (;;) {
+    const deployment = await api.get<Deployment>(`/api/v1/deployments/${check.deploymentId}`);
+    deliveries = latestDeliveries(deployment.alert_deliveries);
+    const left = missing();
+    if (left.length === 0) return [];
+    const settled = left.every((target) =>
+      deliveries.some(
+        (entry) =>
+          entry.kind === target.kind &&
+          entry.channel === target.channel &&
+          entry.status !== 'retrying',
+      ),
+    );
+    if (settled || Date.now() > deadline) break;
+    await delay(500);
+  }
+  return missing().map(({ kind, channel }) => {
+    const entry = deliveries.find((item) => item.kind === kind && item.channel === channel);
+    const record =
+      entry === undefined
+        ? 'no delivery of it'
+        : `${channel} ${entry.status}${entry.error === undefined ? '' : `: ${entry.error}`} (attempt ${entry.attempt})`;
+    return {
+      kind,
+      channel,
+      message: `no ${kind} alert arrived at the demo's channel "${channel}"; the deployment records: ${record}`,
+    };
+  });
+}
+
 /** A webhook receiver for the notify channel: every POST body is one `{alert}`. */
 async function listenForAlerts(port: number, onAlert: (alert: Alert) => void) {
   const server = http.createServer((request, response) => {
@@ -333,7 +455,15 @@ async function listenForAlerts(port: number, onAlert: (alert: Alert) => void) {
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `the demo listens for its alerts on 127.0.0.1:${port}, which another process holds: set DEMO_ALERT_PORT to a free port`,
+            )
+          : error,
+      ),
+    );
     server.listen(port, '127.0.0.1', resolve);
   });
   if ((server.address() as AddressInfo).port !== port) throw new Error('alerts not on their port');

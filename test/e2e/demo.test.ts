@@ -9,7 +9,8 @@ import { startReleaseStack, type ReleaseStack } from '../support/release-stack';
 
 /**
  * `./temporal-dev.sh demo`'s story on a real stack: the same runDemoStory against the api
- * served for real, a real Prometheus and a webhook channel the story listens on.
+ * served for real, a real Prometheus and a webhook channel the story registers with the api
+ * (the stack knows no channel) and listens on.
  */
 let stack: ReleaseStack;
 let prometheus: TestPrometheus;
@@ -25,7 +26,6 @@ beforeAll(async () => {
   stack = await startReleaseStack({
     prometheusUrl: prometheus.url,
     targetsDir: prometheus.targetsDir,
-    notifyChannels: { demo: { type: 'webhook', url: `http://127.0.0.1:${alertPort}/alerts` } },
   });
   outcome = await runDemoStory({
     apiUrl: stack.apiUrl,
@@ -34,7 +34,6 @@ beforeAll(async () => {
     temporalUiUrl,
     log: (line) => timeline.push(line),
     alertPort,
-    notifyChannel: 'demo',
     scrapeIntervalSeconds: 2,
   });
 }, 400_000);
@@ -64,6 +63,7 @@ describe('the demo story', () => {
       verdict: 'fail',
     });
     expect(alerts.map((alert) => alert.kind)).toEqual(['rolled_back', 'analysis_ready']);
+    expect(outcome.missingAlerts).toEqual([]);
     expect(report).toMatchObject({
       app_name: demoAppName,
       version: 'v1.1.0',
@@ -81,7 +81,11 @@ describe('the demo story', () => {
     expect(text).toMatch(
       /^\+\d+\.\ds the metric guard rolled v1\.1\.0 back: error rate above 10%/m,
     );
-    expect(text).toMatch(/^\+\d+\.\ds alert rolled_back arrived/m);
+    expect(text).toMatch(
+      /^\+\d+\.\ds alert channel demo: a webhook to http:\/\/127\.0\.0\.1:\d+\/alerts/m,
+    );
+    // Each alert with its links under it.
+    expect(text).toMatch(/^\+\d+\.\ds alert rolled_back arrived: .*\n {4}\S.*: https?:\/\/\S+$/m);
     expect(text).toMatch(
       /^\+\d+\.\ds analysis \(heuristic\): fault class errors; culprit #103 Payments: call the new gateway directly by alice/m,
     );
