@@ -71,3 +71,34 @@ export function unsettledAlerts(
   }
   return [...unsettled.values()];
 }
+
+/**
+ * After a release ends its alerts keep coming for a while (its end's, then its analysis'
+ * report's): whoever shows them asks again until they are settled, for this long after the
+ * last thing that happened to the release at most.
+ */
+export const alertWindowMs = 15 * 60_000;
+
+const ended: readonly DeploymentStatus[] = ['succeeded', 'failed', 'rolled_back', 'cancelled'];
+
+/**
+ * Whether a view of the release should keep asking for it: while it runs; after it ended,
+ * while an alert its policy sends is not settled (sent or given up on) or the policy is not
+ * known yet, and never past alertWindowMs after its last change or delivery.
+ */
+export function awaitingAlerts(
+  deployment: {
+    status: DeploymentStatus;
+    updatedTime: number;
+    alert_deliveries?: readonly AlertDelivery[] | undefined;
+  },
+  policy: Pick<RollbackPolicy, 'notify' | 'ai_analysis'> | undefined,
+  now: number,
+): boolean {
+  if (!ended.includes(deployment.status)) return true;
+  const deliveries = deployment.alert_deliveries ?? [];
+  const last = Math.max(deployment.updatedTime, ...deliveries.map((delivery) => delivery.at));
+  if (now - last > alertWindowMs) return false;
+  if (policy === undefined) return true;
+  return unsettledAlerts(deliveries, expectedAlerts(deployment.status, policy)).length > 0;
+}

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertDelivery } from '../../domain';
-import { expectedAlerts, latestDeliveries, unsettledAlerts } from '../../domain/alert-deliveries';
+import {
+  alertWindowMs,
+  awaitingAlerts,
+  expectedAlerts,
+  latestDeliveries,
+  unsettledAlerts,
+} from '../../domain/alert-deliveries';
 
 const entry = (
   kind: AlertDelivery['kind'],
@@ -70,5 +76,36 @@ describe('alert deliveries', () => {
         expected,
       ),
     ).toEqual([]);
+  });
+
+  it('keeps a view asking while the release runs, then while its alerts are on their way, within a bound', () => {
+    const policy = { notify: ['oncall'], ai_analysis: true };
+    const end = 1_000_000;
+    const rolledBack = (alert_deliveries: AlertDelivery[]) => ({
+      status: 'rolled_back' as const,
+      updatedTime: end,
+      alert_deliveries,
+    });
+    expect(awaitingAlerts({ status: 'verifying', updatedTime: 0 }, policy, end * 9)).toBe(true);
+    // Ended: the policy not known yet, then each expected alert until settled.
+    expect(awaitingAlerts(rolledBack([]), undefined, end + 1000)).toBe(true);
+    expect(awaitingAlerts(rolledBack([]), policy, end + 1000)).toBe(true);
+    const sent = { ...entry('rolled_back', 'oncall', 'sent', 1), at: end + 500 };
+    expect(awaitingAlerts(rolledBack([sent]), policy, end + 1000)).toBe(true);
+    const analysisFailed = { ...entry('analysis_ready', 'oncall', 'failed', 5), at: end + 90_000 };
+    expect(awaitingAlerts(rolledBack([sent, analysisFailed]), policy, end + 91_000)).toBe(false);
+    // A succeeded release sends nothing at its end; no channel, nothing either.
+    expect(awaitingAlerts({ status: 'succeeded', updatedTime: end }, policy, end + 1000)).toBe(
+      false,
+    );
+    expect(awaitingAlerts(rolledBack([]), { notify: [], ai_analysis: true }, end + 1000)).toBe(
+      false,
+    );
+    // Never past the window after the last change or delivery, even with one still retrying.
+    const retrying = { ...entry('rolled_back', 'oncall', 'retrying', 2), at: end + 10_000 };
+    expect(awaitingAlerts(rolledBack([retrying]), policy, end + 10_000 + alertWindowMs)).toBe(true);
+    expect(awaitingAlerts(rolledBack([retrying]), policy, end + 10_001 + alertWindowMs)).toBe(
+      false,
+    );
   });
 });

@@ -1,19 +1,13 @@
 import {
+  awaitingAlerts as awaitingAlertsOf,
   expectedAlerts,
   latestDeliveries,
   targetKey,
   unsettledAlerts,
 } from '../../../domain/alert-deliveries';
 import { Status } from '../components/status';
-import { formatTime, isTerminal } from '../format';
+import { formatTime } from '../format';
 import type { AlertDelivery, Application, DeploymentView } from '../types';
-
-/**
- * After a release ends its alerts keep coming for a while (its end's, then its analysis'
- * report's): the page asks for the release again until they are settled, for this long after
- * the last thing that happened to it at most.
- */
-export const alertWindowMs = 15 * 60_000;
 
 /** The alerts a release still has to send or settle, as far as the page can tell. */
 function pendingAlerts(deployment: DeploymentView, app: Application | undefined) {
@@ -21,23 +15,9 @@ function pendingAlerts(deployment: DeploymentView, app: Application | undefined)
   return unsettledAlerts(deployment.alert_deliveries, expected);
 }
 
-/**
- * Whether the release page should keep asking for the release: while it runs, and after it
- * ended while an alert about it is expected and not settled (sent or given up on), or the
- * application is not known yet; never past alertWindowMs after its last change.
- */
-export function awaitingAlerts(
-  deployment: DeploymentView,
-  app: Application | undefined,
-  now = Date.now(),
-): boolean {
-  if (!isTerminal(deployment.status)) return true;
-  const last = Math.max(
-    deployment.updatedTime,
-    ...(deployment.alert_deliveries ?? []).map((delivery) => delivery.at),
-  );
-  if (now - last > alertWindowMs) return false;
-  return app === undefined || pendingAlerts(deployment, app).length > 0;
+/** Whether the release page keeps asking for the release (see domain/alert-deliveries). */
+export function awaitingAlerts(deployment: DeploymentView, app: Application | undefined) {
+  return awaitingAlertsOf(deployment, app?.rollback_policy, Date.now());
 }
 
 /**
