@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, packageWorkflowId, type PackageInfo } from '../domain';
 import type { packageWorkflow } from '../workflows/package';
+import { summaries } from '../workflows/summaries';
 import type { Repositories } from './db';
 import { asActivity } from './failures';
 import type { Logger } from './logger';
@@ -46,6 +47,8 @@ export function createPackageBuildActivities(deps: PackageBuildDeps) {
             ],
             // The build of this version already running is the one this release waits for.
             workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: summaries.buildPackage(deployment.app_name, request.version),
+            staticDetails: `The one build of ${deployment.app_name} (${request.appId}) ${request.version}, asked for by release ${request.deploymentId}${expectedSha === undefined ? '' : `; only from commit ${expectedSha}`}.`,
           },
         );
         logger.info(

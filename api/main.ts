@@ -48,7 +48,7 @@ const releases = temporalReleases({
   uiUrl: config.TEMPORAL_UI_URL,
   // Linked from each release's static details in the Temporal UI.
   links: {
-    consoleUrl: config.CONSOLE_PUBLIC_URL ?? `${config.API_PUBLIC_URL.replace(/\/+$/, '')}/console`,
+    consoleUrl: consolePublicUrl(config),
     apiUrl: config.API_PUBLIC_URL,
   },
 });

@@ -29,6 +29,8 @@ import {
   type MachineAlertsUpdate,
 } from '../workflows/app-health/messages';
 import type { RetireOutcome } from '../workflows/retire-machines';
+import { summaries } from '../workflows/summaries';
+import { releaseStaticDetails, releaseStaticSummary, type ReleaseLinks } from './release-metadata';
 import {
   approveSignal,
   cancelSignal,
@@ -109,6 +111,8 @@ export function temporalReleases(options: {
   taskQueue: string;
   namespace: string;
   uiUrl: string;
+  /** The console's and the api's public URLs, linked from the release's static details. */
+  links?: ReleaseLinks;
 }): Releases {
   const { client, taskQueue } = options;
   const handleOf = (deployment: Pick<Deployment, 'id' | 'app_name'>) =>
@@ -161,6 +165,9 @@ export function temporalReleases(options: {
             { key: versionSearchAttribute, value: deployment.package_version },
             { key: statusSearchAttribute, value: deployment.status },
           ],
+          // What the Temporal UI shows of the release before it has run a step.
+          staticSummary: releaseStaticSummary(deployment),
+          staticDetails: releaseStaticDetails(deployment, options.links),
         });
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable(error);
@@ -263,6 +270,8 @@ export function temporalReleases(options: {
           args: [{ appId: app.id, version, ...(expectedSha === undefined ? {} : { expectedSha }) }],
           // A build of the same version already running is the same request: join it.
           workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: summaries.buildPackage(app.name, version),
+          staticDetails: `The one build of ${app.name} (${app.id}) ${version}, asked for through the api${expectedSha === undefined ? '' : `; only from commit ${expectedSha}`}.`,
         });
       } catch (error) {
         throw unavailable(error);
@@ -279,6 +288,8 @@ export function temporalReleases(options: {
           args: [request],
           // Alertmanager repeats a firing alert: one analysis at a time per deployment.
           workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: `root-cause analysis of release ${request.deploymentId} (${request.trigger})`,
+          staticDetails: request.reason,
         });
       } catch (error) {
         throw unavailable(error);

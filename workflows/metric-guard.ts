@@ -3,6 +3,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   workflowInfo,
@@ -12,6 +13,7 @@ import type { Activities } from '../activities';
 import type { RollbackPolicy } from '../domain/application';
 import type { GuardEvidence, PolicyEvaluation } from '../domain/guard';
 import { evaluateBreaches } from '../domain/policy';
+import { summaries } from './summaries';
 import {
   guardBlindSignal,
   guardPauseSignal,
@@ -49,6 +51,18 @@ export interface MetricGuardInput {
   /** Carried over continue-as-new: the latest conclusive evaluations, and the open request. */
   judged?: JudgedEvaluation[];
   judgementRequest?: JudgementRequest;
+  /**
+   * What is judged, for the summaries the Temporal UI shows; absent from runs started before
+   * it was passed (their evaluations say it once one has run).
+   */
+  target?: GuardTarget;
+}
+
+/** The release the guard judges: its application, its version and the version before it. */
+export interface GuardTarget {
+  app: string;
+  version: string;
+  baseline: string;
 }
 
 /** An evaluation that counts toward a promotion. */
@@ -131,25 +145,39 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
     }
     await release.signal(judgedSignal, { id: request.id, evaluations: counted.length });
   };
+  const show = (latest: PolicyEvaluation | undefined) =>
+    setCurrentDetails(guardDetails(input, latest, consecutive, judged.length, judgementRequest));
+  show(recent[recent.length - 1]);
   setHandler(judgementRequestSignal, async (request) => {
     judgementRequest = request;
+    show(recent[recent.length - 1]);
     await answerJudgement();
+    show(recent[recent.length - 1]);
   });
 
   for (let evaluations = 0; ; evaluations++) {
-    await sleep(input.policy.interval_seconds * 1000);
-    const evaluation = await evaluateRelease({ deploymentId: input.deploymentId }).catch(
-      // The release could not even be read: an evaluation in error, which the policy judges.
-      (): PolicyEvaluation => ({
-        at: Date.now(),
-        app: '',
-        version: '',
-        baseline_version: '',
-        instances: [],
-        results: [],
-        verdict: 'error',
-      }),
-    );
+    await sleep(input.policy.interval_seconds * 1000, {
+      summary: summaries.nextEvaluation(input.policy.interval_seconds),
+    });
+    const target = input.target ?? targetOf(recent[recent.length - 1]);
+    const judging =
+      target === undefined
+        ? `judge release ${input.deploymentId}`
+        : summaries.judge(target.app, target.version, target.baseline);
+    const evaluation = await evaluateRelease
+      .executeWithOptions({ summary: judging }, [{ deploymentId: input.deploymentId }])
+      .catch(
+        // The release could not even be read: an evaluation in error, which the policy judges.
+        (): PolicyEvaluation => ({
+          at: Date.now(),
+          app: '',
+          version: '',
+          baseline_version: '',
+          instances: [],
+          results: [],
+          verdict: 'error',
+        }),
+      );
     recent.push(evaluation);
     recent.splice(0, Math.max(0, recent.length - evidenceKept));
 
@@ -158,6 +186,7 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
     if (outcome.consecutive === 0) firstBreachAt = undefined;
     else firstBreachAt ??= evaluation.at;
     consecutive = outcome.consecutive;
+    show(evaluation);
     const evidence = (): GuardEvidence => ({
       detected_at: evaluation.at,
       ...(firstBreachAt === undefined ? {} : { first_breach_at: firstBreachAt }),
@@ -231,4 +260,45 @@ export async function metricGuardWorkflow(input: MetricGuardInput): Promise<void
       });
     }
   }
+}
+
+/** The release an evaluation judged, when it could read it. */
+function targetOf(evaluation: PolicyEvaluation | undefined): GuardTarget | undefined {
+  if (evaluation === undefined || evaluation.app === '' || evaluation.version === '') {
+    return undefined;
+  }
+  return {
+    app: evaluation.app,
+    version: evaluation.version,
+    baseline: evaluation.baseline_version,
+  };
+}
+
+/** The guard's current details for the Temporal UI, in Temporal markdown. */
+function guardDetails(
+  input: MetricGuardInput,
+  latest: PolicyEvaluation | undefined,
+  consecutive: number,
+  judged: number,
+  request: JudgementRequest | undefined,
+): string {
+  const { policy } = input;
+  if (latest === undefined) {
+    return `**waiting for the first evaluation** (every ${policy.interval_seconds} s)`;
+  }
+  const lines = [
+    `**latest evaluation: ${latest.verdict}** at ${new Date(latest.at).toISOString()}`,
+    `- failing in a row: ${consecutive} of ${policy.consecutive_breaches} (then ${policy.auto_rollback ? 'rollback' : 'pause'})`,
+    `- machines on the new version judged: ${latest.instances.join(', ') || 'none yet'}`,
+    ...latest.results
+      .filter((result) => result.verdict !== 'pass')
+      .map((result) => `- ${result.rule}: ${result.verdict}: ${result.message}`),
+    `- conclusive evaluations kept: ${judged}`,
+  ];
+  if (request !== undefined) {
+    lines.push(
+      `- the release waits for ${request.required} evaluation(s) of ${request.machines.join(', ')} (${request.id})`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PackageInfo } from '../domain/deployment';
 import { nonRetryableFailureTypes } from '../domain/errors';
+import { summaries } from './summaries';
 
 const { ensurePackage } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
@@ -28,5 +29,8 @@ export interface PackageInput {
  * is packageWorkflowId(appId, version): every caller starts or joins the same build.
  */
 export async function packageWorkflow(input: PackageInput): Promise<PackageInfo> {
-  return await ensurePackage(input);
+  return await ensurePackage.executeWithOptions(
+    { summary: summaries.packageOf(input.appId, input.version) },
+    [input],
+  );
 }

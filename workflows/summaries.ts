@@ -23,6 +23,16 @@ export const summaries = {
   guard: (app: string, version: string, intervalSeconds: number) =>
     `metric guard of ${app} ${version}: every ${secondsText(intervalSeconds)}`,
   analysis: (app: string, version: string) => `root-cause analysis of ${app} ${version}`,
+  /** The package workflow knows the application by its id only. */
+  packageOf: (appId: string, version: string) => `build or find ${version} of application ${appId}`,
+  collectContext: (deploymentId: string) => `collect what happened around release ${deploymentId}`,
+  runAnalyzer: (analyzer: string) => `run the ${analyzer} analyzer`,
+  saveReport: (analyzer: string) => `save the ${analyzer} report`,
+  analysisAlert: (deploymentId: string) => `send the analysis alert of release ${deploymentId}`,
+  checkMachines: (appId: string) => `check the machines of application ${appId}`,
+  recordMachineStatuses: (changes: number) => `record ${changes} machine status change(s)`,
+  announceMachineHealth: (notices: number) => `send ${notices} machine health notice(s)`,
+  nextCheck: (seconds: number) => `next check in ${secondsText(seconds)}`,
 };
 
 /**

@@ -5,6 +5,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,6 +25,7 @@ import {
   type AppHealthInput,
   type WebhookAlert,
 } from './messages';
+import { summaries } from '../summaries';
 
 const { checkMachines } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -95,7 +97,12 @@ export async function appHealthWorkflow(input: AppHealthInput): Promise<string> 
         intervalSeconds,
       });
     }
-    await condition(() => stopReason !== undefined || alertsChanged, interval * 1000);
+    setCurrentDetails(
+      healthDetails(checks, lastCheckAt, machines, webhookAlerts.size, undelivered),
+    );
+    await condition(() => stopReason !== undefined || alertsChanged, interval * 1000, {
+      summary: summaries.nextCheck(interval),
+    });
   }
   return `stopped: ${stopReason}`;
 
@@ -103,13 +110,18 @@ export async function appHealthWorkflow(input: AppHealthInput): Promise<string> 
   async function checkOnce(): Promise<number | 'gone'> {
     let seen;
     try {
-      seen = await checkMachines({
-        appId: input.appId,
-        webhookAlerts: [...webhookAlerts.values()].map(({ name, machineId }) => ({
-          name,
-          machineId,
-        })),
-      });
+      seen = await checkMachines.executeWithOptions(
+        { summary: summaries.checkMachines(input.appId) },
+        [
+          {
+            appId: input.appId,
+            webhookAlerts: [...webhookAlerts.values()].map(({ name, machineId }) => ({
+              name,
+              machineId,
+            })),
+          },
+        ],
+      );
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       log.warn('health check could not run', { appId: input.appId, error: error.message });
@@ -163,7 +175,10 @@ export async function appHealthWorkflow(input: AppHealthInput): Promise<string> 
 
     if (changes.length > 0) {
       try {
-        await recordMachineStatuses({ appId: input.appId, changes });
+        await recordMachineStatuses.executeWithOptions(
+          { summary: summaries.recordMachineStatuses(changes.length) },
+          [{ appId: input.appId, changes }],
+        );
       } catch (error) {
         if (!(error instanceof ActivityFailure)) throw error;
         // The stored statuses still differ from the watcher's: the next check writes them.
@@ -173,7 +188,10 @@ export async function appHealthWorkflow(input: AppHealthInput): Promise<string> 
     const toSend = [...undelivered, ...notices];
     if (toSend.length > 0) {
       try {
-        await announceMachineHealth({ appId: input.appId, notices: toSend });
+        await announceMachineHealth.executeWithOptions(
+          { summary: summaries.announceMachineHealth(toSend.length) },
+          [{ appId: input.appId, notices: toSend }],
+        );
         undelivered = [];
       } catch (error) {
         if (!(error instanceof ActivityFailure)) throw error;
@@ -207,4 +225,22 @@ function takeUp(
     quiet: known.quiet,
     ...(known.announced === undefined ? {} : { announced: known.announced }),
   };
+}
+
+/** The watcher's current details for the Temporal UI: each machine's status, in markdown. */
+function healthDetails(
+  checks: number,
+  lastCheckAt: number | undefined,
+  machines: Map<string, MachineHealthState>,
+  firing: number,
+  undelivered: HealthNotice[],
+): string {
+  const when = lastCheckAt === undefined ? 'none yet' : new Date(lastCheckAt).toISOString();
+  const lines = [`**${checks} check(s)**, the latest at ${when}`];
+  for (const [machineId, state] of machines) lines.push(`- ${machineId}: ${state.status}`);
+  if (firing > 0) lines.push(`- alerts firing for its machines: ${firing}`);
+  if (undelivered.length > 0) {
+    lines.push(`- notices not delivered yet (retried after the next check): ${undelivered.length}`);
+  }
+  return lines.join('\n');
 }

@@ -577,8 +577,8 @@ async function rollForward(release: Release): Promise<void> {
       release.setStatus('verifying');
       await waitJudged(release, 'batch-0', pacer.gray_bake_seconds, 'baking the gray machine');
       if (pacer.manual_approval && !release.stopping) {
-        release.phase = 'waiting for approval';
         release.awaitingApproval = true;
+        release.phase = 'waiting for approval';
         await condition(() => release.approved || release.stopping);
         release.awaitingApproval = false;
       }
