@@ -121,6 +121,17 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
     data === undefined
       ? []
       : [{ ...data.baseline_window, kind: 'baseline', label: 'before the release' }];
+  // A release of seconds is a sliver of a 10-minute baseline: one click shows it up close,
+  // with as long before it as it lasted.
+  const [closeUp, setCloseUp] = useState(false);
+  const xRange = (): readonly [number, number] | undefined => {
+    if (data === undefined) return undefined;
+    const start = data.release_window.from;
+    return closeUp
+      ? [Math.max(data.from, start - (data.to - start)), data.to]
+      : [data.from, data.to];
+  };
+  const shown = xRange();
   return (
     <section class="report" id="analysis-report" data-testid="analysis-report">
       <h2>Analysis</h2>
@@ -140,6 +151,17 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
 
       <h3>Anomalous metrics</h3>
       <ErrorBox error={series.error} />
+      {data !== undefined && report.anomalous_metrics.length > 0 && (
+        <label class="filter">
+          <input
+            type="checkbox"
+            data-testid="close-up"
+            checked={closeUp}
+            onChange={(event) => setCloseUp(event.currentTarget.checked)}
+          />
+          Close up on the release (and as long before it)
+        </label>
+      )}
       {report.anomalous_metrics.length === 0 && <p class="muted">None named.</p>}
       {report.anomalous_metrics.map((metric, index) => {
         // The series answer is in the report's order, one item per anomalous metric.
@@ -181,7 +203,7 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
               height={160}
               markers={markers}
               bands={bands}
-              {...(data === undefined ? {} : { xRange: [data.from, data.to] as const })}
+              {...(shown === undefined ? {} : { xRange: shown })}
               empty={
                 item?.error ??
                 (series.loading ? 'loading…' : 'Prometheus has no data for this query')
