@@ -112,11 +112,11 @@ function asRelguardError(error: unknown): RelguardError {
 }
 
 /** The channels by name, read at each send (the channel store), or a fixed set. */
-export type ChannelSource =
+export type ChannelLookup =
   Record<string, NotifyChannel> | (() => Promise<Record<string, NotifyChannel>>);
 
 export interface NotifyActivityDeps extends NotifierDeps {
-  channels: ChannelSource;
+  channels: ChannelLookup;
   logger: Logger;
 }
 

@@ -13,6 +13,7 @@ import {
   createNotifier,
   createNotifyActivities,
   notifyAll,
+  type SendAlertAttempt,
   type SendAlertRequest,
 } from '../../activities/notifier';
 import { FakeService, type RecordedRequest, type Reply } from './fake-service';
@@ -235,5 +236,74 @@ describe('sendAlert', () => {
     const env = mockEnvironment({ heartbeatDetails: { delivered: ['audit', 42] } });
     const result = await run(env, { channels: ['ops'], alert: makeAlert() });
     expect(result.delivered).toEqual(['ops']);
+  });
+
+  it('reports each attempt per channel, and a retry never tries a channel refused for good', async () => {
+    gone.add('/audit');
+    down.add('/ops');
+    const attempts: SendAlertAttempt[] = [];
+    const notify = activities();
+    const sendAlert = (input: SendAlertRequest) =>
+      notify.sendAlert(input, {
+        onAttempt: (attempt) => {
+          attempts.push(attempt);
+          return Promise.resolve();
+        },
+      });
+    const request = { channels: ['oncall', 'audit', 'ops'], alert: makeAlert() };
+    const first = mockEnvironment();
+    const heartbeats: unknown[] = [];
+    first.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const failure = await failureOfRun(first.run(sendAlert, request));
+    // ops may work next time: the attempt is retryable.
+    expect(failure.type).toBe(FailureType.Unavailable);
+    expect(attempts[0]).toMatchObject({
+      attempt: 1,
+      sent: ['oncall'],
+      earlier: [],
+      retryable: true,
+    });
+    expect(
+      attempts[0]?.failed
+        .map(({ channel, retryable }) => ({ channel, retryable }))
+        .sort((a, b) => a.channel.localeCompare(b.channel)),
+    ).toEqual([
+      { channel: 'audit', retryable: false },
+      { channel: 'ops', retryable: true },
+    ]);
+
+    down.clear();
+    service.reset();
+    service.answer(answerByPath);
+    const retry = mockEnvironment({ attempt: 2, heartbeatDetails: heartbeats.at(-1) });
+    const last = await failureOfRun(retry.run(sendAlert, request));
+    // Only ops was tried again; audit's refusal stands, and no retry can change it.
+    expect(paths()).toEqual(['/ops']);
+    expect(attempts[1]).toEqual({
+      attempt: 2,
+      sent: ['ops'],
+      failed: [],
+      earlier: ['oncall'],
+      retryable: false,
+    });
+    expect(last.type).toBe(FailureType.BadConfig);
+    expect(last.nonRetryable).toBe(true);
+    expect(last.message).toMatch(
+      /^the alert reached 2 of 3 channels; audit: webhook .* \(HTTP 404\)/,
+    );
+  });
+
+  it('reads the channels at each send, when given a source', async () => {
+    let known: Record<string, NotifyChannel> = {};
+    const notify = createNotifyActivities({ channels: () => Promise.resolve(known), logger });
+    const sendAlert = (input: SendAlertRequest) => notify.sendAlert(input);
+    const request = { channels: ['ops'], alert: makeAlert() };
+    const before = await failureOfRun(mockEnvironment().run(sendAlert, request));
+    expect(before.message).toContain(
+      'unknown notification channel "ops": the channel store has none',
+    );
+    known = { ops: channels().ops! };
+    expect(await mockEnvironment().run(sendAlert, request)).toEqual({ delivered: ['ops'] });
+    expect(paths()).toEqual(['/ops']);
   });
 });

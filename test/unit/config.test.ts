@@ -36,6 +36,35 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toContain('MONGODB_URI: must be a mongodb://');
   });
 
+  it('refuses a NOTIFY_CHANNELS channel whose name is not a channel name, naming it', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        NOTIFY_CHANNELS: JSON.stringify({
+          oncall: { type: 'webhook', url: 'http://127.0.0.1:1/a' },
+          'on call/2': { type: 'webhook', url: 'http://127.0.0.1:1/b' },
+        }),
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      { variable: 'NOTIFY_CHANNELS', message: expect.stringContaining('"on call/2"') as string },
+    ]);
+  });
+
+  it('links the console under the api unless CONSOLE_PUBLIC_URL says otherwise', () => {
+    expect(loadConfig({ API_PUBLIC_URL: 'https://relguard.example.com/' }).CONSOLE_PUBLIC_URL).toBe(
+      'https://relguard.example.com/console',
+    );
+    expect(
+      loadConfig({ CONSOLE_PUBLIC_URL: 'https://console.example.com/relguard/' })
+        .CONSOLE_PUBLIC_URL,
+    ).toBe('https://console.example.com/relguard');
+    expect(() => loadConfig({ CONSOLE_PUBLIC_URL: 'console' })).toThrow(/CONSOLE_PUBLIC_URL/);
+  });
+
   it('is documented: README.md lists every variable', () => {
     const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
     const missing = configVariables.filter((name) => !readme.includes(`\`${name}\``));
