@@ -95,8 +95,11 @@ function chartAttributes(
   };
 }
 
-/** Scrolls to the element the address' #fragment names once it is drawn (`#metric-2`). */
-function useScrollToFragment(ready: unknown): void {
+/**
+ * Scrolls to the element the address' #fragment names (`#metric-2`): when the report is shown,
+ * and once more when its charts are in (they move what is below them), not at later renders.
+ */
+function useScrollToFragment(ready: boolean): void {
   useEffect(() => {
     const id = decodeURIComponent(location.hash.slice(1));
     if (id === '') return;
@@ -115,7 +118,7 @@ export function AnalysisReportView({ report }: { report: AnalysisReport }) {
   );
   const data = series.data;
   // The charts move the page as they arrive: the linked one is scrolled to when they are in.
-  useScrollToFragment(data === undefined ? 'loading' : data);
+  useScrollToFragment(data !== undefined);
   const markers = (data?.markers ?? []).map(({ at, kind, label }) => ({ at, kind, label }));
   const bands =
     data === undefined
