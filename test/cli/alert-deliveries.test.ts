@@ -30,7 +30,7 @@ const rolledBack = (alert_deliveries: AlertDelivery[]) =>
 const oncall: ChannelView = {
   name: 'oncall',
   type: 'slack',
-  host: 'hooks.slack.com',
+  host: 'https://hooks.slack.com',
   secret_set: false,
   source: 'api',
   updated_at: 0,
@@ -80,7 +80,7 @@ describe('release status', () => {
       `  rolled_back     oncall   failed  3         2025-01-02 03:04:08Z  ${refused}`,
       '  rolled_back     audit    sent    1         2025-01-02 03:04:06Z  -',
       '  analysis_ready  oncall   sent    1         2025-01-02 03:04:06Z  -',
-      `ALERT NOT DELIVERED rolled_back → oncall (slack hooks.slack.com): ${refused} (attempt 3)`,
+      `ALERT NOT DELIVERED rolled_back → oncall (slack https://hooks.slack.com): ${refused} (attempt 3)`,
     ]);
     // The channels were asked for because a delivery failed.
     expect(api.requests.map((request) => request.path)).toEqual([
@@ -134,14 +134,14 @@ describe('release watch', () => {
     expect(alertLines).toEqual([
       `alert rolled_back → oncall retrying (attempt 1): ${refused}`,
       `alert rolled_back → oncall retrying (attempt 2): ${refused}`,
-      `ALERT NOT DELIVERED rolled_back → oncall (slack hooks.slack.com): ${refused} (attempt 3)`,
+      `ALERT NOT DELIVERED rolled_back → oncall (slack https://hooks.slack.com): ${refused} (attempt 3)`,
     ]);
     // The watch stayed after the release ended until the delivery was given up on.
     expect(views.count()).toBe(4);
     expect(result.stdout.trimEnd().split('\n').slice(-3)).toEqual([
       'release d1 rolled back: shop is back on v1.0.0',
       'reason: error rate 0.31 > 0.05 on the new version',
-      `ALERT NOT DELIVERED rolled_back → oncall (slack hooks.slack.com): ${refused} (attempt 3)`,
+      `ALERT NOT DELIVERED rolled_back → oncall (slack https://hooks.slack.com): ${refused} (attempt 3)`,
     ]);
   });
 
@@ -200,7 +200,7 @@ describe('release watch', () => {
     expect(frames[0]).toMatch(/ {2}rolled_back {2}oncall {3}retrying {2}1 /);
     expect(frames[1]).toMatch(/ {2}rolled_back {2}oncall {3}failed {2}2 /);
     expect(frames[1]).toContain(
-      `ALERT NOT DELIVERED rolled_back → oncall (slack hooks.slack.com): ${refused} (attempt 2)`,
+      `ALERT NOT DELIVERED rolled_back → oncall (slack https://hooks.slack.com): ${refused} (attempt 2)`,
     );
   });
 });
