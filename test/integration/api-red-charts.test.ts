@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
 import { createApp } from '../../api/app';
-import {
-  ApplicationInput,
-  type Application,
-  type Deployment,
-  type ReleaseEvent,
-} from '../../domain';
-import { pollUntil } from '../mockserver/helpers';
+import { ApplicationInput, type Application, type Deployment } from '../../domain';
 import { tokenFor, withToken, type TestApi } from '../support/api-token';
-import { driveKiosks, kioskRedMetrics, startKiosk, type Kiosk } from '../support/kiosk-service';
+import {
+  driveKiosks,
+  kioskTrafficCharted,
+  seedKioskHistory,
+  startKiosk,
+  type Kiosk,
+} from '../support/kiosk-service';
 import { startTestStore, type TestStore } from '../support/mongo';
 import { startPrometheus, type TestPrometheus } from '../support/prometheus';
 import { releasesNotUsedHere } from '../support/releases';
@@ -34,7 +34,6 @@ let rolledBack: Deployment;
 let cancelled: Deployment;
 const stopLoad = new AbortController();
 let load: Promise<void> | undefined;
-const machineIds = ['k1', 'k2', 'k3'];
 
 interface Series {
   labels: Record<string, string>;
@@ -77,14 +76,6 @@ const defined = (series: Series) => series.values.filter((value) => value !== nu
 const servedTimes = (series: Series) =>
   series.timestamps.filter((_time, index) => series.values[index] !== null);
 
-const machineStep = (
-  at: number,
-  machine_id: string,
-  batch: number,
-  status: ReleaseEvent['status'],
-  version: string,
-): ReleaseEvent => ({ at, kind: 'machine', machine_id, batch, status, version });
-
 beforeAll(async () => {
   [prometheus, testStore, ...kiosks] = await startTogether([
     startPrometheus({ scrapeIntervalSeconds: 1 }),
@@ -103,94 +94,9 @@ beforeAll(async () => {
   });
   viewer = withToken(api, await tokenFor(store, 'viewer', 'vera'));
 
-  const machines = kiosks.map((service, index) => {
-    const [host, port] = service.target.split(':');
-    return { id: machineIds[index]!, host: host!, port: Number(port), version: '1.9.0' };
-  });
-  kiosk = await store.applications.create(
-    ApplicationInput.parse({
-      name: 'kiosk',
-      deploy_path: '/srv/kiosk',
-      start_cmd: 'node kiosk.js',
-      red_metrics_config: kioskRedMetrics,
-      machines,
-    }),
-  );
-  // The gray machine k1 still answers as 2.0.0 (as it did until the rollback): Prometheus'
-  // target labels say which version answered.
-  await prometheus.addTargets(
-    'kiosk',
-    machines.map((machine, index) => ({
-      targets: [kiosks[index]!.target],
-      labels: { app: 'kiosk', version: index === 0 ? '2.0.0' : '1.9.0', instance: machine.id },
-    })),
-  );
-
+  ({ app: kiosk, rolledBack, cancelled } = await seedKioskHistory(store, prometheus, kiosks));
   const now = Date.now();
-  const base = {
-    app_name: 'kiosk',
-    app_id: kiosk.id,
-    gray_machine_id: 'k1',
-    platform: 'local' as const,
-  };
-  // Long over before the window: its versions are not charted.
-  await store.deployments.create(
-    {
-      ...base,
-      status: 'succeeded',
-      package_version: '1.9.0',
-      previous_version: '1.8.0',
-      node_deployments: [],
-    },
-    now - 3 * 3_600_000,
-  );
-  const t0 = now - 4 * 60_000;
-  rolledBack = await store.deployments.create(
-    {
-      ...base,
-      status: 'rolled_back',
-      package_version: '2.0.0',
-      previous_version: '1.9.0',
-      reason: 'error rate breached',
-      node_deployments: [
-        { machine_id: 'k1', batch: 0, status: 'rolled_back', version: '1.9.0' },
-        { machine_id: 'k2', batch: 1, status: 'rolled_back', version: '1.9.0' },
-        { machine_id: 'k3', batch: 1, status: 'skipped', version: '2.0.0' },
-      ],
-      rollback: {
-        reason: 'error rate breached',
-        requested_by: 'metric-guard',
-        first_breach_at: t0 + 30_000,
-        detected_at: t0 + 31_000,
-      },
-      timeline: [
-        { at: t0 + 1_000, kind: 'status', status: 'deploying' },
-        machineStep(t0 + 2_000, 'k1', 0, 'deploying', '2.0.0'),
-        machineStep(t0 + 5_000, 'k1', 0, 'deployed', '2.0.0'),
-        machineStep(t0 + 20_000, 'k2', 1, 'deploying', '2.0.0'),
-        machineStep(t0 + 22_000, 'k2', 1, 'deployed', '2.0.0'),
-        { at: t0 + 32_000, kind: 'status', status: 'rolling_back' },
-        machineStep(t0 + 33_000, 'k1', 0, 'rolling_back', '1.9.0'),
-        machineStep(t0 + 33_000, 'k2', 1, 'rolling_back', '1.9.0'),
-        machineStep(t0 + 40_000, 'k1', 0, 'rolled_back', '1.9.0'),
-        machineStep(t0 + 41_000, 'k2', 1, 'rolled_back', '1.9.0'),
-        { at: t0 + 45_000, kind: 'status', status: 'rolled_back' },
-      ],
-    },
-    t0,
-  );
-  const t1 = now - 2 * 60_000;
-  cancelled = await store.deployments.create(
-    {
-      ...base,
-      status: 'cancelled',
-      package_version: '2.1.0',
-      previous_version: '1.9.0',
-      node_deployments: [{ machine_id: 'k1', batch: 0, status: 'pending', version: '1.9.0' }],
-      timeline: [{ at: t1 + 3_000, kind: 'status', status: 'cancelled', reason: 'not today' }],
-    },
-    t1,
-  );
+  const base = { gray_machine_id: 'h1', platform: 'local' as const };
 
   // An application with a long history in the last hour, and the default templates.
   history = await store.applications.create(
@@ -207,7 +113,6 @@ beforeAll(async () => {
         ...base,
         app_name: 'kiosk-history',
         app_id: history.id,
-        gray_machine_id: 'h1',
         status: 'succeeded',
         package_version: `3.${minor}.0`,
         previous_version: `3.${minor - 1}.0`,
@@ -222,20 +127,7 @@ beforeAll(async () => {
     20,
     stopLoad.signal,
   );
-  // Both versions' traffic, and the gray machine's 5xx, are in Prometheus.
-  await pollUntil(
-    async () => {
-      const values = await Promise.all([
-        prometheus.query('sum(rate(kiosk_answers_total{version="1.9.0",instance="k3"}[5s]))'),
-        prometheus.query('sum(rate(kiosk_answers_total{version="2.0.0",code="503"}[5s]))'),
-        prometheus.query('sum(rate(kiosk_answers_total{version="2.0.0",code="500"}[5s]))'),
-      ]);
-      return values.every((value) => (value ?? 0) > 0) ? true : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 500 },
-  );
-  // A few more steps of the 2 s range queries.
-  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  await kioskTrafficCharted(prometheus);
 }, 150_000);
 
 afterAll(async () => {

@@ -24,7 +24,10 @@ export interface ChartMarker {
   at: number;
   /** What happened: `start`, `gray_deployed`, `batch`, `breach`, `rollback_begun`… */
   kind: string;
+  /** Shown on the chart: keep it short. */
   label: string;
+  /** The whole story, in the label's tooltip (the label when absent). */
+  detail?: string;
   /** A browser address (e.g. the release's console page). */
   href?: string;
 }
@@ -191,6 +194,7 @@ const canvasX = (u: uPlot, at: number): number => u.valToPos(at / 1000, 'x', tru
 function annotationsPlugin(read: () => Annotations): uPlot.Plugin {
   const layer = document.createElement('div');
   layer.className = 'chart-annotations';
+  const labels = new AnnotationLabels(layer);
   const inView = (u: uPlot, at: number): boolean => {
     const scale = u.scales.x;
     if (scale === undefined) return false;
@@ -222,11 +226,11 @@ function annotationsPlugin(read: () => Annotations): uPlot.Plugin {
       },
       draw: (u) => {
         const { ctx, bbox } = u;
-        const { markers, bands } = read();
+        const annotations = read();
         ctx.save();
         ctx.lineWidth = Math.max(1, devicePixelRatio);
         ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-        for (const marker of markers) {
+        for (const marker of annotations.markers) {
           if (!inView(u, marker.at)) continue;
           const x = Math.round(canvasX(u, marker.at)) + 0.5;
           ctx.strokeStyle = markerColor(marker.kind);
@@ -236,57 +240,92 @@ function annotationsPlugin(read: () => Annotations): uPlot.Plugin {
           ctx.stroke();
         }
         ctx.restore();
-        placeLabels(u, layer, markers, bands, inView);
+        labels.place(u, annotations, inView);
       },
     },
   };
 }
 
-/** The HTML labels over the plot: one link per marker, one box per band (CSS pixels). */
-function placeLabels(
-  u: uPlot,
-  layer: HTMLElement,
-  markers: readonly ChartMarker[],
-  bands: readonly ChartBand[],
-  inView: (u: uPlot, at: number) => boolean,
-) {
-  layer.replaceChildren();
-  const width = u.over.clientWidth;
-  const cssX = (at: number): number => u.valToPos(at / 1000, 'x');
-  for (const band of bands) {
-    const element = document.createElement('div');
-    element.dataset.testid = 'chart-band';
-    element.dataset.kind = band.kind;
-    element.dataset.from = String(band.from);
-    if (band.to !== undefined) element.dataset.to = String(band.to);
-    element.className = 'chart-band';
-    element.title = band.label;
-    element.textContent = band.label;
-    const left = Math.max(0, cssX(band.from));
-    const right = Math.min(width, band.to === undefined ? width : cssX(band.to));
-    element.style.left = `${left}px`;
-    element.style.width = `${Math.max(0, right - left)}px`;
-    if (right <= left) element.style.display = 'none';
-    layer.appendChild(element);
-  }
-  markers.forEach((marker, index) => {
-    const element = document.createElement(marker.href === undefined ? 'span' : 'a');
-    if (element instanceof HTMLAnchorElement && marker.href !== undefined) {
-      element.href = marker.href;
+/** Row height of a marker's label, CSS pixels. */
+const labelRow = 14;
+
+/**
+ * The HTML labels over the plot: one link per marker, one box per band. The elements are made
+ * again only when the annotations change (a link being clicked is never replaced by a redraw);
+ * each redraw places them (CSS pixels), markers' labels in the first row where they do not
+ * cover an earlier one, so events close in time stay readable and clickable.
+ */
+class AnnotationLabels {
+  private key = '';
+  private bands: HTMLElement[] = [];
+  private markers: HTMLElement[] = [];
+
+  constructor(private readonly layer: HTMLElement) {}
+
+  place(u: uPlot, annotations: Annotations, inView: (u: uPlot, at: number) => boolean) {
+    const key = JSON.stringify(annotations);
+    if (key !== this.key) {
+      this.key = key;
+      this.build(annotations);
     }
-    element.dataset.testid = 'chart-marker';
-    element.dataset.kind = marker.kind;
-    element.dataset.at = String(marker.at);
-    element.className = 'chart-marker';
-    element.title = `${marker.label} (${new Date(marker.at).toLocaleString()})`;
-    element.textContent = marker.label;
-    element.style.left = `${cssX(marker.at)}px`;
-    // Staggered rows, so markers close in time do not print over each other.
-    element.style.top = `${(index % 3) * 14}px`;
-    element.style.borderColor = markerColor(marker.kind);
-    if (!inView(u, marker.at)) element.style.display = 'none';
-    layer.appendChild(element);
-  });
+    const width = u.over.clientWidth;
+    const cssX = (at: number): number => u.valToPos(at / 1000, 'x');
+    annotations.bands.forEach((band, index) => {
+      const element = this.bands[index]!;
+      const left = Math.max(0, cssX(band.from));
+      const right = Math.min(width, band.to === undefined ? width : cssX(band.to));
+      element.style.left = `${left}px`;
+      element.style.width = `${Math.max(0, right - left)}px`;
+      element.style.display = right <= left ? 'none' : '';
+    });
+    const rowEnds: number[] = [];
+    const shown = annotations.markers
+      .map((marker, index) => ({ marker, element: this.markers[index]! }))
+      .filter(({ marker, element }) => {
+        const visible = inView(u, marker.at);
+        element.style.display = visible ? '' : 'none';
+        return visible;
+      })
+      .sort((a, b) => a.marker.at - b.marker.at);
+    for (const { marker, element } of shown) {
+      const x = cssX(marker.at);
+      element.style.left = `${x}px`;
+      const half = element.offsetWidth / 2;
+      let row = rowEnds.findIndex((end) => end + 2 <= x - half);
+      if (row === -1) row = rowEnds.length;
+      rowEnds[row] = x + half;
+      element.style.top = `${row * labelRow}px`;
+    }
+  }
+
+  private build({ markers, bands }: Annotations) {
+    this.bands = bands.map((band) => {
+      const element = document.createElement('div');
+      element.dataset.testid = 'chart-band';
+      element.dataset.kind = band.kind;
+      element.dataset.from = String(band.from);
+      if (band.to !== undefined) element.dataset.to = String(band.to);
+      element.className = 'chart-band';
+      element.title = band.label;
+      element.textContent = band.label;
+      return element;
+    });
+    this.markers = markers.map((marker) => {
+      const element = document.createElement(marker.href === undefined ? 'span' : 'a');
+      if (element instanceof HTMLAnchorElement && marker.href !== undefined) {
+        element.href = marker.href;
+      }
+      element.dataset.testid = 'chart-marker';
+      element.dataset.kind = marker.kind;
+      element.dataset.at = String(marker.at);
+      element.className = 'chart-marker';
+      element.title = `${marker.detail ?? marker.label} (${new Date(marker.at).toLocaleString()})`;
+      element.textContent = marker.label;
+      element.style.borderColor = markerColor(marker.kind);
+      return element;
+    });
+    this.layer.replaceChildren(...this.bands, ...this.markers);
+  }
 }
 
 function Plot({ lines, unit, height, xRange, markers, bands }: PlotProps) {
