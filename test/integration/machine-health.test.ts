@@ -178,7 +178,13 @@ describe('live machine health, outside any release', () => {
     expect(alert.machines).toEqual(['m2']);
     expect(alert.version).toBe('v1.0.0');
     expect(alert.title).toMatch(/ledger\/m2 \(v1\.0\.0\) is down since \d{4}-/);
-    expect(alert.links.map((link) => link.label)).toEqual(['Application', 'Health watcher']);
+    expect(alert.links.map((link) => link.label)).toEqual([
+      'Console',
+      'Application',
+      'Health watcher',
+    ]);
+    // The console's application page first: what a person opens.
+    expect(alert.links[0]?.url).toBe(`${stack.apiUrl}/console/apps/${ledger.id}`);
     // Still down some checks later: paged once, not once a check.
     const later = (await watcherChecks(ledger.id)) + 3;
     while ((await watcherChecks(ledger.id)) < later) await delay(200);
