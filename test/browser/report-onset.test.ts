@@ -100,6 +100,10 @@ describe('the report charts on the release page', () => {
       expect(await number(chart, 'before-max')).toBeLessThan(
         await number(chart, 'after-breach-max'),
       );
+      // Every value while the bad version served was above every value before the release.
+      expect(await number(chart, 'before-max')).toBeLessThan(
+        await number(chart, 'after-breach-min'),
+      );
       // The release's moments on the chart, and the baseline shaded.
       const kinds: string[] = [];
       const markers = chart.locator('[data-testid=chart-marker]');

@@ -53,8 +53,8 @@ type SeriesItem = AnalysisSeries['items'][number];
 
 /**
  * The values of every line of a chart in [from, to), as `data-` attributes of its figure:
- * `<name>-count` (samples with a value) and `<name>-max`, so that a test (or a person with dev
- * tools) can compare before the release with after the breach.
+ * `<name>-count` (samples with a value), `<name>-min` and `<name>-max` ('' without one), so
+ * that a test (or a person with dev tools) can compare before the release with after the breach.
  */
 function valueAttributes(
   name: string,
@@ -72,6 +72,7 @@ function valueAttributes(
   );
   return {
     [`${name}-count`]: String(values.length),
+    [`${name}-min`]: values.length === 0 ? '' : String(Math.min(...values)),
     [`${name}-max`]: values.length === 0 ? '' : String(Math.max(...values)),
   };
 }
@@ -85,13 +86,15 @@ function chartAttributes(
   if (data === undefined) return { anchor };
   const start = data.release_window.from;
   const breach = data.markers.find((marker) => marker.kind === 'breach')?.at;
+  // After the breach, while the new version still served: until its rollback was done.
+  const restored = data.markers.find((marker) => marker.kind === 'rollback_done')?.at ?? Infinity;
   return {
     anchor,
     'release-start': String(start),
     ...(breach === undefined ? {} : { 'breach-at': String(breach) }),
     ...valueAttributes('before', item, data.from, start),
     ...valueAttributes('release', item, start, Infinity),
-    ...(breach === undefined ? {} : valueAttributes('after-breach', item, breach, Infinity)),
+    ...(breach === undefined ? {} : valueAttributes('after-breach', item, breach, restored)),
   };
 }
 
