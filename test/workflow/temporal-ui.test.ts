@@ -168,6 +168,9 @@ describe('the Temporal UI', () => {
           activities.filter((summary) => summary.startsWith('record status ')).length,
         ).toBeGreaterThan(0);
         expect(activities).toContain('finish the release: rolled back');
+        expect(activities).toContain('send the rolled back alert');
+        // Every activity of the release says what it does.
+        expect(activities).not.toContain('(none)');
         expect(timers.slice(0, 2)).toEqual(['gray bake 1 s', 'bake after batch 1, 1 s']);
         expect(timers).not.toContain('(none)');
 

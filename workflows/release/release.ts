@@ -398,18 +398,22 @@ function alertSender(release: Release) {
       const alert = release.alerts.shift();
       if (alert === undefined) return;
       const evidence = alert.request?.evidence;
-      await sendReleaseAlert({
-        deploymentId: release.deploymentId,
-        kind: alert.kind,
-        reason: alert.reason,
-        failing: evidence?.failing ?? [],
-      }).catch((error: unknown) => {
-        // An alert that cannot be delivered must not fail the release: its result says so, and
-        // the deployment's alert_deliveries has each attempt.
-        const failure = undeliveredAlert(alert.kind, error);
-        log.warn('release alert not delivered', { ...failure });
-        undelivered.push(failure);
-      });
+      await sendReleaseAlert
+        .executeWithOptions({ summary: summaries.alert(alert.kind) }, [
+          {
+            deploymentId: release.deploymentId,
+            kind: alert.kind,
+            reason: alert.reason,
+            failing: evidence?.failing ?? [],
+          },
+        ])
+        .catch((error: unknown) => {
+          // An alert that cannot be delivered must not fail the release: its result says so, and
+          // the deployment's alert_deliveries has each attempt.
+          const failure = undeliveredAlert(alert.kind, error);
+          log.warn('release alert not delivered', { ...failure });
+          undelivered.push(failure);
+        });
     }
   });
   return {
