@@ -11,8 +11,8 @@ import { startDevServer, workflowBundle } from '../support/temporal';
 import { fleet } from './fleet';
 
 /**
- * What the Temporal UI shows of a release, on the dev server (the time-skipping server drops
- * user metadata): the static summary and details the api starts it with, the current details
+ * What the Temporal UI shows of a release, on the dev server (the server the UI reads, user
+ * metadata and all): the static summary and details the api starts it with, the current details
  * the workflow keeps up to date (the `__temporal_workflow_metadata` query the UI reads), and
  * the summaries on its activities, timers and the metric guard child. Real time passes: the
  * bakes and the guard's interval are one second.
