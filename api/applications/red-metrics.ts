@@ -2,6 +2,7 @@ import { mapConcurrently } from '../../activities/concurrency';
 import { defaultStepSeconds, PrometheusError } from '../../activities/metrics/prometheus';
 import {
   FailureType,
+  isTerminal,
   renderTemplate,
   RelguardError,
   type Application,
@@ -58,6 +59,50 @@ export function servedVersions(
     ),
   ];
   return { versions: all.slice(0, max), left_out: all.slice(max) };
+}
+
+/** After a release ended, its version's traffic is drawn this much longer (the rollback's tail). */
+const servedMarginMs = 60_000;
+
+/**
+ * When each version served within the window, to query it over that span with a step fine
+ * enough for it. A version on the machines now, the application's current one, or one a
+ * release replaced served all along: the whole window. A version that served only as a
+ * release's new version (rolled back, cancelled, failed) served from that release's start to
+ * its end (plus a margin), which can be seconds: queried at the window's step (15 s for an
+ * hour), a rate over a short range would fall between the steps and the bad version, the one
+ * the chart is for, would have no line at all.
+ */
+export function servedSpans(
+  app: { machines: readonly { version: string }[]; currentVersion: string },
+  versions: readonly string[],
+  deployments: readonly Pick<
+    Deployment,
+    'package_version' | 'previous_version' | 'createdTime' | 'updatedTime' | 'status'
+  >[],
+  window: { from: number; to: number },
+): Map<string, { from: number; to: number }> {
+  const allAlong = new Set([
+    ...app.machines.map((machine) => machine.version),
+    app.currentVersion,
+    ...deployments.map((deployment) => deployment.previous_version),
+  ]);
+  const spans = new Map<string, { from: number; to: number }>();
+  for (const version of versions) {
+    const own = deployments.filter((deployment) => deployment.package_version === version);
+    if (allAlong.has(version) || own.length === 0) {
+      spans.set(version, window);
+      continue;
+    }
+    const from = Math.min(...own.map((deployment) => deployment.createdTime));
+    const to = Math.max(
+      ...own.map((deployment) =>
+        isTerminal(deployment.status) ? deployment.updatedTime + servedMarginMs : window.to,
+      ),
+    );
+    spans.set(version, { from: Math.max(window.from, from), to: Math.min(window.to, to) });
+  }
+  return spans;
 }
 
 /** A release event of the window, as the charts mark it (see domain/release-timeline.ts). */
@@ -136,6 +181,7 @@ export async function queryRedMetrics(
   const step = defaultStepSeconds(from, to);
   const served =
     app.machines.length === 0 ? { versions: [], left_out: [] } : servedVersions(app, deployments);
+  const spans = servedSpans(app, served.versions, deployments, { from, to });
   const instances = app.machines.map((machine) => machine.id);
   const notes: string[] = [];
   if (served.left_out.length > 0) {
@@ -173,11 +219,12 @@ export async function queryRedMetrics(
       version: query.version,
       ...(query.machine === undefined ? {} : { machine: query.machine }),
     };
+    const span = spans.get(query.version) ?? { from, to };
     try {
       const series = await chartSeries(
         prometheus,
         query.promql,
-        { start: from, end: to, stepSeconds: step },
+        { start: span.from, end: span.to, stepSeconds: defaultStepSeconds(span.from, span.to) },
         labels,
       );
       return { ...query, series };

@@ -91,7 +91,10 @@ export function alignLines(lines: readonly ChartLine[]): uPlot.AlignedData {
   const columns = lines.map((line) => {
     const byTime = new Map<number, number | null>();
     line.timestamps.forEach((time, index) => byTime.set(time, line.values[index] ?? null));
-    return times.map((time) => byTime.get(time) ?? null);
+    // A time only another line has is undefined here, which uPlot draws across; null is a
+    // real gap in this line's own samples. Lines of different steps (a short-lived version
+    // queried finely beside the hour's) then stay whole.
+    return times.map((time) => (byTime.has(time) ? (byTime.get(time) ?? null) : undefined));
   });
   return [times.map((time) => time / 1000), ...columns];
 }
