@@ -62,6 +62,7 @@ export function createApp(options: ApiOptions) {
     c.set('logger', logger);
     if (prometheus !== undefined) c.set('prometheus', prometheus);
     if (options.consoleUrl !== undefined) c.set('consoleUrl', options.consoleUrl);
+    if (options.envChannelNames !== undefined) c.set('envChannelNames', options.envChannelNames);
     c.set('packageUploads', packageUploads);
     c.set('scrapeIntervalSeconds', scrapeIntervalSeconds);
     if (options.releaseStartGraceMs !== undefined) {

@@ -31,6 +31,12 @@ export interface ApiVariables {
    * of the Markdown report; unset, this api's own /console at the request's origin.
    */
   consoleUrl?: string;
+  /**
+   * The channel names of this api's NOTIFY_CHANNELS, which it writes back at each start: a PUT
+   * of one is refused. A stored env channel no longer among them (taken out of the
+   * environment, or a worker's) may be replaced through the api.
+   */
+  envChannelNames?: readonly string[];
   /** Where uploaded packages go (the worker's store), and how large one may be. */
   packageUploads: { packageStore?: PackageStore; maxPackageBytes: number };
   /**

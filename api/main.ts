@@ -74,6 +74,7 @@ const app = createApp({
   prometheus,
   // The Markdown report links each chart on the console (CONSOLE_PUBLIC_URL or its default).
   consoleUrl: consolePublicUrl(config),
+  envChannelNames: Object.keys(config.NOTIFY_CHANNELS),
   scrapeIntervalSeconds: config.PROMETHEUS_SCRAPE_INTERVAL_SECONDS,
   // The built console, beside the api's sources wherever the api is started from.
   consoleDir: fileURLToPath(new URL('../dist/console', import.meta.url)),

@@ -1,4 +1,4 @@
-import { expectedAlerts, latestDeliveries, type AlertTarget } from '../domain/alert-deliveries';
+import { expectedAlerts, givenUpDeliveries, type AlertTarget } from '../domain/alert-deliveries';
 import { segment } from './api-client';
 import type { CommandContext } from './context';
 import type { ChannelsByName } from './format';
@@ -11,9 +11,7 @@ import type { Application, ChannelView, DeploymentView } from './types';
 export function channelLookup(context: CommandContext) {
   let channels: Promise<ChannelsByName> | undefined;
   return async (view: DeploymentView): Promise<ChannelsByName | undefined> => {
-    const failed = latestDeliveries(view.alert_deliveries).some(
-      (delivery) => delivery.status === 'failed',
-    );
+    const failed = givenUpDeliveries(view.alert_deliveries).length > 0;
     if (!failed) return undefined;
     channels ??= context.client.get<{ channels: ChannelView[] }>('/api/v1/channels').then(
       (answer) => new Map(answer.channels.map((channel) => [channel.name, channel])),

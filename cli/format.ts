@@ -1,4 +1,4 @@
-import { latestDeliveries } from '../domain/alert-deliveries';
+import { givenUpDeliveries, latestDeliveries } from '../domain/alert-deliveries';
 import { byHealth, unknownCount, worstStatus } from '../domain/fleet-health';
 import type { ApiError } from './errors';
 import type {
@@ -292,11 +292,11 @@ export function deliveryLine(delivery: AlertDelivery, channels?: ChannelsByName)
   return `alert ${delivery.kind} → ${delivery.channel} ${delivery.status} (attempt ${delivery.attempt})${error}`;
 }
 
-/** The alerts given up on, newest entry of each (kind, channel), loudly. */
+/** Every alert given up on, loudly, even one a later alert of its kind got through after. */
 export function undeliveredLines(view: DeploymentView, channels?: ChannelsByName): string[] {
-  return latestDeliveries(view.alert_deliveries)
-    .filter((delivery) => delivery.status === 'failed')
-    .map((delivery) => undeliveredLine(delivery, channels));
+  return givenUpDeliveries(view.alert_deliveries).map((delivery) =>
+    undeliveredLine(delivery, channels),
+  );
 }
 
 /**

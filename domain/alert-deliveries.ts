@@ -26,6 +26,16 @@ export function latestDeliveries(
   return [...latest.values()];
 }
 
+/**
+ * Every delivery relguard gave up on, oldest first: also those of an alert sent again later
+ * (a second pause) whose newer delivery went through, which latestDeliveries would hide.
+ */
+export function givenUpDeliveries(
+  deliveries: readonly AlertDelivery[] | undefined,
+): AlertDelivery[] {
+  return (deliveries ?? []).filter((delivery) => delivery.status === 'failed');
+}
+
 export function targetKey(target: AlertTarget): string {
   return `${target.kind}\u0000${target.channel}`;
 }

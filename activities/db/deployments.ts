@@ -259,18 +259,16 @@ export class DeploymentRepository {
 
   /**
    * Appends what one attempt to deliver an alert did, per channel, to the deployment's
-   * `alert_deliveries` (see AlertDelivery); nothing when the list is empty.
+   * `alert_deliveries` (see AlertDelivery); nothing when the list is empty. `updatedTime` is
+   * left alone: for a release that ended it is when it ended (the rollback duration, the
+   * charts' windows), and the analysis alert comes minutes later.
    */
-  async recordAlertDeliveries(
-    id: string,
-    deliveries: AlertDelivery[],
-    now = Date.now(),
-  ): Promise<void> {
+  async recordAlertDeliveries(id: string, deliveries: AlertDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     const result = await this.writes.exclusive(id, () =>
       this.collection.updateOne(
         { _id: id },
-        { $push: { alert_deliveries: { $each: deliveries } }, $set: { updatedTime: now } },
+        { $push: { alert_deliveries: { $each: deliveries } } },
       ),
     );
     if (result.matchedCount === 0) throw notFound('deployment', id);

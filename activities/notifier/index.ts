@@ -200,7 +200,23 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
           delivered: [...delivered],
           ...(refused.length === 0 ? {} : { refused: [...refused] }),
         });
-        const known = pending.length === 0 ? {} : await readChannels();
+        let known: Record<string, NotifyChannel> = {};
+        try {
+          if (pending.length > 0) known = await readChannels();
+        } catch (error) {
+          // Recorded as this attempt's failure on every pending channel, then retried: a
+          // store that cannot be read must not leave the deliveries without a word.
+          const message = `the channel store could not be read: ${error instanceof Error ? error.message : String(error)}`;
+          log.warn({ error: message }, 'alert not delivered');
+          await options.onAttempt?.({
+            attempt: context.info.attempt,
+            sent: [],
+            failed: pending.map((channel) => ({ channel, message, retryable: true })),
+            earlier,
+            retryable: true,
+          });
+          throw new RelguardError(FailureType.Unavailable, message, { delivered });
+        }
         const result = await notifyAll(known, pending, request.alert, {
           ...notifierDeps,
           signal: context.cancellationSignal,

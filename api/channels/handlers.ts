@@ -36,9 +36,9 @@ export const putChannel: RouteHandler<typeof routes.putChannel, ApiEnv> = async 
   const input = c.req.valid('json');
   const { notifyChannels } = c.var.store;
   const current = await notifyChannels.find(name);
-  if (current?.source === 'env') {
+  if (c.var.envChannelNames?.includes(name) === true) {
     throw conflict(
-      `channel ${name} comes from NOTIFY_CHANNELS: the api and the worker write it again from their environment at each start, so change it there (or give this channel another name)`,
+      `channel ${name} comes from this api's NOTIFY_CHANNELS: the api and the worker write it again from their environment at each start, so change it there (or give this channel another name)`,
       { name, source: 'env' },
     );
   }
@@ -48,6 +48,14 @@ export const putChannel: RouteHandler<typeof routes.putChannel, ApiEnv> = async 
     { channel: name, type: stored.type, host: hostOf(stored.url), replaced: current !== undefined },
     'notification channel put',
   );
+  if (current?.source === 'env') {
+    // Taken out of this api's environment (a leaked URL, say): the api may replace it. A
+    // worker whose NOTIFY_CHANNELS still has it writes it back at its next start.
+    c.var.logger.warn(
+      { channel: name },
+      'a channel from NOTIFY_CHANNELS replaced through the api: check no worker still has it in its environment',
+    );
+  }
   return c.json(channelView(stored), 200);
 };
 

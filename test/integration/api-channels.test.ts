@@ -49,6 +49,7 @@ beforeAll(async () => {
       temporal: { check: () => Promise.resolve(true) },
       releases: recordingHealthWatchers().releases,
       logger: createLogger('api', 'silent'),
+      envChannelNames: ['oncall'],
     }),
   );
   for (const role of ['viewer', 'deployer', 'admin'] as const) {
@@ -127,12 +128,10 @@ describe('channels api', () => {
     const list = await api.call('GET', '/api/v1/channels', tokens.viewer);
     expect(list.status, list.text).toBe(200);
     const { channels } = list.json() as { channels: ChannelView[] };
-    expect(channels.map(({ name, source, secret_set }) => ({ name, source, secret_set }))).toEqual(
-      [
-        { name: 'oncall', source: 'env', secret_set: false },
-        { name: 'pager', source: 'api', secret_set: true },
-      ],
-    );
+    expect(channels.map(({ name, source, secret_set }) => ({ name, source, secret_set }))).toEqual([
+      { name: 'oncall', source: 'env', secret_set: false },
+      { name: 'pager', source: 'api', secret_set: true },
+    ]);
     expect(channels[0]?.host).toBe('http://127.0.0.1:1');
     for (const secret of [SLACK_TOKEN, 'querysecret', SECRET, 'envkey42', '/hooks/', 'services']) {
       expect(list.text).not.toContain(secret);
@@ -163,6 +162,25 @@ describe('channels api', () => {
     expect((put.json() as ErrorBody).error.message).toContain('NOTIFY_CHANNELS');
     expect((put.json() as ErrorBody).error.message).toContain('at each start');
     expect((await testStore.store.notifyChannels.find('oncall'))?.url).toContain('/hooks/oncall');
+  });
+
+  it('lets the api replace an env channel no longer in its NOTIFY_CHANNELS (a leaked URL)', async () => {
+    // Stored by an earlier start whose NOTIFY_CHANNELS had it; this api's has it no more.
+    await storeEnvChannels(
+      testStore.store.notifyChannels,
+      { leaked: { type: 'webhook', url: 'http://127.0.0.1:1/hooks/leaked?key=oldkey42' } },
+      createLogger('api', 'silent'),
+    );
+    const put = await api.call('PUT', '/api/v1/channels/leaked', tokens.admin, {
+      type: 'webhook',
+      url: 'http://127.0.0.1:1/hooks/rotated',
+    });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json()).toMatchObject({ name: 'leaked', source: 'api' });
+    const stored = await testStore.store.notifyChannels.find('leaked');
+    expect(stored?.url).toBe('http://127.0.0.1:1/hooks/rotated');
+    const deleted = await api.call('DELETE', '/api/v1/channels/leaked', tokens.admin);
+    expect(deleted.status).toBe(204);
   });
 
   it('names the field of a bad body and the name of a bad channel name', async () => {

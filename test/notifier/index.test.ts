@@ -293,6 +293,33 @@ describe('sendAlert', () => {
     );
   });
 
+  it('records an attempt on every channel when the channel store cannot be read, and retries', async () => {
+    const attempts: SendAlertAttempt[] = [];
+    const notify = createNotifyActivities({
+      channels: () => Promise.reject(new Error('connection to 127.0.0.1:27017 closed')),
+      logger,
+    });
+    const sendAlert = (input: SendAlertRequest) =>
+      notify.sendAlert(input, {
+        onAttempt: (attempt) => {
+          attempts.push(attempt);
+          return Promise.resolve();
+        },
+      });
+    const failure = await failureOfRun(
+      mockEnvironment().run(sendAlert, { channels: ['ops', 'oncall'], alert: makeAlert() }),
+    );
+    expect(failure.type).toBe(FailureType.Unavailable);
+    expect(failure.message).toContain('the channel store could not be read');
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ attempt: 1, sent: [], retryable: true });
+    expect(attempts[0]?.failed.map(({ channel, retryable }) => [channel, retryable])).toEqual([
+      ['ops', true],
+      ['oncall', true],
+    ]);
+    expect(paths()).toEqual([]);
+  });
+
   it('reads the channels at each send, when given a source', async () => {
     let known: Record<string, NotifyChannel> = {};
     const notify = createNotifyActivities({ channels: () => Promise.resolve(known), logger });

@@ -4,6 +4,7 @@ import {
   alertWindowMs,
   awaitingAlerts,
   expectedAlerts,
+  givenUpDeliveries,
   latestDeliveries,
   unsettledAlerts,
 } from '../../domain/alert-deliveries';
@@ -30,6 +31,22 @@ describe('alert deliveries', () => {
       entry('analysis_ready', 'oncall', 'sent', 1),
     ]);
     expect(latestDeliveries(undefined)).toEqual([]);
+  });
+
+  it('keeps every delivery given up on, also one a later alert of its kind got through after', () => {
+    // The first pause's alert failed for good; a second pause's reached the channel.
+    const deliveries = [
+      entry('paused', 'oncall', 'retrying', 1),
+      entry('paused', 'oncall', 'failed', 5),
+      entry('paused', 'oncall', 'sent', 6),
+      entry('rolled_back', 'oncall', 'sent', 7),
+    ];
+    expect(latestDeliveries(deliveries).map((delivery) => delivery.status)).toEqual([
+      'sent',
+      'sent',
+    ]);
+    expect(givenUpDeliveries(deliveries)).toEqual([entry('paused', 'oncall', 'failed', 5)]);
+    expect(givenUpDeliveries(undefined)).toEqual([]);
   });
 
   it("expects a rollback's alert and its analysis' on each channel, a failure's, nothing else", () => {

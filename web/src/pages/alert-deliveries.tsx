@@ -1,6 +1,7 @@
 import {
   awaitingAlerts as awaitingAlertsOf,
   expectedAlerts,
+  givenUpDeliveries,
   latestDeliveries,
   targetKey,
   unsettledAlerts,
@@ -25,12 +26,12 @@ export function awaitingAlerts(deployment: DeploymentView, app: Application | un
  * page, where nobody misses it.
  */
 export function AlertFailures({ deliveries }: { deliveries: AlertDelivery[] | undefined }) {
-  const failed = latestDeliveries(deliveries).filter((delivery) => delivery.status === 'failed');
+  const failed = givenUpDeliveries(deliveries);
   return (
     <>
       {failed.map((delivery) => (
         <p
-          key={targetKey(delivery)}
+          key={`${targetKey(delivery)}\u0000${delivery.at}`}
           class="error"
           role="alert"
           data-testid="alert-failed"
