@@ -71,7 +71,8 @@ const servedMarginMs = 60_000;
  * release's new version (rolled back, cancelled, failed) served from that release's start to
  * its end (plus a margin), which can be seconds: queried at the window's step (15 s for an
  * hour), a rate over a short range would fall between the steps and the bad version, the one
- * the chart is for, would have no line at all.
+ * the chart is for, would have no line at all. Such a version is asked for over its life at
+ * a step fine for it, besides the window (see mergeSeries).
  */
 export function servedSpans(
   app: { machines: readonly { version: string }[]; currentVersion: string },
@@ -103,6 +104,32 @@ export function servedSpans(
     spans.set(version, { from: Math.max(window.from, from), to: Math.min(window.to, to) });
   }
   return spans;
+}
+
+/**
+ * Series of one query asked over several ranges, one per label set, their samples merged in
+ * time order (a time both have keeps the first answer's value).
+ */
+export function mergeSeries(series: readonly MetricSeries[]): MetricSeries[] {
+  const byLabels = new Map<string, Map<number, number | null>>();
+  const labelsOf = new Map<string, Record<string, string>>();
+  for (const one of series) {
+    const key = JSON.stringify(Object.entries(one.labels).sort(([a], [b]) => a.localeCompare(b)));
+    labelsOf.set(key, one.labels);
+    const samples = byLabels.get(key) ?? new Map<number, number | null>();
+    one.timestamps.forEach((time, index) => {
+      if (!samples.has(time)) samples.set(time, one.values[index] ?? null);
+    });
+    byLabels.set(key, samples);
+  }
+  return [...byLabels].map(([key, samples]) => {
+    const times = [...samples.keys()].sort((a, b) => a - b);
+    return {
+      labels: labelsOf.get(key) ?? {},
+      timestamps: times,
+      values: times.map((time) => samples.get(time) ?? null),
+    };
+  });
 }
 
 /** A release event of the window, as the charts mark it (see domain/release-timeline.ts). */
@@ -220,14 +247,22 @@ export async function queryRedMetrics(
       ...(query.machine === undefined ? {} : { machine: query.machine }),
     };
     const span = spans.get(query.version) ?? { from, to };
+    const ranges = [{ start: from, end: to, stepSeconds: step }];
+    // A short life is also asked for at its own step; the window's answer stays beside it, so
+    // that samples outside the recorded life (a machine that answered as the version after its
+    // rollback, a clock that drifted) are still drawn.
+    if (span.from !== from || span.to !== to) {
+      ranges.push({
+        start: span.from,
+        end: span.to,
+        stepSeconds: defaultStepSeconds(span.from, span.to),
+      });
+    }
     try {
-      const series = await chartSeries(
-        prometheus,
-        query.promql,
-        { start: span.from, end: span.to, stepSeconds: defaultStepSeconds(span.from, span.to) },
-        labels,
+      const answers = await Promise.all(
+        ranges.map((range) => chartSeries(prometheus, query.promql, range, labels)),
       );
-      return { ...query, series };
+      return { ...query, series: mergeSeries(answers.flat()) };
     } catch (error) {
       if (error instanceof PrometheusError) {
         throw new RelguardError(

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { releaseEvents, servedVersions } from '../../api/applications/red-metrics';
+import {
+  mergeSeries,
+  releaseEvents,
+  servedSpans,
+  servedVersions,
+} from '../../api/applications/red-metrics';
 import { fillErrorZeros } from '../../api/applications/zero-fill';
 import type { Deployment } from '../../domain';
 
@@ -139,6 +144,53 @@ describe('releaseEvents', () => {
         version: 'v2',
         href: '/releases/d1',
       },
+    ]);
+  });
+});
+
+describe('a short-lived version', () => {
+  const window = { from: 0, to: 3_600_000 };
+  const release = (
+    package_version: string,
+    previous_version: string,
+    createdTime: number,
+    updatedTime: number,
+    status: Deployment['status'],
+  ) => ({ package_version, previous_version, createdTime, updatedTime, status });
+
+  it('is asked for over its own life; versions that served all along over the window', () => {
+    const spans = servedSpans(
+      { machines: [{ version: 'v1.0.0' }], currentVersion: 'v1.0.0' },
+      ['v1.0.0', 'v1.1.0', 'v0.9.0', 'v1.2.0'],
+      [
+        release('v1.1.0', 'v1.0.0', 1_000_000, 1_012_000, 'rolled_back'),
+        release('v1.0.0', 'v0.9.0', 500_000, 600_000, 'succeeded'),
+        release('v1.2.0', 'v1.0.0', 3_590_000, 3_595_000, 'deploying'),
+      ],
+      window,
+    );
+    expect(spans.get('v1.0.0')).toEqual(window);
+    // Replaced by v1.0.0 in the window: it served until then, and before the window too.
+    expect(spans.get('v0.9.0')).toEqual(window);
+    // Rolled back after 12 s: its life and a minute's tail.
+    expect(spans.get('v1.1.0')).toEqual({ from: 1_000_000, to: 1_072_000 });
+    // Still running: until the window's end.
+    expect(spans.get('v1.2.0')).toEqual({ from: 3_590_000, to: 3_600_000 });
+  });
+
+  it('merges the answers of two ranges per label set, in time order, the first answer winning', () => {
+    const merged = mergeSeries([
+      { labels: { version: 'v1.1.0' }, timestamps: [0, 15_000, 30_000], values: [0, 2, null] },
+      { labels: { version: 'v1.1.0' }, timestamps: [14_000, 15_000, 16_000], values: [1, 9, 3] },
+      { labels: { version: 'v1.1.0', code: '500' }, timestamps: [15_000], values: [4] },
+    ]);
+    expect(merged).toEqual([
+      {
+        labels: { version: 'v1.1.0' },
+        timestamps: [0, 14_000, 15_000, 16_000, 30_000],
+        values: [0, 1, 2, 3, null],
+      },
+      { labels: { version: 'v1.1.0', code: '500' }, timestamps: [15_000], values: [4] },
     ]);
   });
 });
