@@ -677,6 +677,8 @@ export async function releaseWorkflow({ deploymentId }: ReleaseInput): Promise<R
   });
   setHandler(judgedSignal, (judgement) => {
     release.judgement = judgement;
+    // The guard judged again: what it said when blind or paused is behind it now.
+    if (release.rollbackRequest === undefined) release.guardSaid = undefined;
     release.show();
   });
   // Releases started before the verification window and the judged-evaluation gate replay
