@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -19,6 +21,7 @@ import { tokenFor } from '../support/api-token';
 import {
   launchChromium,
   openConsolePage,
+  saveElementScreenshot,
   saveScreenshot,
   type ConsolePage,
 } from '../support/browser';
@@ -51,6 +54,9 @@ let workDir: string;
 let shop: Application;
 let cart: Application;
 let viewerToken: string;
+/** shop's alert channel: a webhook that answers 500 to every alert, so each delivery fails. */
+let pager: http.Server;
+let pagerCalls = 0;
 let deployerToken: string;
 /** The release the metric guard rolled back (set by its test, read by the later ones). */
 let rolledBack: DeploymentView | undefined;
@@ -140,6 +146,54 @@ const watchStatuses = `(() => {
   new MutationObserver(record).observe(document, { subtree: true, childList: true, characterData: true });
 })()`;
 
+/** What the chart component says it drew (`data-series` of its figure). */
+function drawnLines(
+  attribute: string | null,
+): { label: string; count: number; min: number | null; max: number | null }[] {
+  return JSON.parse(attribute ?? '[]') as {
+    label: string;
+    count: number;
+    min: number | null;
+    max: number | null;
+  }[];
+}
+
+/** The values of `names` (joined by a space) of each element `selector` finds in `scope`. */
+async function attributesOf(scope: Locator, selector: string, ...names: string[]) {
+  const found = await scope.locator(selector).all();
+  return await Promise.all(
+    found.map(async (element) =>
+      (await Promise.all(names.map(async (name) => (await element.getAttribute(name)) ?? ''))).join(
+        ' ',
+      ),
+    ),
+  );
+}
+
+/** The kinds of the release markers drawn inside `scope`. */
+async function markerKinds(scope: Locator): Promise<string[]> {
+  return await attributesOf(scope, '[data-testid=chart-marker]', 'data-kind');
+}
+
+interface ReportSeries {
+  markers: { kind: string; at: number }[];
+  items: {
+    name: string;
+    series: { timestamps: number[]; values: (number | null)[] }[];
+  }[];
+}
+
+/** The highest value of a series among its samples whose time passes `when`. */
+function peak(
+  series: ReportSeries['items'][number]['series'][number],
+  when: (at: number) => boolean,
+): number | undefined {
+  const values = series.values.filter(
+    (value, index): value is number => value !== null && when(series.timestamps[index] ?? 0),
+  );
+  return values.length === 0 ? undefined : Math.max(...values);
+}
+
 async function progressOf(release: DeploymentView) {
   return await stack.temporal.client.workflow.getHandle(release.workflow_id).query(progressQuery);
 }
@@ -171,6 +225,16 @@ beforeAll(async () => {
   viewerToken = await tokenFor(stack.testStore.store, 'viewer');
   deployerToken = await tokenFor(stack.testStore.store, 'deployer');
 
+  pager = http.createServer((request, response) => {
+    request.resume();
+    pagerCalls++;
+    response.writeHead(500, { 'content-type': 'text/plain' }).end('pager is down');
+  });
+  await new Promise<void>((resolve) => pager.listen(0, '127.0.0.1', resolve));
+  const pagerUrl = `http://127.0.0.1:${(pager.address() as AddressInfo).port}/alerts`;
+  const channel = await api('PUT', '/api/v1/channels/pager', { type: 'webhook', url: pagerUrl });
+  expect(channel.status).toBe(200);
+
   const rateWindow = '[5s]';
   const machinePorts = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
   await mkdir(path.join(workDir, 'shop'), { recursive: true });
@@ -190,6 +254,7 @@ beforeAll(async () => {
       interval_seconds: 2,
       consecutive_breaches: 2,
       rules: [{ name: ruleName, metric: 'error_rate', threshold: 0.1, min_request_rate: 1 }],
+      notify: ['pager'],
     },
     red_metrics_config: {
       rate: `sum(rate(http_requests_total{app="{{app}}",version="{{version}}",instance=~"{{instances}}"}${rateWindow}))`,
@@ -271,6 +336,8 @@ afterAll(async () => {
   await stack?.stopMachines();
   await stack?.stop();
   await prometheus?.stop();
+  pager?.closeAllConnections();
+  await new Promise((resolve) => (pager === undefined ? resolve(undefined) : pager.close(resolve)));
   for (const name of gitEnvNames) delete process.env[name];
   if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
 });
@@ -388,6 +455,91 @@ describe('the console in a browser', () => {
     expect(remediation).toContain(report.remediation[0] ?? 'a remediation');
     expect(await page.locator('[data-testid=analysis-pending]').count()).toBe(0);
 
+    // The report's charts show the onset: the unpinned query from before the release through
+    // the rollback, lower before the release started than after the breach.
+    const { body: charted } = await api<ReportSeries>(
+      'GET',
+      `/api/v1/deployments/${id}/analysis/series`,
+    );
+    const startAt = charted.markers.find((marker) => marker.kind === 'start')?.at;
+    const breachAt = charted.markers.find((marker) => marker.kind === 'breach')?.at;
+    expect(startAt, 'the release start is marked').toBeDefined();
+    expect(breachAt, 'the breach is marked').toBeDefined();
+    const onsets = charted.items.flatMap((metric) =>
+      metric.series.map((series) => ({
+        name: metric.name,
+        before: peak(series, (at) => at < startAt!),
+        after: peak(series, (at) => at >= breachAt!),
+      })),
+    );
+    expect(
+      onsets.some((onset) => onset.after !== undefined),
+      JSON.stringify(onsets),
+    ).toBe(true);
+    for (const onset of onsets.filter((each) => each.after !== undefined)) {
+      // No sample before the start is the bad version serving nothing yet: below any value.
+      expect(onset.before ?? -Infinity, onset.name).toBeLessThan(onset.after!);
+    }
+    const reportChart = metrics.first().locator('[data-testid=metric-chart]');
+    await reportChart.locator('canvas').first().waitFor();
+    // What the page drew: values from the breach on, and before the release either nothing
+    // (a query of the new version, which did not exist yet) or lower values. The pinned query
+    // drew one value across the whole window.
+    await expect.poll(() => reportChart.getAttribute('data-after-breach-count')).not.toBeNull();
+    const drawn = async (name: string) => Number(await reportChart.getAttribute(`data-${name}`));
+    expect(await drawn('after-breach-count')).toBeGreaterThan(0);
+    if ((await drawn('before-count')) > 0) {
+      expect(await drawn('before-max')).toBeLessThan(await drawn('after-breach-min'));
+    }
+    const reportMarkers = await markerKinds(reportChart);
+    expect(reportMarkers).toEqual(expect.arrayContaining(['start', 'gray_deployed', 'breach']));
+    expect(await text(metrics.first().locator('code[data-testid=chart-promql]'))).not.toMatch(
+      /@\s*\d/,
+    );
+
+    // The release page is a timeline: the gray machine's deploy and bake, then the rollback,
+    // m1's lane going to v1.1.0 and back, the guard's failing evaluations and the breach.
+    const timeline = page.locator('[data-testid=release-timeline]');
+    const phases = await attributesOf(timeline, '[data-testid=timeline-phase]', 'data-kind');
+    expect(phases).toEqual(expect.arrayContaining(['gray', 'gray_bake', 'rollback']));
+    expect(phases.indexOf('gray')).toBeLessThan(phases.indexOf('rollback'));
+    expect(await markerKinds(timeline)).toEqual(
+      expect.arrayContaining([
+        'start',
+        'gray_deployed',
+        'breach',
+        'rollback_begun',
+        'rollback_done',
+      ]),
+    );
+    const m1Lane = await attributesOf(
+      timeline,
+      '[data-testid=machine-lane][data-machine="m1"] [data-testid=lane-segment]',
+      'data-state',
+      'data-version',
+    );
+    expect(m1Lane).toContain('new v1.1.0');
+    expect(m1Lane.at(-1)).toBe('rolled_back v1.0.0');
+    const verdicts = await attributesOf(timeline, '[data-testid=evaluation-mark]', 'data-verdict');
+    expect(verdicts).toContain('fail');
+
+    // shop's only channel refuses every alert: the page says so, naming the channel and why.
+    const failedAlert = page.locator(
+      '[data-testid=alert-failed][data-kind="rolled_back"][data-channel="pager"]',
+    );
+    await failedAlert.waitFor({ timeout: 180_000 });
+    expect(await text(failedAlert)).toContain('500');
+    const delivered = await deployment(id);
+    const pagerDeliveries = (delivered.alert_deliveries ?? []).filter(
+      (delivery) => delivery.kind === 'rolled_back' && delivery.channel === 'pager',
+    );
+    expect(pagerDeliveries.at(-1)?.status).toBe('failed');
+    expect(pagerDeliveries.length).toBeGreaterThan(1);
+    expect(pagerCalls).toBeGreaterThanOrEqual(pagerDeliveries.length);
+
+    // The pictures of docs/console.md come from here.
+    await saveElementScreenshot(timeline, 'release-timeline');
+    await saveElementScreenshot(reportSection, 'report');
     await saveScreenshot(page, 'release');
     expect(problems).toEqual([]);
   }, 480_000);
@@ -476,6 +628,25 @@ describe('the console in a browser', () => {
     const rate = page.locator('[data-testid=red-chart][data-metric="rate"]');
     expect(await rate.locator('canvas').count()).toBeGreaterThan(0);
     expect(await rate.locator('[data-testid=no-data]').count()).toBe(0);
+    // Every version that served in the hour keeps its series, the rolled-back one included:
+    // v1.1.0's 5xx above zero; v1.0.0's drawn as zeros where it had traffic and no 5xx (its
+    // deploys' restarts may cost it a few), never "no data", and below v1.1.0's.
+    const errors = page.locator('[data-testid=red-chart][data-metric="errors"]');
+    await errors.locator('canvas').first().waitFor();
+    const errorLines = drawnLines(await errors.getAttribute('data-series'));
+    expect(errorLines.map((line) => line.label)).toEqual(
+      expect.arrayContaining(['v1.1.0', 'v1.0.0']),
+    );
+    const lineOf = (version: string) =>
+      errorLines.find((line) => line.label.split(' ')[0] === version);
+    const bad = lineOf('v1.1.0');
+    const good = lineOf('v1.0.0');
+    expect(bad?.max, JSON.stringify(errorLines)).toBeGreaterThan(0);
+    expect(good?.count, JSON.stringify(errorLines)).toBeGreaterThan(0);
+    expect(good?.min, JSON.stringify(errorLines)).toBe(0);
+    expect(good?.max ?? Infinity, JSON.stringify(errorLines)).toBeLessThan(bad?.max ?? 0);
+    const releaseMarkers = await markerKinds(errors);
+    expect(releaseMarkers).toEqual(expect.arrayContaining(['breach', 'rollback_done']));
 
     const form = page.locator('form[data-testid=start-release]');
     await form.waitFor();

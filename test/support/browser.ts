@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { projectRoot, toolPaths } from './tools';
 
 /** Where the browser tests leave their screenshots (under .relguard/, which git ignores). */
@@ -77,5 +83,13 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   await mkdir(screenshotsDir, { recursive: true });
   const file = path.join(screenshotsDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Saves one part of a page (a section, a chart) as `.relguard/screenshots/<name>.png`. */
+export async function saveElementScreenshot(element: Locator, name: string): Promise<string> {
+  await mkdir(screenshotsDir, { recursive: true });
+  const file = path.join(screenshotsDir, `${name}.png`);
+  await element.screenshot({ path: file });
   return file;
 }
