@@ -99,11 +99,11 @@ describe('alert deliveries of a release', () => {
   });
 
   it('records each attempt per channel, names the given-up alert in the result, counts it', async () => {
-    const started = await api<Deployment & { workflow_id: string }>(
-      'POST',
-      '/api/v1/deployments',
-      { app_id: app.id, package_version: 'v1.0.0', requested_by: 'test' },
-    );
+    const started = await api<Deployment & { workflow_id: string }>('POST', '/api/v1/deployments', {
+      app_id: app.id,
+      package_version: 'v1.0.0',
+      requested_by: 'test',
+    });
     expect(started.status).toBe(202);
     await waitForStatus(started.body.id, ['verifying'], 180);
     const rollback = await api('POST', `/api/v1/deployments/${started.body.id}/rollback`, {
