@@ -539,6 +539,8 @@ describe('the console in a browser', () => {
 
     // The pictures of docs/console.md come from here.
     await saveElementScreenshot(timeline, 'release-timeline');
+    // The report as a person reads a 12 s release: closed up on it.
+    await reportSection.locator('input[data-testid=close-up]').check();
     await saveElementScreenshot(reportSection, 'report');
     await saveScreenshot(page, 'release');
     expect(problems).toEqual([]);
