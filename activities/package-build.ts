@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { slug } from '../domain/application';
 import { configVariables } from '../domain/config';
 import { FailureType, RelguardError } from '../domain/errors';
+import { versionProblem } from '../domain/version';
 import {
   commandEnv,
   commandIdentity,
@@ -67,8 +68,6 @@ export const DEFAULT_GIT_TIMEOUT_SECONDS = 300;
 /** A full SHA-1 or SHA-256 object name, as git and GitHub write them. */
 export const GIT_SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
-/** Versions end up in object keys, file names and URLs: plain characters only. */
-const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 /** Output kept from a command for its error message. */
 const OUTPUT_LIMIT_BYTES = 64 * 1024;
 const TAIL_LINES = 20;
@@ -165,10 +164,11 @@ export function checkPackageNames(appName: string, version: string): void {
       { appName },
     );
   }
-  if (!VERSION_PATTERN.test(version) || version.includes('..')) {
+  const problem = versionProblem(version);
+  if (problem !== undefined) {
     throw new RelguardError(
       FailureType.BadConfig,
-      `version ${JSON.stringify(version)} cannot name a package: use up to 128 letters, digits, '.', '_', '+' and '-', starting with a letter or digit (no '/', '..' or spaces)`,
+      `version ${JSON.stringify(version)} cannot name a package: a version ${problem}`,
       { version },
     );
   }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CommandInput, CommandSpec, OptionSpec } from './context';
 import { UsageError } from './errors';
+import { versionProblem } from '../domain/version';
 
 /** Accepted by every command, before or after its name. */
 export const globalOptions: Record<string, OptionSpec> = {
@@ -220,4 +221,16 @@ export function commandHelp(command: CommandSpec): string {
     '',
     ...exitCodesHelp,
   ].join('\n');
+}
+
+/**
+ * The `<version>` argument of `command`, checked before anything is sent: a version is a git
+ * tag name in one piece (domain/version.ts), and a bad one never reaches the api.
+ */
+export function versionArg(version: string, command: string): string {
+  const problem = versionProblem(version);
+  if (problem !== undefined) {
+    throw new UsageError(`${JSON.stringify(version)} is no version: a version ${problem}`, command);
+  }
+  return version;
 }

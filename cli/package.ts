@@ -1,3 +1,4 @@
+import { versionArg } from './args';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { segment } from './api-client';
@@ -78,7 +79,8 @@ const build: CommandSpec = {
     },
   },
   async run(context, input) {
-    const [appRef, version] = input.args as [string, string];
+    const [appRef, rawVersion] = input.args as [string, string];
+    const version = versionArg(rawVersion, 'package build');
     const timeoutText = stringOption(input, 'timeout');
     const timeoutSeconds = timeoutText === undefined ? defaultWaitSeconds : Number(timeoutText);
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
@@ -130,7 +132,8 @@ const upload: CommandSpec = {
     },
   },
   async run(context, input) {
-    const [appRef, version] = input.args as [string, string];
+    const [appRef, rawVersion] = input.args as [string, string];
+    const version = versionArg(rawVersion, 'package upload');
     const file = stringOption(input, 'file') ?? '';
     let bytes: Buffer;
     try {

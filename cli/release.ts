@@ -1,3 +1,4 @@
+import { versionArg } from './args';
 import { channelLookup } from './alerts';
 import { segment } from './api-client';
 import { resolveApp } from './app';
@@ -75,7 +76,8 @@ const start: CommandSpec = {
     'requested-by': requestedByOption,
   },
   async run(context, input) {
-    const [appRef, version] = input.args as [string, string];
+    const [appRef, rawVersion] = input.args as [string, string];
+    const version = versionArg(rawVersion, 'release start');
     const everyMs = intervalMs(input, 'release start');
     const app = await resolveApp(context.client, appRef);
     const gray = stringOption(input, 'gray');

@@ -56,9 +56,21 @@ const Lifetime = z.union([z.number().int().positive(), z.string()]).transform((v
   return seconds;
 });
 
+/**
+ * A token's name, as the audit, the deployments' actions and `requested_by` show it: 1 to 100
+ * characters, none of them a control character (they would hide in a log or a terminal).
+ */
+export const TokenName = z
+  .string()
+  .min(1)
+  .max(100)
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/u, 'must not contain control characters')
+  .refine((name) => name.trim() !== '', 'must not be blank');
+
 export const NewApiToken = z
   .strictObject({
-    name: z.string().min(1).max(100),
+    name: TokenName,
     role: Role,
     expires_in: Lifetime.optional().openapi({
       description:

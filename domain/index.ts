@@ -15,3 +15,4 @@ export * from './culprit';
 export * from './auth';
 export * from './guard-evaluation';
 export * from './machine-health';
+export * from './version';

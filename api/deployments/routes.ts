@@ -4,6 +4,7 @@ import {
   Deployment,
   GuardEvaluationRecord,
   guardEvaluationsKept,
+  Version,
 } from '../../domain';
 import type { ReleaseMarker } from '../../domain/release-timeline';
 import { MetricSeries } from '../prometheus-series';
@@ -15,7 +16,7 @@ const tags = ['deployments'];
 export const CreateDeployment = z
   .strictObject({
     app_id: z.string().min(1),
-    package_version: z.string().min(1).max(128),
+    package_version: Version,
     /** Defaults to the application's first machine. */
     gray_machine_id: z.string().min(1).optional(),
     requested_by: z.string().min(1).max(100).optional(),

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { PackageRecord } from '../../domain';
+import { PackageRecord, Version } from '../../domain';
 import { errorResponses } from '../responses';
 import { IdParam, json } from '../route-parts';
 
@@ -10,7 +10,7 @@ export const CreatePackage = z
   .strictObject({
     app_id: z.string().min(1),
     /** A git tag of the application's repo. */
-    version: z.string().min(1).max(128),
+    version: Version,
   })
   .openapi('CreatePackage');
 
@@ -56,12 +56,7 @@ export const uploadPackage = createRoute({
     'The body is the .tar.gz itself. With `md5` or `sha256`, a package whose digest differs is refused (422) and nothing is stored. A version that has a package already is 409: packages are immutable. When a build or another upload records the version while this one is received, the same bytes answer 200 with that package and other bytes 409.',
   request: {
     params: IdParam.extend({
-      version: z
-        .string()
-        .min(1)
-        .max(128)
-        .regex(/^[\w.+-]+$/, 'letters, digits, ., _, + and -')
-        .openapi({ param: { name: 'version', in: 'path' } }),
+      version: Version.openapi({ param: { name: 'version', in: 'path' } }),
     }),
     query: z.object({
       // No `i` flag: the document carries the pattern without its flags, and /i made it

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z, type RouteHandler } from '@hono/zod-openapi';
 import { parseGitHubRepo } from '../../activities/changes/repo-url';
 import { checkPackageNames, GIT_SHA_PATTERN } from '../../activities/package-build';
-import { FailureType, RelguardError, type Application } from '../../domain';
+import { FailureType, RelguardError, versionProblem, type Application } from '../../domain';
 import type { ApiEnv, ApiVariables } from '../context';
 import { startRelease } from '../deployments/start-release';
 import { errorBody, validationBody, validationHook } from '../errors';
@@ -238,6 +238,12 @@ function tagOf(
     if (!ref.startsWith('refs/tags/')) return { ignored: `a push to ${ref}, not a tag` };
     const tag = ref.slice('refs/tags/'.length);
     if (deleted) return { ignored: `tag ${tag} was deleted` };
+    const problem = versionProblem(tag);
+    if (problem !== undefined) {
+      return {
+        ignored: `tag ${JSON.stringify(tag)} is no version relguard releases: it ${problem}`,
+      };
+    }
     const sha = shaOf(parsed.data.head_commit?.id) ?? shaOf(parsed.data.after);
     return {
       tag,

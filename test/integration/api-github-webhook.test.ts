@@ -332,27 +332,19 @@ describe('POST /api/v1/webhooks/github: events', () => {
     expect(builds).toEqual([]);
   });
 
-  it('builds nothing for a tag that cannot name a package, and says why', async () => {
+  it('builds nothing for a tag that is no version, and says why', async () => {
     const { status, body } = await deliver({
       event: 'push',
       payload: tagPush('acme/shop', 'release/2.0'),
     });
     expect(status).toBe(202);
-    expect(body.started).toEqual([]);
-    expect(body.ignored).toEqual([
-      {
-        app: 'shop',
-        reason: expect.stringContaining('"release/2.0" cannot name a package') as string,
-      },
-      {
-        app: 'shop-mirror',
-        reason: expect.stringContaining('"release/2.0" cannot name a package') as string,
-      },
-    ]);
+    expect(body.ignored).toBe(
+      'tag "release/2.0" is no version relguard releases: it must contain only letters, digits, ".", "_", "+" and "-", not "/"',
+    );
     expect(builds).toEqual([]);
   });
 
-  it('ignores branch pushes, deleted tags, created branches and other events', async () => {
+  it('ignores branch pushes, deleted tags, tags that are no version, created branches and other events', async () => {
     const cases: [Delivery, string][] = [
       [
         { event: 'push', payload: tagPush('acme/shop', 'x', { ref: 'refs/heads/main' }) },
@@ -367,6 +359,11 @@ describe('POST /api/v1/webhooks/github: events', () => {
         'a branch was created, not a tag',
       ],
       [{ event: 'issues', payload: { action: 'opened' } }, 'the issues event starts nothing'],
+      // Valid git tags, but no version: they would reach workflow ids, keys and folders.
+      [
+        { event: 'push', payload: tagPush('acme/shop', '-rf') },
+        'tag "-rf" is no version relguard releases: it must start with a letter or a digit',
+      ],
     ];
     for (const [delivery, reason] of cases) {
       const { status, body } = await deliver(delivery);
