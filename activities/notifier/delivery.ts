@@ -161,11 +161,17 @@ export function redactUrls(text: string): string {
 
 /** `https://open.feishu.cn/…`: the host says which service, the rest may be a credential. */
 export function describeUrl(url: string): string {
+  const origin = urlOrigin(url);
+  return origin === undefined ? '(an invalid URL)' : `${origin}/…`;
+}
+
+/** `https://open.feishu.cn`: the URL's scheme and host, never its path, query or user info. */
+export function urlOrigin(url: string): string | undefined {
   try {
     const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}/…`;
+    return `${parsed.protocol}//${parsed.host}`;
   } catch {
-    return '(an invalid URL)';
+    return undefined;
   }
 }
 

@@ -1,18 +1,12 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import type { StoredChannel } from '../../activities/db';
+import { urlOrigin } from '../../activities/notifier/delivery';
 import { conflict, notFound, type ChannelView } from '../../domain';
 import type { ApiEnv } from '../context';
 import type * as routes from './routes';
 
 /** The URL's scheme and host: never its path or query (tokens live there) nor user info. */
-function hostOf(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}`;
-  } catch {
-    return '(an invalid URL)';
-  }
-}
+const hostOf = (url: string): string => urlOrigin(url) ?? '(an invalid URL)';
 
 /** A stored channel as anyone may see it. */
 export function channelView(channel: StoredChannel): ChannelView {
