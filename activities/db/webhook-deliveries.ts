@@ -50,8 +50,9 @@ export class WebhookDeliveryRepository {
       { source: 1, delivery_id: 1 },
       { unique: true, name: 'source_delivery_unique' },
     );
-    // MongoDB removes each delivery once past expires_at. FerretDB v1 refuses the option as
-    // not implemented: there, claim() pruning is all there is, and enough.
+    // MongoDB removes each delivery once past expires_at. FerretDB v1 refuses TTL indexes
+    // (an error it raises for options it lacks): there, claim() prunes expired deliveries,
+    // which bounds the collection as well.
     try {
       await this.collection.createIndex(
         { expires_at: 1 },
