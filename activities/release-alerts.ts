@@ -10,6 +10,7 @@ import {
   alertAttempts,
   analysisWorkflowId,
   machinesWith,
+  releasePageUrl,
   releaseWorkflowId,
   reportChartUrl,
   touchedNodeStatuses,
@@ -95,12 +96,12 @@ export function createReleaseAlertActivities(deps: ReleaseAlertDeps) {
   /** The console's release page: the first thing a person opens. */
   const releasePageLink = (deployment: Deployment) => ({
     label: 'Release',
-    url: `${consoleUrl}/releases/${encodeURIComponent(deployment.id)}`,
+    url: releasePageUrl(consoleUrl, deployment.id),
   });
   /** The report as the console shows it, on the release page. */
   const reportLink = (deployment: Deployment) => ({
     label: 'Report',
-    url: `${consoleUrl}/releases/${encodeURIComponent(deployment.id)}#analysis-report`,
+    url: `${releasePageUrl(consoleUrl, deployment.id)}#analysis-report`,
   });
   /** A rollback starts the analysis; its alert says where the report will be. */
   const analysisFollows = (app: Application, kind: AlertKind) =>

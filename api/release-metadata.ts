@@ -1,4 +1,4 @@
-import type { Deployment } from '../domain';
+import { releasePageUrl, type Deployment } from '../domain';
 
 /** Where people open a release: the console's pages and the api. */
 export interface ReleaseLinks {
@@ -62,7 +62,7 @@ export function releaseStaticDetails(deployment: Deployment, links: ReleaseLinks
   if (links.consoleUrl !== undefined) {
     const base = trimmed(links.consoleUrl);
     lines.push(
-      `- [release page](${base}/releases/${encodeURIComponent(deployment.id)})`,
+      `- [release page](${releasePageUrl(base, deployment.id)})`,
       `- [application page](${base}/apps/${encodeURIComponent(deployment.app_id)})`,
     );
   }
