@@ -17,7 +17,7 @@ import { unjudgeableTiming } from '../../domain/guard-timing';
 import { maxRangeSeconds, redTemplateIssues } from '../../domain/promql-templates';
 import { releaseMarkers } from '../../domain/release-timeline';
 import type { ApiEnv, ApiVariables } from '../context';
-import { validationBody, type ErrorEnvelope } from '../errors';
+import { errorBody, validationBody, type ErrorEnvelope } from '../errors';
 import { prometheusOf } from '../prometheus-series';
 import { queryRedMetrics } from './red-metrics';
 import type * as routes from './routes';
@@ -137,6 +137,18 @@ export const updateApplication: RouteHandler<typeof routes.updateApplication, Ap
   c,
 ) => {
   const { id } = c.req.valid('param');
+  // No Content-Type means no body (one with a body and no type is a 415 before the handler),
+  // and the validator then passes an empty update, which would answer 200 changing nothing:
+  // the body is required, and its absence is refused as an empty JSON body is.
+  if (c.req.header('content-type') === undefined) {
+    return c.json(
+      errorBody(
+        'bad_request',
+        'a body is required: a JSON object (application/json) of the fields to set',
+      ),
+      400,
+    );
+  }
   const { applications } = c.var.store;
   // The templates and the rules are checked together as they will be stored: a change of the
   // rules alone is checked against the stored templates, and the other way round. updateFrom

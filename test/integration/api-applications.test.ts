@@ -137,6 +137,20 @@ describe('applications API', () => {
     expect((response.body as ErrorBody).error.code).toBe('bad_request');
   });
 
+  it('refuses an update without a body with 400, as one with an empty JSON body, changing nothing', async () => {
+    const before = await send('GET', `${base}/${id}`);
+    // No body and no Content-Type: what schemathesis sent, and the api once took as an empty
+    // update (200).
+    const bare = await app.request(`${base}/${id}`, { method: 'PUT' });
+    expect(bare.status).toBe(400);
+    const refusal = (await bare.json()) as ErrorBody;
+    expect(refusal.error.code).toBe('bad_request');
+    expect(refusal.error.message).toContain('body is required');
+    const empty = await send('PUT', `${base}/${id}`, undefined, '');
+    expect(empty.status).toBe(400);
+    expect(await send('GET', `${base}/${id}`)).toEqual(before);
+  });
+
   it('answers an unknown id with 404 on every verb', async () => {
     const missing = `${base}/${'0'.repeat(24)}`;
     for (const [method, body] of [['GET'], ['PUT', { repo: 'x' }], ['DELETE']] as const) {
