@@ -131,7 +131,9 @@ describe.concurrent('the last batch is watched, and nothing is promoted unjudged
     );
     const id = await orders.release('v2.0.0');
     const { deployment, seen } = await orders.follow(id);
-    expect(deployment.status, JSON.stringify(seen)).toBe('succeeded');
+    expect(deployment.status, JSON.stringify({ seen, rollback: deployment.rollback })).toBe(
+      'succeeded',
+    );
     expect(await orders.versions()).toEqual(['v2.0.0', 'v2.0.0', 'v2.0.0']);
 
     // min_judged_evaluations defaults to consecutive_breaches (2).
