@@ -14,10 +14,19 @@ export function channelNameProblem(name: string): string | undefined {
     : `channel name ${JSON.stringify(name)} must start with a letter or digit and have only letters, digits, _, . and - (64 at most)`;
 }
 
-export const ChannelName = z.string().superRefine((name, ctx) => {
-  const problem = channelNameProblem(name);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const ChannelName = z
+  .string()
+  .superRefine((name, ctx) => {
+    const problem = channelNameProblem(name);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({
+    pattern: channelNamePattern.source,
+    minLength: 1,
+    maxLength: 64,
+    description:
+      "A channel's name: 1 to 64 letters, digits, `_`, `.` and `-`, starting with a letter or digit.",
+  });
 
 /**
  * How many times an alert is tried before relguard gives up on it (the alert activities'
@@ -29,7 +38,10 @@ export const alertAttempts = 5;
 export const NotifyChannel = z.strictObject({
   type: z.enum(['webhook', 'slack', 'feishu', 'dingtalk', 'wecom']),
   /** The incoming-webhook URL the service gave (it often carries the access token). */
-  url: z.url(),
+  url: z.url().openapi({
+    description:
+      'The incoming-webhook URL the service gave (it often carries the access token): an absolute URL as WHATWG URL parsing reads it (`new URL()`), with a scheme and, for http and https, a host.',
+  }),
   /** The signing secret, for the services that sign (Feishu, DingTalk) and the generic webhook. */
   secret: z.string().min(1).optional(),
 });

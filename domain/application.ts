@@ -1,4 +1,5 @@
-import { z } from './zod';
+import { channelNamePattern } from './alert';
+import { integer, openApi31, z, type JsonSchema } from './zod';
 
 /**
  * An application and the shapes it holds. Field names are the seed's and stay the same in
@@ -9,12 +10,13 @@ import { z } from './zod';
  * Machine and RED-metric labels become Prometheus labels (file-SD targets, selectors), and
  * MongoDB field names: `a.b` or `$a` would be refused by the store.
  */
-const prometheusLabels = z.record(
-  z
-    .string()
-    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)'),
-  z.string(),
-);
+const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const prometheusLabels = z
+  .record(
+    z.string().regex(labelName, 'not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)'),
+    z.string(),
+  )
+  .openapi(openApi31({ propertyNames: { pattern: labelName.source } }));
 
 /**
  * Labels a machine's Prometheus target gets beside relguard's own. They may not claim what
@@ -22,23 +24,38 @@ const prometheusLabels = z.record(
  * (the alert rules select `job="relguard-nodes"`), nor Prometheus' reserved `__` names
  * (`__metrics_path__`, `__address__`: they would change what is scraped).
  */
-const reservedTargetLabels = new Set(['app', 'version', 'instance', 'job']);
-const machineLabels = prometheusLabels.superRefine((labels, ctx) => {
-  for (const name of Object.keys(labels)) {
-    if (reservedTargetLabels.has(name) || name.startsWith('__')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: `"${name}" is set by relguard or Prometheus for every target; choose another label name`,
-      });
+const reservedTargetLabels = ['app', 'version', 'instance', 'job'];
+/** The same rule as one pattern, for the OpenAPI document's `propertyNames`. */
+export const machineLabelPattern = `^(?!(?:${reservedTargetLabels.join('|')})$)(?!__)${labelName.source.slice(1)}`;
+const machineLabels = prometheusLabels
+  .superRefine((labels, ctx) => {
+    for (const name of Object.keys(labels)) {
+      if (reservedTargetLabels.includes(name) || name.startsWith('__')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `"${name}" is set by relguard or Prometheus for every target; choose another label name`,
+        });
+      }
     }
-  }
-});
+  })
+  .openapi(
+    openApi31({
+      propertyNames: { pattern: machineLabelPattern },
+      description:
+        "Labels the machine's Prometheus target gets beside relguard's own. Each key is a Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`), not `app`, `version`, `instance` or `job` (relguard sets them) and not starting with `__` (Prometheus' own); a key that breaks this is 422 naming `machines.N.labels.<key>`.",
+    }),
+  );
 
 /** Names end up in workflow ids, folder names and Prometheus labels: keep them plain. */
 export const slug = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lower-case letters, digits or dashes');
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lower-case letters, digits or dashes')
+  .openapi({ minLength: 1, maxLength: 63 });
+
+/** What the api does with the redaction mask sent back in place of a value (application-redaction.ts). */
+const maskSentence =
+  'A value that is the redaction mask `***` (as GET shows it to a role that may not see it) keeps the stored value; with no stored value it stands for, it is refused (422 naming the field).';
 
 export const MachineStatus = z.enum(['healthy', 'error', 'alert', 'unknown']);
 export type MachineStatus = z.infer<typeof MachineStatus>;
@@ -48,8 +65,13 @@ export type DeploymentPlatform = z.infer<typeof DeploymentPlatform>;
 
 export const SshConfig = z.strictObject({
   user: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(22),
-  key_path: z.string().min(1),
+  port: integer(1, 65535).default(22),
+  key_path: z
+    .string()
+    .min(1)
+    .openapi({
+      description: `The private key relguard connects with, a path on the worker's host. ${maskSentence.replace('the stored value', 'the stored key path of the machine with the same id')}`,
+    }),
   /** This machine's known_hosts file, instead of SSH_KNOWN_HOSTS_FILE. */
   known_hosts_path: z.string().min(1).optional(),
   /** The only host key the machine may present, as `ssh-keygen -lf` prints it; decides alone. */
@@ -64,32 +86,51 @@ export const SshConfig = z.strictObject({
 export type SshConfig = z.infer<typeof SshConfig>;
 
 export const Machine = z.strictObject({
-  id: slug,
+  id: slug.openapi({
+    description:
+      "The machine's id, unique in the application (a repeated id is 422 naming `machines.N.id`): 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit.",
+  }),
   name: z.string().min(1).optional(),
   host: z.string().min(1),
-  port: z.number().int().min(1).max(65535),
+  port: integer(1, 65535).openapi({
+    description:
+      'The port the application listens on. No two machines of an application have the same host and port (the second is 422 naming `machines.N.port`): one would answer for the other.',
+  }),
   status: MachineStatus.default('unknown'),
   /** Why it has that status, in words (written by relguard's health watcher and releases). */
   status_reason: z.string().optional(),
   /** Since when it has that status (epoch ms). */
-  status_since: z.number().int().min(0).optional(),
+  status_since: integer(0).optional(),
   version: z.string().default(''),
   labels: machineLabels.default({}),
-  ssh: SshConfig.optional(),
+  ssh: SshConfig.optional().openapi({
+    description:
+      "How relguard reaches the machine over SSH. Required on every machine when the application's `deployment_platform` is `ssh` (a machine without it is 422 naming `machines.N.ssh`).",
+  }),
 });
 export type Machine = z.infer<typeof Machine>;
+
+/**
+ * What JSON Schema can say of `batches` besides its items' bounds: it contains 100, which, the
+ * percentages being at most 100 and increasing, is its last.
+ */
+const batchesMetadata = openApi31({
+  contains: { const: 100 },
+  description:
+    'Cumulative percentages of all the machines, gray included, deployed after each batch, e.g. `[25, 50, 100]`: each above 0 and at most 100, strictly increasing (a value not above the one before is 422 naming `pacer.batches.N`), and the last one 100, every machine (else 422 naming the last). The alternative to `batch_size`.',
+});
 
 export const PacerConfig = z
   .strictObject({
     /** Machines per batch after the gray machine. */
-    batch_size: z.number().int().min(1).optional(),
+    batch_size: integer(1).optional(),
     /** Cumulative percentages of the machines, e.g. [25, 50, 100]; the alternative to batch_size. */
-    batches: z.array(z.number().gt(0).max(100)).min(1).optional(),
-    interval_seconds: z.number().int().min(0).default(60),
-    gray_bake_seconds: z.number().int().min(0).default(120),
+    batches: z.array(z.number().gt(0).max(100)).min(1).optional().openapi(batchesMetadata),
+    interval_seconds: integer(0).default(60),
+    gray_bake_seconds: integer(0).default(120),
     manual_approval: z.boolean().default(false),
     /** Machines deployed at once inside a batch; unset means the whole batch at once. */
-    max_parallel: z.number().int().min(1).optional(),
+    max_parallel: integer(1).optional(),
   })
   .superRefine((pacer, ctx) => {
     if (pacer.batch_size !== undefined && pacer.batches !== undefined) {
@@ -116,6 +157,14 @@ export const PacerConfig = z
         message: 'the last batch must be 100 (every machine)',
       });
     }
+  })
+  .openapi({
+    description:
+      'How a release goes through the machines: the gray machine alone, then batches of `batch_size` machines, or up to the cumulative percentages of `batches`; with neither, 25, 50 and 100%. `batch_size` and `batches` are alternatives: giving both is 422 naming `pacer.batches`.',
+    oneOf: [
+      { title: 'batch_size, or neither', not: { required: ['batches'] } },
+      { title: 'batches', required: ['batches'], not: { required: ['batch_size'] } },
+    ],
   });
 export type PacerConfig = z.infer<typeof PacerConfig>;
 
@@ -130,7 +179,10 @@ export const RollbackRule = z
     name: z.string().min(1),
     metric: RuleMetric,
     /** PromQL for `custom` rules; may use the {{app}}, {{version}} and {{instances}} placeholders. */
-    promql: z.string().min(1).optional(),
+    promql: z.string().min(1).optional().openapi({
+      description:
+        'The PromQL a `custom` rule measures (required for `custom`, ignored by the other metrics), with the placeholders `{{app}}`, `{{version}}` and `{{instances}}`. It must parse as PromQL, use `{{version}}` (else it cannot tell the new version from the old) and no other `{{...}}` placeholder; each problem is 422 naming `rollback_policy.rules.N.promql`.',
+    }),
     operator: ComparisonOperator.default('>'),
     threshold: z.number(),
     /** Compare the new-version machines with the old-version machines over the same window. */
@@ -147,7 +199,25 @@ export const RollbackRule = z
     if (rule.metric === 'custom' && rule.promql === undefined) {
       ctx.addIssue({ code: 'custom', path: ['promql'], message: 'a custom rule needs promql' });
     }
-  });
+  })
+  .openapi(
+    openApi31({
+      description:
+        'A rule the metric guard checks at each evaluation. A `custom` rule measures its own `promql`, which it requires (without it, 422 naming `rollback_policy.rules.N.promql`); the other metrics are measured with `red_metrics_config`.',
+      oneOf: [
+        {
+          title: 'custom',
+          properties: { metric: { const: 'custom' }, promql: { type: 'string', minLength: 1 } },
+          required: ['metric', 'promql'],
+        },
+        {
+          title: 'built-in metric',
+          properties: { metric: { enum: RuleMetric.options.filter((m) => m !== 'custom') } },
+          required: ['metric'],
+        },
+      ],
+    }),
+  );
 export type RollbackRule = z.infer<typeof RollbackRule>;
 
 export const NoDataAction = z.enum(['ignore', 'pause', 'rollback']);
@@ -174,89 +244,161 @@ export const RollbackPolicy = z.strictObject({
   enabled: z.boolean().default(true),
   /** false: a breach pauses the release and alerts, and a person decides. */
   auto_rollback: z.boolean().default(true),
-  interval_seconds: z.number().int().min(1).default(15),
-  consecutive_breaches: z.number().int().min(1).default(3),
+  interval_seconds: integer(1).default(15),
+  consecutive_breaches: integer(1).default(3),
   rules: z.array(RollbackRule).default(defaultRollbackRules),
   no_data: NoDataAction.default('pause'),
   /** Names of the notification channels configured in relguard. */
-  notify: z.array(z.string().min(1)).default([]),
+  notify: z
+    .array(
+      // Only a channel that exists is accepted, and every channel's name has this pattern.
+      z.string().min(1).openapi({ pattern: channelNamePattern.source, maxLength: 64 }),
+    )
+    .default([])
+    .openapi({
+      description:
+        'The notification channels alerts of this application go to, by name. Each must be a channel relguard has (GET /api/v1/channels: PUT /api/v1/channels/{name} or NOTIFY_CHANNELS), so its name has the channel name pattern; a name no channel has is 422 naming `rollback_policy.notify.N`.',
+    }),
   ai_analysis: z.boolean().default(true),
   /**
    * After the last batch, how long the guard keeps watching every machine before the release
    * is `succeeded`; a breach in this window rolls every machine back. Unset: see
    * `verifySeconds` in domain/guard-timing.ts (max(2 x interval x consecutive_breaches, 60 s)).
    */
-  verify_seconds: z.number().int().min(0).optional(),
+  verify_seconds: integer(0).optional().openapi({
+    description:
+      'After the last batch, how long the guard keeps watching every machine before the release succeeds; a breach in this window rolls every machine back. Unset: max(2 x interval_seconds x consecutive_breaches, 60). With the guard enabled it must be at least interval_seconds x consecutive_breaches, the time a rollback takes to decide (else 422 naming `rollback_policy.verify_seconds`).',
+  }),
   /**
    * Conclusive evaluations of the machines deployed so far that the guard must have made before
    * the release moves past the gray machine, past each batch, and out of the verification
    * window. Unset: `consecutive_breaches`.
    */
-  min_judged_evaluations: z.number().int().min(1).optional(),
+  min_judged_evaluations: integer(1).optional().openapi({
+    description:
+      'Conclusive evaluations the guard must have made of the machines deployed so far before the release moves past the gray machine, past each batch, and out of the verification window. Unset: consecutive_breaches. With the guard enabled it must be at least consecutive_breaches (else 422 naming `rollback_policy.min_judged_evaluations`).',
+  }),
 });
 export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
 
+/** What the api checks of every template (domain/promql-templates.ts), for the document. */
+const templateSentence =
+  'It must parse as PromQL, use `{{version}}` (else it measures every version at once) and no placeholder but `{{app}}`, `{{version}}` and `{{instances}}`; each problem is 422 naming the field.';
+
 /** PromQL templates; {{app}}, {{version}} and {{instances}} are filled in at evaluation. */
-export const REDMetrics = z.strictObject({
-  rate: z
-    .string()
-    .min(1)
-    .default('sum(rate(http_requests_total{app="{{app}}",version="{{version}}"}[1m]))'),
-  errors: z
-    .string()
-    .min(1)
-    .default(
-      'sum(rate(http_requests_total{app="{{app}}",version="{{version}}",status=~"5.."}[1m]))',
-    ),
-  duration: z
-    .string()
-    .min(1)
-    .default(
-      'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="{{app}}",version="{{version}}"}[1m])))',
-    ),
-  /**
-   * The error ratio itself (errors / requests, 0 to 1), for those who write it so. When set,
-   * `error_rate` rules use it as it is instead of dividing `errors` by `rate`.
-   */
-  error_ratio: z.string().min(1).optional(),
-  labels: prometheusLabels.default({}),
-});
+export const REDMetrics = z
+  .strictObject({
+    rate: z
+      .string()
+      .min(1)
+      .default('sum(rate(http_requests_total{app="{{app}}",version="{{version}}"}[1m]))')
+      .openapi({
+        description: `Requests per second of a version. ${templateSentence} It must be a rate: one that divides by another series is refused.`,
+      }),
+    errors: z
+      .string()
+      .min(1)
+      .default(
+        'sum(rate(http_requests_total{app="{{app}}",version="{{version}}",status=~"5.."}[1m]))',
+      )
+      .openapi({
+        description: `Failed requests per second of a version (error_rate rules divide it by \`rate\`). ${templateSentence} It must be a rate: one that divides by another series is refused (a ratio belongs in \`error_ratio\`).`,
+      }),
+    duration: z
+      .string()
+      .min(1)
+      .default(
+        'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="{{app}}",version="{{version}}"}[1m])))',
+      )
+      .openapi({
+        description: `The p99 latency of a version, in seconds. ${templateSentence} A histogram_quantile over \`_bucket\` series must keep \`le\` through its aggregation.`,
+      }),
+    /**
+     * The error ratio itself (errors / requests, 0 to 1), for those who write it so. When set,
+     * `error_rate` rules use it as it is instead of dividing `errors` by `rate`.
+     */
+    error_ratio: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({
+        description: `The error ratio itself (errors / requests, 0 to 1); when set, error_rate rules use it as it is instead of dividing \`errors\` by \`rate\`. ${templateSentence}`,
+      }),
+    labels: prometheusLabels.default({}).openapi({
+      description:
+        'Further equality matchers the cpu and memory rules put in their process selectors (say `job` or `env`), values filled like a template. Each key is a Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`); another key is 422 naming `red_metrics_config.labels.<key>`.',
+    }),
+  })
+  .openapi({
+    description:
+      'The PromQL templates the metric guard and the charts measure a version with; `{{app}}`, `{{version}}` and `{{instances}}` are filled in at evaluation. With the guard enabled, the longest range window (`[1m]`) of the templates and custom rules must hold two Prometheus scrapes (PROMETHEUS_SCRAPE_INTERVAL_SECONDS, 15 s by default: a window of at least 30 s), else `rate()` never has a value: 422 naming `red_metrics_config`.',
+  });
 export type REDMetrics = z.infer<typeof REDMetrics>;
 
 export const HealthCheck = z.strictObject({
-  path: z.string().startsWith('/').default('/healthz'),
-  timeout_seconds: z.number().int().min(1).default(30),
+  path: z.string().startsWith('/').default('/healthz').openapi({
+    pattern: '^/',
+    description:
+      'The HTTP path relguard asks each machine for (at its host and port); it starts with `/`.',
+  }),
+  timeout_seconds: integer(1).default(30),
 });
 export type HealthCheck = z.infer<typeof HealthCheck>;
 
 /** How relguard's health watcher checks the machines between releases (domain/machine-health.ts). */
 export const HealthSettings = z.strictObject({
-  interval_seconds: z.number().int().min(1).max(3600).default(15),
+  interval_seconds: integer(1, 3600).default(15),
   /** Failed checks in a row before a machine is `error` (and before it is `unknown`). */
-  failures_before_error: z.number().int().min(1).max(100).default(2),
+  failures_before_error: integer(1, 100).default(2),
 });
 export type HealthSettings = z.infer<typeof HealthSettings>;
 
+/** The fields an application and an update share, each with what the document says of it. */
+const AppName = slug.openapi({
+  description:
+    "The application's name: 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit. A name another application has is 409.",
+});
+const Repo = z.string().openapi({
+  description:
+    'Where packages are built from (any git URL, a local path or file://); empty for an application whose packages are only uploaded. Credentials in a URL are shown as `***` to every role; a repo sent back with `***` for the credentials keeps the stored ones when the rest is the stored URL, else it is 422 naming `repo`.',
+});
+const DeployPath = z.string().startsWith('/', 'must be an absolute path').openapi({
+  pattern: '^/',
+  description:
+    'The absolute path on each machine the versions are unpacked under; it starts with `/` (else 422 naming `deploy_path`).',
+});
+const command = (what: string) =>
+  z.string().openapi({
+    description: `${what} Shown as \`***\` to roles below admin. ${maskSentence}`,
+  });
+const StartCommand = command('The shell command that starts a version on a machine.').min(1);
+const StopCommand = command('The shell command that stops it; empty: relguard stops the process.');
+const BuildCommand = command('The shell command that builds a package from the repo.');
+const Machines = z.array(Machine).openapi({
+  description:
+    "The machines, in deployment order. Ids are unique in the application, and so are addresses (host and port); with `deployment_platform: ssh` every machine has `ssh` settings. Each break of these is 422 naming the machine's field (`machines.N.id`, `machines.N.port`, `machines.N.ssh`).",
+});
+
 /** What a person gives to create an application; relguard fills in the rest. */
 const applicationFields = {
-  name: slug,
+  name: AppName,
   /**
    * Where packages are built from (any git URL, a local path or file://). Empty for an
    * application whose packages are only uploaded (by CI, say).
    */
-  repo: z.string().default(''),
+  repo: Repo.default(''),
   deployment_platform: DeploymentPlatform.default('local'),
-  deploy_path: z.string().startsWith('/', 'must be an absolute path'),
+  deploy_path: DeployPath,
   config_path: z.string().default(''),
-  start_cmd: z.string().min(1),
-  stop_cmd: z.string().default(''),
-  machines: z.array(Machine).default([]),
+  start_cmd: StartCommand,
+  stop_cmd: StopCommand.default(''),
+  machines: Machines.default([]),
   up_stream_ids: z.array(z.string()).default([]),
   down_stream_ids: z.array(z.string()).default([]),
   rollback_policy: RollbackPolicy.prefault({}),
   pacer: PacerConfig.prefault({}),
   red_metrics_config: REDMetrics.prefault({}),
-  build_cmd: z.string().optional(),
+  build_cmd: BuildCommand.optional(),
   artifact_path: z.string().optional(),
   health_check: HealthCheck.prefault({}),
   health: HealthSettings.prefault({}),
@@ -298,7 +440,32 @@ function checkMachines(app: MachineListHolder, ctx: z.RefinementCtx): void {
   });
 }
 
-export const ApplicationInput = z.strictObject(applicationFields).superRefine(checkMachines);
+/**
+ * The ssh platform's rule as JSON Schema: `local` (or no platform, `local` by default) takes
+ * any machines; `ssh` takes only machines with `ssh` settings.
+ */
+const platformShapes: JsonSchema[] = [
+  { title: 'local platform', properties: { deployment_platform: { const: 'local' } } },
+  {
+    title: 'ssh platform',
+    properties: {
+      deployment_platform: { const: 'ssh' },
+      machines: { items: { required: ['ssh'] } },
+    },
+    required: ['deployment_platform'],
+  },
+];
+
+export const ApplicationInput = z
+  .strictObject(applicationFields)
+  .superRefine(checkMachines)
+  .openapi(
+    openApi31({
+      description:
+        'An application to create; relguard fills in the rest. Besides what the schema says, the api refuses with 422, naming each field: RED templates and custom rules that are not usable PromQL, a rollback policy the guard could never judge, notification channels that do not exist, and the redaction mask `***` where no stored value stands behind it (see each field).',
+      oneOf: platformShapes,
+    }),
+  );
 export type ApplicationInput = z.infer<typeof ApplicationInput>;
 
 /**
@@ -307,26 +474,33 @@ export type ApplicationInput = z.infer<typeof ApplicationInput>;
  */
 export const ApplicationUpdate = z
   .strictObject({
-    name: slug.optional(),
-    repo: z.string().optional(),
+    name: AppName.optional(),
+    repo: Repo.optional(),
     deployment_platform: DeploymentPlatform.optional(),
-    deploy_path: z.string().startsWith('/', 'must be an absolute path').optional(),
+    deploy_path: DeployPath.optional(),
     config_path: z.string().optional(),
-    start_cmd: z.string().min(1).optional(),
-    stop_cmd: z.string().optional(),
-    machines: z.array(Machine).optional(),
+    start_cmd: StartCommand.optional(),
+    stop_cmd: StopCommand.optional(),
+    machines: Machines.optional(),
     up_stream_ids: z.array(z.string()).optional(),
     down_stream_ids: z.array(z.string()).optional(),
     rollback_policy: RollbackPolicy.optional(),
     pacer: PacerConfig.optional(),
     red_metrics_config: REDMetrics.optional(),
-    build_cmd: z.string().optional(),
+    build_cmd: BuildCommand.optional(),
     artifact_path: z.string().optional(),
     health_check: HealthCheck.optional(),
     health: HealthSettings.optional(),
     auto_release: z.boolean().optional(),
   })
-  .superRefine(checkMachines);
+  .superRefine(checkMachines)
+  .openapi(
+    openApi31({
+      description:
+        'The fields to change; the others keep their stored value. The application that results is checked as a whole, as a new one is: `deployment_platform: ssh` needs `ssh` settings on every machine, stored or sent; new templates are checked with the stored rules and the other way round. Each refusal is 422 naming the field.',
+      oneOf: platformShapes,
+    }),
+  );
 export type ApplicationUpdate = z.infer<typeof ApplicationUpdate>;
 
 export const Application = z.object({
@@ -334,14 +508,14 @@ export const Application = z.object({
   ...applicationFields,
   currentVersion: z.string(),
   prev_version: z.string(),
-  machine_count: z.number().int(),
-  health_count: z.number().int(),
-  error_count: z.number().int(),
-  alert_count: z.number().int(),
+  machine_count: integer(0),
+  health_count: integer(0),
+  error_count: integer(0),
+  alert_count: integer(0),
   /** The release that holds the application's one release slot, while it runs. */
   active_deployment_id: z.string().optional(),
-  createdTime: z.number().int(),
-  updatedTime: z.number().int(),
+  createdTime: integer(0),
+  updatedTime: integer(0),
 });
 export type Application = z.infer<typeof Application>;
 

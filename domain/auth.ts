@@ -1,5 +1,5 @@
 import { durationSeconds } from './duration';
-import { z } from './zod';
+import { openApi31, z } from './zod';
 
 /** What a token may do, each role all that the one before may: read, release, manage. */
 export const Role = z.enum(['viewer', 'deployer', 'admin']);
@@ -42,19 +42,41 @@ function wholeSecondsUp(seconds: number): number {
   return Math.ceil(Number(seconds.toFixed(6)));
 }
 
+/** A Prometheus duration (`90d`, `1h30m`, `1.5h`) or a number of seconds, as durationSeconds reads it. */
+export const durationPattern =
+  '^(?:[0-9]+(?:\\.[0-9]+)?|(?:[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h|d|w|y))+)$';
+
 /** `90d`, `12h`, `1h30m` (a Prometheus duration) or a number of seconds, rounded up to whole seconds. */
-const Lifetime = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  const parsed = typeof value === 'number' ? value : durationSeconds(value);
-  const seconds = parsed === undefined ? undefined : wholeSecondsUp(parsed);
-  if (seconds === undefined || !(seconds >= 60) || seconds > maxTokenLifetimeSeconds) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be a duration from 1m to 10y (e.g. 90d, 12h, or a number of seconds); got ${JSON.stringify(value)}`,
-    });
-    return z.NEVER;
-  }
-  return seconds;
-});
+const Lifetime = z
+  .union([
+    z
+      .number()
+      .int()
+      .positive()
+      .openapi({ minimum: 60, maximum: maxTokenLifetimeSeconds, description: 'Seconds' }),
+    z.string().openapi({
+      pattern: durationPattern,
+      description: 'A duration (`90d`, `12h`, `1h30m`, `1.5h`) or seconds, from 1m to 10y',
+    }),
+  ])
+  .transform((value, ctx) => {
+    const parsed = typeof value === 'number' ? value : durationSeconds(value);
+    const seconds = parsed === undefined ? undefined : wholeSecondsUp(parsed);
+    if (seconds === undefined || !(seconds >= 60) || seconds > maxTokenLifetimeSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a duration from 1m to 10y (e.g. 90d, 12h, or a number of seconds); got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+/** What String.prototype.trim removes, control characters aside. */
+const blank = '[\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+
+/** TokenName's rules as one pattern, for the OpenAPI document. */
+export const tokenNamePattern = `^(?!${blank}*$)[^\\u0000-\\u001f\\u007f-\\u009f]+$`;
 
 /**
  * A token's name, as the audit, the deployments' actions and `requested_by` show it: 1 to 100
@@ -66,7 +88,14 @@ export const TokenName = z
   .max(100)
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
   .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/u, 'must not contain control characters')
-  .refine((name) => name.trim() !== '', 'must not be blank');
+  .refine((name) => name.trim() !== '', 'must not be blank')
+  .openapi({
+    // zod-to-openapi would write the regex above with its flag glued on (`...$/u`), a pattern
+    // nothing matches; this one also says "not blank" (all of it what trim() removes).
+    pattern: tokenNamePattern,
+    description:
+      "The token's name, as the audit and the deployments show who acted: 1 to 100 characters (UTF-16 code units: a character beyond U+FFFF, an emoji say, counts two), no control character (U+0000-U+001F, U+007F-U+009F), not only spaces.",
+  });
 
 export const NewApiToken = z
   .strictObject({
@@ -74,10 +103,12 @@ export const NewApiToken = z
     role: Role,
     expires_in: Lifetime.optional().openapi({
       description:
-        'How long the token works from now: a duration (`90d`, `12h`, `1h30m`) or seconds, 1 minute to 10 years. Not with `expires_at`',
+        'How long the token works from now: a duration (`90d`, `12h`, `1h30m`) or seconds, 1 minute to 10 years (else 422 naming `expires_in`). Not with `expires_at`',
     }),
     expires_at: z.number().int().positive().optional().openapi({
-      description: 'When the token stops working (epoch ms, in the future). Not with `expires_in`',
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        'When the token stops working (epoch ms), in the future: a time already past is 422 naming `expires_at`. Not with `expires_in`',
     }),
   })
   .superRefine((token, ctx) => {
@@ -88,7 +119,17 @@ export const NewApiToken = z
         message: 'give either expires_in or expires_at, not both',
       });
     }
-  });
+  })
+  .openapi(
+    openApi31({
+      description:
+        'A token to create. `expires_in` and `expires_at` are alternatives: giving both is 422 naming `expires_at`; with neither the token never expires.',
+      oneOf: [
+        { title: 'expires_in, or never', not: { required: ['expires_at'] } },
+        { title: 'expires_at', required: ['expires_at'], not: { required: ['expires_in'] } },
+      ],
+    }),
+  );
 export type NewApiToken = z.infer<typeof NewApiToken>;
 
 /** When a token made at `now` from `input` expires (epoch ms), or undefined for never. */
