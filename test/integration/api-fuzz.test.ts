@@ -1,223 +1,153 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../activities/logger';
-import { PrometheusClient } from '../../activities/metrics/prometheus';
-import { LocalPackageStore } from '../../activities/package-store/local';
-import { createApp, type RelguardApp } from '../../api/app';
-import { appHealthWorkflowId } from '../../domain/machine-health';
-import type { Releases } from '../../api/releases';
-import { analysisWorkflowId, ApplicationInput, releaseWorkflowId } from '../../domain';
-import { sampleReport } from '../support/analysis-report';
-import { tokenFor } from '../support/api-token';
-import { freePort } from '../support/free-port';
-import { startTestStore, type TestStore } from '../support/mongo';
-import { startPrometheus, type TestPrometheus } from '../support/prometheus';
+import { startFuzzStack, type FuzzStack } from '../support/api-fuzz-stack';
 import { toolPaths } from '../support/tools';
-import { startTogether } from '../support/start-together';
 
 /**
- * A schema-driven fuzz of the whole api: schemathesis reads /openapi.json, sends what the
- * schemas allow and what they refuse, and checks that no answer is a 5xx and that every answer
- * has a status the document declares for the route, in the shape and media type it declares.
- * Every operation is run, the GitHub and Alertmanager webhooks, the package upload and GET
- * /packages/{key} among them; the api's own count of its answers confirms no 5xx, and the
- * number of cases generated is printed (for README).
+ * A schema-driven fuzz of the whole api, as a new user would try it with a tool nobody here
+ * wrote: schemathesis reads /openapi.json and runs every check it has (`--checks all`: no 5xx,
+ * only declared statuses, media types, headers and shapes; schema-valid bodies accepted and
+ * schema-invalid ones refused; a missing required header refused; an undeclared method answered
+ * 405 with Allow; auth not ignored; a created resource retrievable, a deleted one gone) on every
+ * operation, with data that fits the schemas and data that does not (`--mode all`), in all its
+ * phases: the document's examples, coverage of each schema's edges, random fuzzing, and the
+ * stateful phase, which chains operations along the document's OpenAPI links (and the ones
+ * schemathesis infers). It must report no failure of any kind; the api's own count of its
+ * answers confirms no 5xx, and the counts (cases by phase and mode, links followed) are printed
+ * for README.
  */
-let testStore: TestStore;
-let prometheus: TestPrometheus;
-let packageDir: string;
-let scratch: string;
-let server: ServerType | undefined;
-let apiUrl: string;
-let adminToken: string;
+let stack: FuzzStack;
 
-/**
- * Temporal as the api sees it, always willing: the fuzz is about the api's own answers, which
- * are the same whether a real workflow runs behind them or not (test/integration/release.test.ts
- * runs them against one).
- */
-const releases: Releases = {
-  start: (deployment) =>
-    Promise.resolve({ workflowId: releaseWorkflowId(deployment.app_name, deployment.id) }),
-  fence: () => Promise.resolve({ state: 'running' as const }),
-  runState: () => Promise.resolve({ state: 'running' as const }),
-  // A live release's progress, so that the documented `progress` of a deployment is checked too.
-  progress: (deployment) =>
-    Promise.resolve({
-      deploymentId: deployment.id,
-      app: deployment.app_name,
-      version: 'v1.0.0',
-      previousVersion: '',
-      status: 'deploying',
-      phase: 'deploying batch 1 of 1',
-      paused: false,
-      awaitingApproval: false,
-      promotable: false,
-      batch: 1,
-      batches: 1,
-      machines: [{ machine_id: 'm1', batch: 0, status: 'deployed' }],
-    }),
-  signal: () => Promise.resolve(),
-  buildPackage: (app, version) => Promise.resolve({ workflowId: `package-${app.name}-${version}` }),
-  startAnalysis: (request) =>
-    Promise.resolve({ workflowId: analysisWorkflowId(request.deploymentId) }),
-  workflowUrl: (workflowId) => `http://127.0.0.1:8233/workflows/${encodeURIComponent(workflowId)}`,
-  watchHealth: (app) => Promise.resolve({ workflowId: appHealthWorkflowId(app.id) }),
-  stopWatchingHealth: () => Promise.resolve(),
-  reportMachineAlerts: () => Promise.resolve(),
-  retireMachines: (_app, machineIds) => Promise.resolve({ stopped: machineIds, failed: [] }),
-};
-
-/**
- * What schemathesis cannot be told on its command line. Half of the ids it sends are ones that
- * exist (so the routes answer from a real application, release and report, not only 404); the
- * other half are its own. Token revocation gets a token of its own to revoke: schemathesis
- * learns ids from the responses it sees, and would otherwise revoke the token it fuzzes with
- * and see nothing but 401 from then on.
- */
-function schemathesisConfig(
-  ids: string[],
-  revocableTokenId: string,
-  signedPackage: { key: string; expires: string; signature: string },
-): string {
+/** schemathesis' settings for this stack; each exception says why it is right. */
+function schemathesisConfig(): string {
+  const { ids, signedPackage } = stack;
   return [
-    `hooks = ${JSON.stringify(path.join(scratch, 'hooks.py'))}`,
+    `hooks = ${JSON.stringify(path.join(stack.scratch, 'hooks.py'))}`,
     '',
+    // Real data, besides what schemathesis makes up and what it learns from the responses:
+    // half of the ids it sends exist (so the routes answer from a real application, release
+    // and report, not only 404), and a package download now and then has every part of a real
+    // signed URL.
     '[dictionaries]',
-    `ids = { values = ${JSON.stringify(ids)} }`,
+    `ids = { values = ${JSON.stringify([ids.app, ids.deployment])} }`,
     `package_keys = { values = ${JSON.stringify([signedPackage.key])} }`,
     `expiries = { values = ${JSON.stringify([signedPackage.expires])} }`,
     `signatures = { values = ${JSON.stringify([signedPackage.signature])} }`,
+    // A release's gray machine must be a machine of the application (422 otherwise, as its
+    // description says): that is data, not a schema rule, so a schema-valid gray machine is one
+    // of shop's.
+    'machines = { values = ["m1"] }',
     '',
     '[parameters]',
     '"path.id" = { dictionary = "ids", probability = 0.5 }',
     '"body.app_id" = { dictionary = "ids", probability = 0.5 }',
+    '"body.gray_machine_id" = { dictionary = "machines", probability = 1.0 }',
     '"path.key" = { dictionary = "package_keys", probability = 0.5 }',
     '"query.expires" = { dictionary = "expiries", probability = 0.5 }',
     '"query.signature" = { dictionary = "signatures", probability = 0.5 }',
     '',
+    // Token revocation gets a token of its own to revoke: schemathesis learns ids from the
+    // responses it sees, and would otherwise revoke the token it fuzzes with and see nothing
+    // but 401 from then on.
     '[[operations]]',
     'include-path = "/api/v1/tokens/{id}"',
     'include-method = "DELETE"',
-    `parameters = { "path.id" = ${JSON.stringify(revocableTokenId)} }`,
+    `parameters = { "path.id" = ${JSON.stringify(stack.revocableTokenId)} }`,
+    '',
+    // A signed GitHub delivery (see hooks.py) is read as the event its X-GitHub-Event header
+    // names (ping, push, create), and a push or create payload without `ref` or `repository`
+    // is refused with 422 naming the field. The description says so; JSON Schema cannot tie a
+    // body's shape to a header, so the document's body is any object, and a schema-valid
+    // payload may rightly be refused with 422. Otherwise schemathesis' defaults.
+    '[[operations]]',
+    'include-path = "/api/v1/webhooks/github"',
+    'include-method = "POST"',
+    'checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]',
     '',
   ].join('\n');
 }
 
-// schemathesis has no serializer for application/gzip (the package upload's body) and reports
-// the route as an error; the body is bytes, which its octet-stream serializer sends as they are.
-const hooks = `import schemathesis
+/** What schemathesis cannot be told in its config, in Python. */
+const hooks = (githubWebhookSecret: string) => `import hashlib
+import hmac
+import json
+import re
+from collections.abc import MutableMapping
 
+import schemathesis
+from schemathesis.core import NOT_SET
+from schemathesis.transport.serialization import serialize_binary
+
+# schemathesis has no serializer for application/gzip (the package upload's body) and reports
+# the route as an error; the body is bytes, which its octet-stream serializer sends as they are.
 schemathesis.serializer.alias("application/gzip", "application/octet-stream")
+
+UPLOAD = ("PUT", "/api/v1/applications/{id}/packages/{version}")
+DIGESTS = {"md5": re.compile(r"[0-9a-fA-F]{32}"), "sha256": re.compile(r"[0-9a-fA-F]{64}")}
+GITHUB = ("POST", "/api/v1/webhooks/github")
+GITHUB_SECRET = ${JSON.stringify(githubWebhookSecret)}.encode()
+
+
+def upload_digests(case):
+    """The upload's md5 and sha256, when well-formed, are the digests of the body it sends.
+
+    The document says a package whose digest differs from the one given is refused (422): a
+    relation between the query and the body that no schema can state. A client computes them
+    from the bytes it sends; so does this. A malformed one (negative data) is left as it is.
+    """
+    if not isinstance(case.query, MutableMapping) or case.body is NOT_SET:
+        return
+    body = serialize_binary(case.body)
+    for name, pattern in DIGESTS.items():
+        given = case.query.get(name)
+        if isinstance(given, str) and pattern.fullmatch(given):
+            case.query[name] = hashlib.new(name, body).hexdigest()
+
+
+def github_signature(case):
+    """A GitHub delivery that carries a signature carries the right one, as GitHub's do.
+
+    The signature is an HMAC of the raw body with the secret, which no schema can state:
+    without this every delivery is refused (401) before its payload is read. The bytes are the
+    ones requests sends for a JSON body (json.dumps, allow_nan=False, UTF-8). A delivery
+    without the header is still refused with 401 (and a wrong signature is tested in
+    api-github-webhook.test.ts).
+    """
+    if not isinstance(case.headers, MutableMapping) or case.body is NOT_SET:
+        return
+    for name in list(case.headers):
+        if name.lower() == "x-hub-signature-256":
+            if isinstance(case.body, bytes):
+                body = case.body
+            else:
+                try:
+                    body = json.dumps(case.body, allow_nan=False).encode("utf-8")
+                except (TypeError, ValueError):
+                    return
+            digest = hmac.new(GITHUB_SECRET, body, hashlib.sha256).hexdigest()
+            case.headers[name] = f"sha256={digest}"
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    operation = (case.operation.method.upper(), case.operation.path)
+    if operation == UPLOAD:
+        upload_digests(case)
+    elif operation == GITHUB:
+        github_signature(case)
 `;
 
 beforeAll(async () => {
-  // A real Prometheus behind the console's chart routes: without one they answer 503, which
-  // the fuzz counts as a server error like any other 5xx.
-  [testStore, prometheus] = await startTogether([startTestStore(), startPrometheus()]);
-  packageDir = await mkdtemp(path.join(os.tmpdir(), 'relguard-fuzz-packages-'));
-  scratch = await mkdtemp(path.join(os.tmpdir(), 'relguard-fuzz-'));
-  const port = await freePort();
-  apiUrl = `http://127.0.0.1:${port}`;
-  const packageStore = new LocalPackageStore({
-    dir: packageDir,
-    baseUrl: `${apiUrl}/packages`,
-    urlSecret: 'fuzz-url-secret-0123456789abcdef0123456789',
-  });
-  const app = createApp({
-    store: testStore.store,
-    temporal: { check: () => Promise.resolve(true) },
-    releases,
-    logger: createLogger('api', 'silent'),
-    // A local store: GET /packages/{key} is fuzzed through its signature check, and with the
-    // signed URL of a real package (its parts in the dictionaries) now and then.
-    packageStore,
-    // On, so that every write passes through the limit; too high for the fuzz to reach.
-    writeRateLimit: { perMinute: 1_000_000 },
-    prometheus: new PrometheusClient({ url: prometheus.url, timeoutMs: 5_000 }),
-    // Set, so that the GitHub webhook is fuzzed through its signature check: no signature
-    // schemathesis makes is right, and each refusal must be the documented 401.
-    githubWebhookSecret: 'fuzz-secret',
-  });
-  adminToken = await tokenFor(testStore.store, 'admin', 'fuzz');
-  const revocable = await testStore.store.tokens.create(
-    { name: 'revocable', role: 'viewer' },
-    'test',
-  );
-
-  const shop = await testStore.store.applications.create(
-    ApplicationInput.parse({
-      name: 'shop',
-      repo: 'https://github.com/acme/shop.git',
-      deploy_path: '/srv/shop',
-      start_cmd: 'node main.js',
-      machines: [{ id: 'm1', host: '127.0.0.1', port: 4001 }],
-    }),
-  );
-  const started = await app.request('/api/v1/deployments', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ app_id: shop.id, package_version: 'v1.0.0' }),
-  });
-  expect(started.status).toBe(202);
-  const deploymentId = ((await started.json()) as { id: string }).id;
-  await testStore.store.analysisReports.save(
-    sampleReport({ deployment_id: deploymentId, app_id: shop.id, app_name: 'shop' }),
-  );
-
-  // A package in the local store's folder, and the parts of a URL signed for it.
-  const packageKey = 'shop/shop-v1.0.0.tar.gz';
-  await mkdir(path.join(packageDir, 'shop'), { recursive: true });
-  await writeFile(path.join(packageDir, packageKey), gzipSync(Buffer.alloc(1024)));
-  const signed = new URL(await packageStore.downloadUrl(packageKey, 3600));
-  await writeFile(path.join(scratch, 'hooks.py'), hooks);
-  await writeFile(
-    path.join(scratch, 'schemathesis.toml'),
-    schemathesisConfig([shop.id, deploymentId], revocable.id, {
-      key: packageKey,
-      expires: signed.searchParams.get('expires') ?? '',
-      signature: signed.searchParams.get('signature') ?? '',
-    }),
-  );
-  server = await new Promise<ServerType>((resolve) => {
-    const listening = serve({ fetch: answered(app.fetch), hostname: '127.0.0.1', port }, () =>
-      resolve(listening),
-    );
-  });
-  if ((server.address() as AddressInfo).port !== port) throw new Error('api not on its port');
-});
+  stack = await startFuzzStack();
+  await writeFile(path.join(stack.scratch, 'hooks.py'), hooks(stack.githubWebhookSecret));
+  await writeFile(path.join(stack.scratch, 'schemathesis.toml'), schemathesisConfig());
+}, 120_000);
 
 afterAll(async () => {
-  if (server !== undefined) {
-    const listening = server;
-    await new Promise((resolve) => listening.close(resolve));
-  }
-  await Promise.all([testStore?.close(), prometheus?.stop()]);
-  for (const dir of [packageDir, scratch]) {
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  }
+  await stack?.stop();
 });
-
-/** How many answers of each status the api gave, all routes, and on GET /packages/* alone. */
-const statuses = new Map<number, number>();
-const packageStatuses = new Map<number, number>();
-
-function answered(fetchApp: RelguardApp['fetch']): RelguardApp['fetch'] {
-  return async (request, env, executionCtx) => {
-    const response = await fetchApp(request, env, executionCtx);
-    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    if (new URL(request.url).pathname.startsWith('/packages/')) {
-      packageStatuses.set(response.status, (packageStatuses.get(response.status) ?? 0) + 1);
-    }
-    return response;
-  };
-}
 
 /** schemathesis' exit code and everything it printed; killed after `timeoutMs`. */
 function schemathesis(
@@ -228,7 +158,7 @@ function schemathesis(
     // The scratch folder as its working directory: it reads the config written there, and its
     // .hypothesis and .schemathesis folders land there, not in the checkout.
     const child = spawn(toolPaths().schemathesis, args, {
-      cwd: scratch,
+      cwd: stack.scratch,
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
@@ -242,18 +172,65 @@ function schemathesis(
   });
 }
 
+/** What the run's JSON report says (the parts this test reads). */
+interface RunReport {
+  complete: boolean;
+  operations: { total: number; selected: number; tested: number; errored: number };
+  phases: Record<'examples' | 'coverage' | 'fuzzing' | 'stateful', { status: string }>;
+  test_cases: { generated: number; with_failures: number; errored: number };
+  failures: unknown[];
+  errors: unknown[];
+}
+
+/** A case of a scenario in the NDJSON event stream: its mode, and the link that made it. */
+interface ReportedCase {
+  value?: { meta?: { generation?: { mode?: string } } };
+  transition?: { id: string; is_inferred: boolean } | null;
+}
+
+/** Cases by phase and mode, and the links the stateful phase followed, from the events. */
+async function casesOf(ndjsonPath: string) {
+  const byPhaseAndMode = new Map<string, number>();
+  const links = new Map<string, { inferred: boolean; followed: number }>();
+  for (const line of (await readFile(ndjsonPath, 'utf8')).split('\n')) {
+    if (!line.startsWith('{"ScenarioFinished"')) continue;
+    const finished = (
+      JSON.parse(line) as {
+        ScenarioFinished: { phase: string; recorder: { cases?: Record<string, ReportedCase> } };
+      }
+    ).ScenarioFinished;
+    for (const reported of Object.values(finished.recorder.cases ?? {})) {
+      const key = `${finished.phase} ${reported.value?.meta?.generation?.mode ?? 'unknown'}`;
+      byPhaseAndMode.set(key, (byPhaseAndMode.get(key) ?? 0) + 1);
+      const transition = reported.transition;
+      if (transition) {
+        const link = links.get(transition.id) ?? { inferred: transition.is_inferred, followed: 0 };
+        link.followed += 1;
+        links.set(transition.id, link);
+      }
+    }
+  }
+  return { byPhaseAndMode, links };
+}
+
 describe('the api against its own /openapi.json', () => {
-  it('answers no 5xx, and only declared statuses in their declared shapes', async () => {
+  it('passes every schemathesis check, positive and negative, in every phase, stateful links included', async () => {
+    const reportJson = path.join(stack.scratch, 'report.json');
+    const reportNdjson = path.join(stack.scratch, 'report.ndjson');
     const { code, output } = await schemathesis(
       [
         '--config-file',
-        path.join(scratch, 'schemathesis.toml'),
+        path.join(stack.scratch, 'schemathesis.toml'),
         'run',
-        `${apiUrl}/openapi.json`,
+        `${stack.apiUrl}/openapi.json`,
         '--header',
-        `Authorization: Bearer ${adminToken}`,
+        `Authorization: Bearer ${stack.adminToken}`,
         '--checks',
-        'not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance',
+        'all',
+        '--mode',
+        'all',
+        '--phases',
+        'examples,coverage,fuzzing,stateful',
         '--max-examples',
         '15',
         '--seed',
@@ -264,19 +241,40 @@ describe('the api against its own /openapi.json', () => {
         '1',
         '--generation-database',
         'none',
+        // Every failure of a case, not only its first: the output then lists them all.
+        '--continue-on-failure',
+        '--report',
+        'json,ndjson',
+        '--report-json-path',
+        reportJson,
+        '--report-ndjson-path',
+        reportNdjson,
         '--no-color',
       ],
-      // Generous: on a busy 2-core CI host one run took over 100 s.
-      400_000,
+      // Generous: on a busy 2-core CI host one run took about 3 minutes.
+      480_000,
     );
+    // The output lists each failure with a curl line to reproduce it.
     expect(code, output).toBe(0);
+    const report = JSON.parse(await readFile(reportJson, 'utf8')) as RunReport;
+    expect(report.failures, output).toEqual([]);
+    expect(report.errors, output).toEqual([]);
+    expect(report.complete).toBe(true);
+    expect(report.test_cases.with_failures).toBe(0);
+    expect(report.test_cases.errored).toBe(0);
+    for (const phase of ['examples', 'coverage', 'fuzzing', 'stateful'] as const) {
+      expect(report.phases[phase].status, phase).toBe('success');
+    }
 
     // Every operation of the document was run, the webhooks, the upload and the package
-    // downloads among them, and the api itself answered no 5xx to any request it was sent.
-    const document = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as {
+    // downloads among them.
+    const document = (await (await fetch(`${stack.apiUrl}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
-    const operations = Object.values(document.paths).flatMap((item) => Object.keys(item));
+    const methods = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
+    const operations = Object.values(document.paths).flatMap((item) =>
+      Object.keys(item).filter((key) => methods.has(key)),
+    );
     for (const route of [
       '/api/v1/webhooks/github',
       '/api/v1/webhooks/alertmanager',
@@ -285,16 +283,35 @@ describe('the api against its own /openapi.json', () => {
     ]) {
       expect(Object.keys(document.paths)).toContain(route);
     }
-    expect(output).toContain(`Tested: ${operations.length}`);
-    const cases = Number(/Test cases:\s+(\d+) generated/.exec(output)?.[1]);
-    expect(cases).toBeGreaterThan(0);
-    const serverErrors = [...statuses].filter(([status]) => status >= 500);
+    expect(report.operations.total).toBe(operations.length);
+    expect(report.operations.tested).toBe(operations.length);
+    expect(report.operations.errored).toBe(0);
+
+    // Both modes ran (data the schemas allow and data they refuse), and the stateful phase
+    // followed links from one operation's answer to the next.
+    const { byPhaseAndMode, links } = await casesOf(reportNdjson);
+    for (const key of ['coverage positive', 'coverage negative', 'fuzzing positive']) {
+      expect(byPhaseAndMode.get(key) ?? 0, key).toBeGreaterThan(0);
+    }
+    expect(byPhaseAndMode.get('fuzzing negative') ?? 0).toBeGreaterThan(0);
+    expect(byPhaseAndMode.get('stateful positive') ?? 0).toBeGreaterThan(0);
+    const linked = [...links.values()].reduce((sum, link) => sum + link.followed, 0);
+    expect(linked).toBeGreaterThan(0);
+
+    // The api itself answered no 5xx to any request it was sent.
+    const serverErrors = [...stack.statuses].filter(([status]) => status >= 500);
     expect(serverErrors).toEqual([]);
     // The package downloads were refused unsigned (401) and tampered (403), and served (200)
     // when every part of the signed URL was the real one.
-    expect([...packageStatuses.keys()].sort()).toEqual(expect.arrayContaining([200, 401, 403]));
-    const requests = [...statuses.values()].reduce((sum, count) => sum + count, 0);
-    const summary = `schemathesis: ${cases} cases generated over ${operations.length} operations; the api answered ${requests} requests, 0 with a 5xx (by status: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))})`;
-    console.log(summary);
-  }, 420_000);
+    expect([...stack.packageStatuses.keys()].sort()).toEqual(
+      expect.arrayContaining([200, 401, 403]),
+    );
+
+    const requests = [...stack.statuses.values()].reduce((sum, count) => sum + count, 0);
+    const declared = [...links.values()].filter((link) => !link.inferred).length;
+    const modes = Object.fromEntries([...byPhaseAndMode].sort(([a], [b]) => a.localeCompare(b)));
+    console.log(
+      `schemathesis (all checks, positive and negative): ${report.test_cases.generated} cases over ${operations.length} operations, 0 failures (by phase and mode: ${JSON.stringify(modes)}); stateful: ${linked} cases along ${links.size} links (${declared} declared in the document, ${links.size - declared} inferred); the api answered ${requests} requests, 0 with a 5xx (by status: ${JSON.stringify(Object.fromEntries([...stack.statuses].sort(([a], [b]) => a - b)))})`,
+    );
+  }, 540_000);
 });
