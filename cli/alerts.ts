@@ -1,8 +1,8 @@
 import { expectedAlerts, givenUpDeliveries, type AlertTarget } from '../domain/alert-deliveries';
-import { segment } from './api-client';
+import { body } from './api-client';
 import type { CommandContext } from './context';
 import type { ChannelsByName } from './format';
-import type { Application, ChannelView, DeploymentView } from './types';
+import type { Deployment, NotifyChannelView } from '../client';
 
 /**
  * What each channel is (its type and host), asked of the api once and only when a delivery
@@ -10,12 +10,12 @@ import type { Application, ChannelView, DeploymentView } from './types';
  */
 export function channelLookup(context: CommandContext) {
   let channels: Promise<ChannelsByName> | undefined;
-  return async (view: DeploymentView): Promise<ChannelsByName | undefined> => {
+  return async (view: Deployment): Promise<ChannelsByName | undefined> => {
     const failed = givenUpDeliveries(view.alert_deliveries).length > 0;
     if (!failed) return undefined;
-    channels ??= context.client.get<{ channels: ChannelView[] }>('/api/v1/channels').then(
-      (answer) => new Map(answer.channels.map((channel) => [channel.name, channel])),
-      () => new Map<string, ChannelView>(),
+    channels ??= context.client.GET('/api/v1/channels').then(
+      (answer) => new Map(body(answer).channels.map((channel) => [channel.name, channel])),
+      () => new Map<string, NotifyChannelView>(),
     );
     return await channels;
   };
@@ -29,11 +29,13 @@ export function channelLookup(context: CommandContext) {
  */
 export async function alertsAtEnd(
   context: CommandContext,
-  view: DeploymentView,
+  view: Deployment,
 ): Promise<AlertTarget[]> {
   try {
-    const app = await context.client.get<Application>(
-      `/api/v1/applications/${segment(view.app_id)}`,
+    const app = body(
+      await context.client.GET('/api/v1/applications/{id}', {
+        params: { path: { id: view.app_id } },
+      }),
     );
     return expectedAlerts(view.status, app.rollback_policy).filter(
       (target) => target.kind !== 'analysis_ready',

@@ -1,8 +1,7 @@
-import { segment } from './api-client';
+import { body } from './api-client';
 import { flagOption, printJson, say, type CommandSpec } from './context';
 import { ExitCode, UsageError } from './errors';
 import { formatReport } from './format';
-import type { AnalysisReport } from './types';
 
 const show: CommandSpec = {
   group: 'analysis',
@@ -15,15 +14,23 @@ const show: CommandSpec = {
     markdown: { type: 'boolean', description: 'the whole report as Markdown' },
   },
   async run(context, input) {
-    const path = `/api/v1/deployments/${segment(input.args[0]!)}/analysis`;
+    const id = input.args[0]!;
     if (flagOption(input, 'markdown')) {
       if (context.json)
         throw new UsageError('--markdown and --json exclude each other', 'analysis show');
-      const markdown = await context.client.getText(`${path}?format=markdown`, 'text/markdown');
+      const markdown = body(
+        await context.client.GET('/api/v1/deployments/{id}/analysis', {
+          params: { path: { id }, query: { format: 'markdown' } },
+          headers: { accept: 'text/markdown' },
+          parseAs: 'text',
+        }),
+      );
       context.io.stdout.write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
       return ExitCode.ok;
     }
-    const report = await context.client.get<AnalysisReport>(path);
+    const report = body(
+      await context.client.GET('/api/v1/deployments/{id}/analysis', { params: { path: { id } } }),
+    );
     if (context.json) printJson(context, report);
     else say(context, ...formatReport(report));
     return ExitCode.ok;

@@ -1,21 +1,16 @@
+import { createRelguardClient, type RelguardClient } from '../client';
 import { ApiError } from './errors';
 
-export interface ApiResponse<T> {
-  status: number;
-  body: T;
-}
-
-/** The REST api as the commands use it; every failure is an ApiError. */
-export interface ApiClient {
-  readonly baseUrl: string;
-  request<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
-  get<T>(path: string): Promise<T>;
-  post<T>(path: string, body?: unknown): Promise<T>;
-  /** A non-JSON representation, e.g. `text/markdown`. */
-  getText(path: string, accept: string): Promise<string>;
-  /** PUTs a file's bytes (a package) and reads the JSON answer. */
-  putBytes<T>(path: string, bytes: Uint8Array, contentType: string): Promise<ApiResponse<T>>;
-}
+/**
+ * The REST api as the commands use it: the client generated from the api's OpenAPI document
+ * (client/index.ts), so each path, parameter and body is checked against the routes, over
+ * this transport, which keeps the CLI's errors: anything but a success is an ApiError naming
+ * what the api said, an api that cannot be reached or does not answer in time an ApiError of
+ * status 0, and a success that is not JSON is refused as not the relguard api. The generated
+ * client rather than our own typed wrapper over fetch: the same client other teams use, kept
+ * up by its maintainers, with nothing of the document's types written out here.
+ */
+export type ApiClient = RelguardClient;
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -28,73 +23,60 @@ export interface ApiClientOptions {
 const defaultTimeoutMs = 30_000;
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
+  return createRelguardClient({
+    baseUrl: options.baseUrl,
+    ...(options.token === undefined ? {} : { token: options.token }),
+    fetch: transport(options),
+  });
+}
+
+/**
+ * The body of an answer. The transport turned every failure into an ApiError, so an answer
+ * here is a success: one without the body its route declares is not the api's.
+ */
+export function body<T>(answer: { data?: T; response: Response }): T {
+  if (answer.data === undefined) {
+    throw new ApiError(
+      answer.response.status,
+      'bad_response',
+      `the api answered ${answer.response.status} without a body: is --api (RELGUARD_API_URL) the relguard api?`,
+    );
+  }
+  return answer.data;
+}
+
+function transport(options: ApiClientOptions): (request: Request) => Promise<Response> {
   const send = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
-
-  async function exchange(
-    method: string,
-    path: string,
-    accept: string,
-    body?: unknown,
-    raw?: { bytes: Uint8Array; contentType: string },
-  ) {
-    const headers: Record<string, string> = { accept };
-    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (raw !== undefined) headers['content-type'] = raw.contentType;
+  return async (request) => {
+    if (!request.headers.has('accept')) request.headers.set('accept', 'application/json');
     let response: Response;
     let text: string;
     try {
-      response = await send(`${options.baseUrl}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(raw === undefined ? {} : { body: raw.bytes }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      response = await send(new Request(request, { signal: AbortSignal.timeout(timeoutMs) }));
       text = await response.text();
     } catch (error) {
       throw unreachable(options.baseUrl, error, timeoutMs);
     }
     if (!response.ok) throw errorOfResponse(response, text);
-    return { status: response.status, text };
-  }
-
-  const client: ApiClient = {
-    baseUrl: options.baseUrl,
-    async request<T>(method: string, path: string, body?: unknown) {
-      const { status, text } = await exchange(method, path, 'application/json', body);
-      return { status, body: parseJson<T>(text, status) };
-    },
-    async get<T>(path: string) {
-      return (await client.request<T>('GET', path)).body;
-    },
-    async post<T>(path: string, body?: unknown) {
-      return (await client.request<T>('POST', path, body ?? {})).body;
-    },
-    async getText(path: string, accept: string) {
-      return (await exchange('GET', path, accept)).text;
-    },
-    async putBytes<T>(path: string, bytes: Uint8Array, contentType: string) {
-      const answer = await exchange('PUT', path, 'application/json', undefined, {
-        bytes,
-        contentType,
-      });
-      return { status: answer.status, body: parseJson<T>(answer.text, answer.status) };
-    },
+    if (text !== '' && request.headers.get('accept') === 'application/json') {
+      parseJson(text, response.status);
+    }
+    // The text as read, for the client to parse: the length and encoding were the wire's.
+    const headers = new Headers(response.headers);
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(text === '' ? null : text, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   };
-  return client;
 }
 
-/** One path segment, so that an id or a name can never change which route is called. */
-export function segment(value: string): string {
-  return encodeURIComponent(value);
-}
-
-function parseJson<T>(text: string, status: number): T {
-  if (text === '') return undefined as T;
+function parseJson(text: string, status: number): unknown {
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new ApiError(
       status,

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { segment, type ApiClient } from './api-client';
+import type { Application, ApplicationInput } from '../client';
+import { body, type ApiClient } from './api-client';
 import { printJson, say, stringOption, type CommandContext, type CommandSpec } from './context';
 import { ApiError, ExitCode, UsageError } from './errors';
 import {
@@ -10,7 +11,6 @@ import {
   formatApplications,
   formatMachineEvents,
 } from './format';
-import type { Application, ItemList, MachineEvent } from './types';
 
 /** How many of the newest machine status changes `app get` shows. */
 const recentMachineEvents = 10;
@@ -20,7 +20,7 @@ const recentMachineEvents = 10;
  * a name is looked up in the list.
  */
 export async function resolveApp(client: ApiClient, ref: string): Promise<Application> {
-  const { items } = await client.get<ItemList<Application>>('/api/v1/applications');
+  const { items } = body(await client.GET('/api/v1/applications'));
   const found = items.find((app) => app.name === ref) ?? items.find((app) => app.id === ref);
   if (found === undefined) {
     throw new ApiError(
@@ -32,8 +32,14 @@ export async function resolveApp(client: ApiClient, ref: string): Promise<Applic
   return found;
 }
 
-/** YAML or JSON (JSON is YAML), from a file or from stdin with `-`. */
-export async function readApplicationFile(context: CommandContext, file: string): Promise<unknown> {
+/**
+ * YAML or JSON (JSON is YAML), from a file or from stdin with `-`: a mapping, sent as it is.
+ * Typed as the body it is meant to be; the api checks it and names each field it refuses.
+ */
+export async function readApplicationFile(
+  context: CommandContext,
+  file: string,
+): Promise<ApplicationInput> {
   let text: string;
   try {
     text =
@@ -57,7 +63,7 @@ export async function readApplicationFile(context: CommandContext, file: string)
       'app create',
     );
   }
-  return document;
+  return document as ApplicationInput;
 }
 
 const create: CommandSpec = {
@@ -78,7 +84,7 @@ const create: CommandSpec = {
   },
   async run(context, input) {
     const document = await readApplicationFile(context, stringOption(input, 'file') ?? '-');
-    const app = await context.client.post<Application>('/api/v1/applications', document);
+    const app = body(await context.client.POST('/api/v1/applications', { body: document }));
     if (context.json) {
       printJson(context, app);
     } else {
@@ -99,7 +105,7 @@ const list: CommandSpec = {
   description:
     "Each application's machines by status (healthy of all, error, alert, unknown) and the worst of them; those with a machine in error come first, then alerting, then unknown. --json keeps the api's order.",
   async run(context) {
-    const apps = await context.client.get<ItemList<Application>>('/api/v1/applications');
+    const apps = body(await context.client.GET('/api/v1/applications'));
     if (context.json) printJson(context, apps);
     else say(context, ...formatApplications(apps.items));
     return ExitCode.ok;
@@ -135,8 +141,10 @@ const get: CommandSpec = {
  */
 async function machineEventLines(context: CommandContext, app: Application): Promise<string[]> {
   try {
-    const { items } = await context.client.get<ItemList<MachineEvent>>(
-      `/api/v1/applications/${segment(app.id)}/machine-events?limit=${recentMachineEvents}`,
+    const { items } = body(
+      await context.client.GET('/api/v1/applications/{id}/machine-events', {
+        params: { path: { id: app.id }, query: { limit: recentMachineEvents } },
+      }),
     );
     return formatMachineEvents(items);
   } catch (error) {

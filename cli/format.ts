@@ -2,18 +2,18 @@ import { givenUpDeliveries, latestDeliveries } from '../domain/alert-deliveries'
 import { byHealth, unknownCount, worstStatus } from '../domain/fleet-health';
 import type { ApiError } from './errors';
 import type {
-  AlertDelivery,
   AnalysisReport,
   Application,
-  ChannelView,
-  DeploymentView,
+  Deployment,
   MachineEvent,
-  PackageRecord,
-  ProgressView,
-} from './types';
+  NotifyChannelView,
+  Package,
+  ReleaseProgress,
+} from '../client';
 
-type RuleResult = NonNullable<NonNullable<DeploymentView['rollback']>['failing']>[number];
-type MachineState = ProgressView['machines'][number] & { error?: string };
+type AlertDelivery = NonNullable<Deployment['alert_deliveries']>[number];
+type RuleResult = NonNullable<NonNullable<Deployment['rollback']>['failing']>[number];
+type MachineState = ReleaseProgress['machines'][number] & { error?: string };
 
 /** Columns padded to their widest cell; the last column is never padded. */
 export function table(headers: string[], rows: string[][]): string[] {
@@ -170,7 +170,7 @@ export function formatMachineEvents(events: MachineEvent[]): string[] {
   ];
 }
 
-export function formatPackages(packages: PackageRecord[]): string[] {
+export function formatPackages(packages: Package[]): string[] {
   if (packages.length === 0) return ['no packages yet'];
   return table(
     ['VERSION', 'SIZE', 'MD5', 'CREATED'],
@@ -184,7 +184,7 @@ export function formatPackages(packages: PackageRecord[]): string[] {
 }
 
 /** The machines and their states: live from the workflow while it runs, else as stored. */
-function machinesOf(view: DeploymentView): MachineState[] {
+function machinesOf(view: Deployment): MachineState[] {
   const stored = new Map(view.node_deployments.map((node) => [node.machine_id, node]));
   if (view.progress !== undefined) {
     return view.progress.machines.map((machine) => {
@@ -205,10 +205,7 @@ export function batchLabel(batch: number, batches: number): string {
   return batch === 0 ? 'gray machine' : `batch ${batch} of ${Math.max(1, batches - 1)}`;
 }
 
-function batchOf(
-  view: DeploymentView,
-  machines: MachineState[],
-): { batch: number; batches: number } {
+function batchOf(view: Deployment, machines: MachineState[]): { batch: number; batches: number } {
   if (view.progress !== undefined) {
     return { batch: view.progress.batch, batches: view.progress.batches };
   }
@@ -218,20 +215,20 @@ function batchOf(
 }
 
 /** The workflow's own status while it runs: the stored one follows it a write behind. */
-function statusOf(view: DeploymentView): string {
+function statusOf(view: Deployment): string {
   return view.progress?.status ?? view.status;
 }
 
 /** What the running workflow is doing; an ended release has only its status. */
-function phaseOf(view: DeploymentView): string | undefined {
+function phaseOf(view: Deployment): string | undefined {
   return view.progress?.phase;
 }
 
-function reasonOf(view: DeploymentView): string | undefined {
+function reasonOf(view: Deployment): string | undefined {
   return view.reason ?? view.rollback?.reason ?? view.progress?.reason;
 }
 
-function batchLine(view: DeploymentView, machines: MachineState[]): string {
+function batchLine(view: Deployment, machines: MachineState[]): string {
   const { batch, batches } = batchOf(view, machines);
   const deployed = machines.filter((machine) => machine.status === 'deployed').length;
   return `${batchLabel(batch, batches)} ${progressBar(deployed, machines.length)} ${deployed}/${machines.length} machines on ${view.package_version}`;
@@ -250,7 +247,7 @@ export function formatFailingRule(rule: RuleResult): string[] {
   return [`- ${rule.rule}: ${value} [${rule.verdict}]`, `  ${rule.promql}`];
 }
 
-function reasonLines(view: DeploymentView): string[] {
+function reasonLines(view: Deployment): string[] {
   const reason = reasonOf(view);
   const by = view.rollback?.requested_by;
   const lines = reason === undefined ? [] : [`reason: ${reason}${by ? ` (by ${by})` : ''}`];
@@ -262,7 +259,7 @@ function reasonLines(view: DeploymentView): string[] {
 }
 
 /** What a person can do about the wait the release is in, if anything. */
-function statusHint(view: DeploymentView): string {
+function statusHint(view: Deployment): string {
   if (view.progress?.awaitingApproval) return ' (waiting for approval: relguard release approve)';
   const judgement = view.progress?.awaitingJudgement;
   if (judgement !== undefined) {
@@ -273,7 +270,7 @@ function statusHint(view: DeploymentView): string {
 }
 
 /** The notification channels by name (GET /api/v1/channels), to say what a channel is. */
-export type ChannelsByName = ReadonlyMap<string, ChannelView>;
+export type ChannelsByName = ReadonlyMap<string, NotifyChannelView>;
 
 function channelLabel(channel: string, channels: ChannelsByName | undefined): string {
   const info = channels?.get(channel);
@@ -293,7 +290,7 @@ export function deliveryLine(delivery: AlertDelivery, channels?: ChannelsByName)
 }
 
 /** Every alert given up on, loudly, even one a later alert of its kind got through after. */
-export function undeliveredLines(view: DeploymentView, channels?: ChannelsByName): string[] {
+export function undeliveredLines(view: Deployment, channels?: ChannelsByName): string[] {
   return givenUpDeliveries(view.alert_deliveries).map((delivery) =>
     undeliveredLine(delivery, channels),
   );
@@ -303,7 +300,7 @@ export function undeliveredLines(view: DeploymentView, channels?: ChannelsByName
  * The release's alerts: where each delivery (kind, channel) stands, with its attempts and why
  * it did not go through, then each one given up on in capitals. Nothing when none was sent.
  */
-export function alertLines(view: DeploymentView, channels?: ChannelsByName): string[] {
+export function alertLines(view: Deployment, channels?: ChannelsByName): string[] {
   const latest = latestDeliveries(view.alert_deliveries);
   if (latest.length === 0) return [];
   const rows = table(
@@ -324,11 +321,7 @@ export function alertLines(view: DeploymentView, channels?: ChannelsByName): str
  * The whole state of a release, as `release status` prints it and `release watch` redraws it:
  * status, phase, the batch with a progress bar, every machine, why it stopped, its alerts.
  */
-export function releaseFrame(
-  view: DeploymentView,
-  now: number,
-  channels?: ChannelsByName,
-): string[] {
+export function releaseFrame(view: Deployment, now: number, channels?: ChannelsByName): string[] {
   const machines = machinesOf(view);
   const waiting = view.progress?.waitingUntil;
   const left =
@@ -350,7 +343,7 @@ export function releaseFrame(
  * The release as keyed facts, for a log that prints a line when one changes: nothing in
  * them moves by itself (no countdown), so a quiet release prints nothing.
  */
-export function releaseFacts(view: DeploymentView, channels?: ChannelsByName): [string, string][] {
+export function releaseFacts(view: Deployment, channels?: ChannelsByName): [string, string][] {
   const machines = machinesOf(view);
   const facts: [string, string][] = [
     [
@@ -375,11 +368,11 @@ export function releaseFacts(view: DeploymentView, channels?: ChannelsByName): [
  * How a release ended, in words, with the reason and the failing rules when it went wrong, and
  * each alert about it that relguard could not deliver.
  */
-export function outcomeLines(view: DeploymentView, channels?: ChannelsByName): string[] {
+export function outcomeLines(view: Deployment, channels?: ChannelsByName): string[] {
   return [...endLines(view), ...undeliveredLines(view, channels)];
 }
 
-function endLines(view: DeploymentView): string[] {
+function endLines(view: Deployment): string[] {
   const machines = view.node_deployments.length;
   switch (view.status) {
     case 'succeeded':

@@ -1,7 +1,8 @@
 import { versionArg } from './args';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { segment } from './api-client';
+import type { Package } from '../client';
+import { body } from './api-client';
 import { resolveApp } from './app';
 import {
   flagOption,
@@ -13,11 +14,10 @@ import {
 } from './context';
 import { ApiError, ExitCode, UsageError } from './errors';
 import { formatBytes, formatPackages } from './format';
-import type { ItemList, PackageBuildStarted, PackageRecord } from './types';
 
 const defaultWaitSeconds = 900;
 
-function describe(pkg: PackageRecord): string {
+function describe(pkg: Package): string {
   return `${formatBytes(pkg.size)}, md5 ${pkg.md5}`;
 }
 
@@ -28,8 +28,10 @@ const list: CommandSpec = {
   summary: "list an application's packages, newest first",
   async run(context, input) {
     const app = await resolveApp(context.client, input.args[0]!);
-    const packages = await context.client.get<ItemList<PackageRecord>>(
-      `/api/v1/applications/${segment(app.id)}/packages`,
+    const packages = body(
+      await context.client.GET('/api/v1/applications/{id}/packages', {
+        params: { path: { id: app.id } },
+      }),
     );
     if (context.json) printJson(context, packages);
     else say(context, ...formatPackages(packages.items));
@@ -44,11 +46,13 @@ async function waitForPackage(
   version: string,
   timeoutSeconds: number,
   workflowUrl: string,
-): Promise<PackageRecord> {
+): Promise<Package> {
   const deadline = context.now() + timeoutSeconds * 1000;
   for (;;) {
-    const { items } = await context.client.get<ItemList<PackageRecord>>(
-      `/api/v1/applications/${segment(appId)}/packages`,
+    const { items } = body(
+      await context.client.GET('/api/v1/applications/{id}/packages', {
+        params: { path: { id: appId } },
+      }),
     );
     const found = items.find((pkg) => pkg.version === version);
     if (found !== undefined) return found;
@@ -90,18 +94,17 @@ const build: CommandSpec = {
       );
     }
     const app = await resolveApp(context.client, appRef);
-    const answer = await context.client.request<PackageRecord | PackageBuildStarted>(
-      'POST',
-      '/api/v1/packages',
-      { app_id: app.id, version },
+    const answer = body(
+      await context.client.POST('/api/v1/packages', { body: { app_id: app.id, version } }),
     );
-    const show = (pkg: PackageRecord, state: string) => {
+    const show = (pkg: Package, state: string) => {
       if (context.json) printJson(context, pkg);
       else say(context, `package ${app.name} ${version} ${state}: ${describe(pkg)}`);
       return ExitCode.ok;
     };
-    if (answer.status === 200) return show(answer.body as PackageRecord, 'exists');
-    const started = answer.body as PackageBuildStarted;
+    // 200 is the package, which exists; 202 the build that started.
+    if (!('workflow_id' in answer)) return show(answer, 'exists');
+    const started = answer;
     say(
       context,
       `building ${app.name} ${version} (${started.workflow_id}): ${started.workflow_url}`,
@@ -147,13 +150,16 @@ const upload: CommandSpec = {
     const app = await resolveApp(context.client, appRef);
     const md5 = createHash('md5').update(bytes).digest('hex');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const { body } = await context.client.putBytes<PackageRecord>(
-      `/api/v1/applications/${segment(app.id)}/packages/${segment(version)}?md5=${md5}&sha256=${sha256}`,
-      bytes,
-      'application/gzip',
+    const stored = body(
+      await context.client.PUT('/api/v1/applications/{id}/packages/{version}', {
+        params: { path: { id: app.id, version }, query: { md5, sha256 } },
+        body: new Blob([bytes]),
+        bodySerializer: (blob) => blob,
+        headers: { 'content-type': 'application/gzip' },
+      }),
     );
-    if (context.json) printJson(context, body);
-    else say(context, `package ${app.name} ${version} uploaded: ${describe(body)}`);
+    if (context.json) printJson(context, stored);
+    else say(context, `package ${app.name} ${version} uploaded: ${describe(stored)}`);
     return ExitCode.ok;
   },
 };

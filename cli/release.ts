@@ -1,6 +1,6 @@
 import { versionArg } from './args';
 import { channelLookup } from './alerts';
-import { segment } from './api-client';
+import { body } from './api-client';
 import { resolveApp } from './app';
 import {
   flagOption,
@@ -14,7 +14,6 @@ import {
 } from './context';
 import { ExitCode, UsageError } from './errors';
 import { outcomeLines, releaseFrame } from './format';
-import type { DeploymentView } from './types';
 import { exitCodeOfRelease, watchRelease } from './watch';
 
 const intervalOption: OptionSpec = {
@@ -81,12 +80,16 @@ const start: CommandSpec = {
     const everyMs = intervalMs(input, 'release start');
     const app = await resolveApp(context.client, appRef);
     const gray = stringOption(input, 'gray');
-    const started = await context.client.post<DeploymentView>('/api/v1/deployments', {
-      app_id: app.id,
-      package_version: version,
-      ...(gray === undefined ? {} : { gray_machine_id: gray }),
-      ...requestedBy(input),
-    });
+    const started = body(
+      await context.client.POST('/api/v1/deployments', {
+        body: {
+          app_id: app.id,
+          package_version: version,
+          ...(gray === undefined ? {} : { gray_machine_id: gray }),
+          ...requestedBy(input),
+        },
+      }),
+    );
     const wait = flagOption(input, 'wait');
     if (context.json && !wait) {
       printJson(context, started);
@@ -111,8 +114,10 @@ const status: CommandSpec = {
   args: ['<deployment>'],
   summary: 'show a release: status, batches, machines, why it stopped',
   async run(context, input) {
-    const view = await context.client.get<DeploymentView>(
-      `/api/v1/deployments/${segment(input.args[0]!)}`,
+    const view = body(
+      await context.client.GET('/api/v1/deployments/{id}', {
+        params: { path: { id: input.args[0]! } },
+      }),
     );
     if (context.json) printJson(context, view);
     else say(context, ...releaseFrame(view, context.now(), await channelLookup(context)(view)));
@@ -142,26 +147,33 @@ const actions = {
   cancel: 'stop a release where it is, machines as they are',
 } as const;
 
-const actionCommands = Object.entries(actions).map(([action, summary]): CommandSpec => ({
-  group: 'release',
-  name: action,
-  args: ['<deployment>'],
-  summary,
-  options: {
-    reason: { type: 'string', value: 'R', description: 'why, for the record and the alerts' },
-    'requested-by': requestedByOption,
-  },
-  async run(context, input) {
-    const id = input.args[0]!;
-    const reason = stringOption(input, 'reason');
-    const view = await context.client.post<DeploymentView>(
-      `/api/v1/deployments/${segment(id)}/${action}`,
-      { ...(reason === undefined ? {} : { reason }), ...requestedBy(input) },
-    );
-    if (context.json) printJson(context, view);
-    else say(context, `${action} sent to release ${id} (${view.app_name} ${view.package_version})`);
-    return ExitCode.ok;
-  },
-}));
+type Action = keyof typeof actions;
+
+const actionCommands = (Object.entries(actions) as [Action, string][]).map(
+  ([action, summary]): CommandSpec => ({
+    group: 'release',
+    name: action,
+    args: ['<deployment>'],
+    summary,
+    options: {
+      reason: { type: 'string', value: 'R', description: 'why, for the record and the alerts' },
+      'requested-by': requestedByOption,
+    },
+    async run(context, input) {
+      const id = input.args[0]!;
+      const reason = stringOption(input, 'reason');
+      const view = body(
+        await context.client.POST(`/api/v1/deployments/{id}/${action}`, {
+          params: { path: { id } },
+          body: { ...(reason === undefined ? {} : { reason }), ...requestedBy(input) },
+        }),
+      );
+      if (context.json) printJson(context, view);
+      else
+        say(context, `${action} sent to release ${id} (${view.app_name} ${view.package_version})`);
+      return ExitCode.ok;
+    },
+  }),
+);
 
 export const releaseCommands: CommandSpec[] = [start, status, watch, ...actionCommands];

@@ -1,12 +1,12 @@
 import { unsettledAlerts, type AlertTarget } from '../domain/alert-deliveries';
 import { alertsAtEnd, channelLookup } from './alerts';
-import { segment } from './api-client';
+import type { Deployment } from '../client';
+import { body } from './api-client';
 import type { CommandContext } from './context';
 import { ApiError, ExitCode } from './errors';
 import { releaseFacts, releaseFrame } from './format';
-import type { DeploymentView } from './types';
 
-const exitCodeOfStatus: Partial<Record<DeploymentView['status'], ExitCode>> = {
+const exitCodeOfStatus: Partial<Record<Deployment['status'], ExitCode>> = {
   succeeded: ExitCode.ok,
   rolled_back: ExitCode.rolledBack,
   failed: ExitCode.failed,
@@ -14,7 +14,7 @@ const exitCodeOfStatus: Partial<Record<DeploymentView['status'], ExitCode>> = {
 };
 
 /** The exit code of a release that has ended, or undefined while it runs. */
-export function exitCodeOfRelease(status: DeploymentView['status']): ExitCode | undefined {
+export function exitCodeOfRelease(status: Deployment['status']): ExitCode | undefined {
   return exitCodeOfStatus[status];
 }
 
@@ -43,7 +43,7 @@ export async function watchRelease(
   context: CommandContext,
   deploymentId: string,
   options: WatchOptions,
-): Promise<DeploymentView> {
+): Promise<Deployment> {
   const { out } = options;
   const printed = new Map<string, string>();
   let drawnLines = 0;
@@ -53,10 +53,12 @@ export async function watchRelease(
   let settleUntil: number | undefined;
   const waitingFor = new Set<string>();
   for (;;) {
-    let view: DeploymentView;
+    let view: Deployment;
     try {
-      view = await context.client.get<DeploymentView>(
-        `/api/v1/deployments/${segment(deploymentId)}`,
+      view = body(
+        await context.client.GET('/api/v1/deployments/{id}', {
+          params: { path: { id: deploymentId } },
+        }),
       );
       failures = 0;
     } catch (error) {

@@ -5,8 +5,7 @@
  */
 import { createLogger } from '../activities/logger';
 import { LocalPlatform } from '../activities/platform';
-import type { Application } from '../domain';
-import { createApiClient } from '../cli/api-client';
+import { body, createApiClient } from '../cli/api-client';
 import { readStackToken, stackApiUrl } from './stack';
 import { demoAppName } from './story';
 
@@ -18,8 +17,8 @@ if (token !== undefined) {
     timeoutMs: 5000,
   });
   const apps = await client
-    .get<{ items: Application[] }>('/api/v1/applications')
-    .then((answer) => answer.items)
+    .GET('/api/v1/applications')
+    .then((answer) => body(answer).items)
     .catch(() => []);
   const demo = apps.find((app) => app.name === demoAppName);
   if (demo !== undefined && demo.deployment_platform === 'local') {

@@ -3,17 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createApiClient, type ApiClient } from '../cli/api-client';
+import { body, createApiClient, type ApiClient } from '../cli/api-client';
 import { ApiError } from '../cli/errors';
-import type {
-  Alert,
-  AlertDelivery,
-  AlertKind,
-  AnalysisReport,
-  Application,
-  Deployment,
-  DeploymentStatus,
-} from '../domain';
+import type { AnalysisReport, Application, ApplicationUpdate, Deployment } from '../client';
+import type { Alert, AlertKind, DeploymentStatus } from '../domain';
 import { analysisWorkflowId, isTerminal } from '../domain';
 import { expectedAlerts, latestDeliveries } from '../domain/alert-deliveries';
 import { runLoad } from '../mockserver/load-generator';
@@ -47,7 +40,7 @@ export interface DemoOptions {
 }
 
 /** A deployment as the api shows it, with where its workflow is. */
-export type DeploymentView = Deployment & { workflow_id: string; workflow_url: string };
+export type DeploymentView = Deployment;
 
 export interface DemoOutcome {
   firstRelease: DeploymentView;
@@ -259,8 +252,8 @@ async function prepareApplication(
       errors: `sum(rate(http_requests_total{app="{{app}}",version="{{version}}",instance=~"{{instances}}",status=~"5.."}${window}))`,
       duration: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="{{app}}",version="{{version}}"}${window})))`,
     },
-  };
-  const { items } = await api.get<{ items: Application[] }>('/api/v1/applications');
+  } satisfies ApplicationUpdate;
+  const { items } = body(await api.GET('/api/v1/applications'));
   const existing = items.find((item) => item.name === demoAppName);
   if (existing !== undefined) {
     if (existing.active_deployment_id !== undefined) {
@@ -268,8 +261,12 @@ async function prepareApplication(
         `a release of ${demoAppName} runs (${existing.active_deployment_id}); wait for it or roll it back`,
       );
     }
-    return (await api.request<Application>('PUT', `/api/v1/applications/${existing.id}`, settings))
-      .body;
+    return body(
+      await api.PUT('/api/v1/applications/{id}', {
+        params: { path: { id: existing.id } },
+        body: settings,
+      }),
+    );
   }
   const deployPath = path.join(options.workDir, 'machines');
   await mkdir(deployPath, { recursive: true });
@@ -277,12 +274,11 @@ async function prepareApplication(
   for (let i = 1; i <= 4; i++) {
     machines.push({ id: `m${i}`, host: '127.0.0.1', port: await freePort() });
   }
-  return await api.post<Application>('/api/v1/applications', {
-    name: demoAppName,
-    deploy_path: deployPath,
-    machines,
-    ...settings,
-  });
+  return body(
+    await api.POST('/api/v1/applications', {
+      body: { name: demoAppName, deploy_path: deployPath, machines, ...settings },
+    }),
+  );
 }
 
 /** Starts a release of `version` and narrates it until it ends. */
@@ -292,16 +288,17 @@ async function release(
   version: string,
   say: (line: string) => void,
 ): Promise<DeploymentView> {
-  const started = await api.post<DeploymentView>('/api/v1/deployments', {
-    app_id: app.id,
-    package_version: version,
-  });
+  const started = body(
+    await api.POST('/api/v1/deployments', { body: { app_id: app.id, package_version: version } }),
+  );
   say(`releasing ${version}: deployment ${started.id}, workflow ${started.workflow_id}`);
   const machineStates = new Map<string, string>();
   let status: DeploymentStatus | undefined;
   const deadline = Date.now() + 300_000;
   for (;;) {
-    const deployment = await api.get<DeploymentView>(`/api/v1/deployments/${started.id}`);
+    const deployment = body(
+      await api.GET('/api/v1/deployments/{id}', { params: { path: { id: started.id } } }),
+    );
     const changed = deployment.status !== status && deployment.status !== 'pending';
     if (changed) status = deployment.status;
     // A phase before the machines that moved in it; the end after them.
@@ -338,7 +335,11 @@ async function waitForReport(
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     try {
-      return await api.get<AnalysisReport>(`/api/v1/deployments/${deploymentId}/analysis`);
+      return body(
+        await api.GET('/api/v1/deployments/{id}/analysis', {
+          params: { path: { id: deploymentId } },
+        }),
+      );
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
     }
@@ -371,9 +372,9 @@ function printLinks(options: DemoOptions, first: DeploymentView, second: Deploym
 async function registerChannel(api: ApiClient, name: string, port: number): Promise<string> {
   const url = `http://127.0.0.1:${port}/alerts`;
   try {
-    await api.request('PUT', `/api/v1/channels/${encodeURIComponent(name)}`, {
-      type: 'webhook',
-      url,
+    await api.PUT('/api/v1/channels/{name}', {
+      params: { path: { name } },
+      body: { type: 'webhook', url },
     });
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
@@ -409,9 +410,11 @@ async function checkAlerts(
       .join(' and ')} alert(s)`,
   );
   const deadline = Date.now() + check.waitSeconds * 1000;
-  let deliveries: AlertDelivery[] = [];
+  let deliveries: NonNullable<Deployment['alert_deliveries']> = [];
   for (;;) {
-    const deployment = await api.get<Deployment>(`/api/v1/deployments/${check.deploymentId}`);
+    const deployment = body(
+      await api.GET('/api/v1/deployments/{id}', { params: { path: { id: check.deploymentId } } }),
+    );
     deliveries = latestDeliveries(deployment.alert_deliveries);
     const left = missing();
     if (left.length === 0) return [];

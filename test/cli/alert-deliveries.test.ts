@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertDelivery, ChannelView, DeploymentView } from '../../cli/types';
+import type { Deployment as DeploymentView, NotifyChannelView as ChannelView } from '../../client';
+import type { AlertDelivery } from '../../domain';
 import { alertSettleMs } from '../../cli/watch';
 import { deploymentView, fakeApi, on, runWith, shopApp, type Route } from './fake-api';
 

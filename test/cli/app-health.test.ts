@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatAgo } from '../../cli/format';
 import { byHealth, unknownCount, worstStatus } from '../../domain/fleet-health';
-import type { MachineEvent } from '../../cli/types';
+import type { MachineEvent } from '../../client';
 import type { Application, Machine } from '../../domain';
 import { fakeApi, machineEventsRoute, on, runWith, shopApp } from './fake-api';
 

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeploymentView } from '../../cli/types';
+import type { Deployment as DeploymentView } from '../../client';
 import type { Application } from '../../domain';
 import { createDemoRepo } from '../support/demo-repo';
 import { freePort } from '../support/free-port';

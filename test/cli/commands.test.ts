@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeploymentView } from '../../cli/types';
+import type { Deployment as DeploymentView } from '../../client';
 import { deploymentView, fakeApi, on, runWith, shopApp, type Answer } from './fake-api';
 
 /** The CLI's commands over an api in memory: what they send, print and exit with. */

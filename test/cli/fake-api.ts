@@ -1,6 +1,6 @@
 import { runCli } from '../../cli/run';
 import type { Application, Deployment } from '../../domain';
-import type { DeploymentView, MachineEvent } from '../../cli/types';
+import type { Deployment as DeploymentView, MachineEvent } from '../../client';
 
 export interface RecordedRequest {
   method: string;
@@ -18,36 +18,36 @@ export type Route = (request: RecordedRequest) => Answer | undefined;
  */
 export function fakeApi(routes: Route[]) {
   const requests: RecordedRequest[] = [];
-  const fetchFake: typeof fetch = (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
+  // The CLI's client sends a Request (openapi-fetch); a URL and init are taken too.
+  const fetchFake: typeof fetch = async (input, init) => {
+    const sent = input instanceof Request ? input : new Request(String(input), init);
+    const url = new URL(sent.url);
+    const text = await sent.text();
+    const json = sent.headers.get('content-type') === 'application/json' && text !== '';
     const request: RecordedRequest = {
-      method: init?.method ?? 'GET',
+      method: sent.method,
       path: `${url.pathname}${url.search}`,
-      headers: Object.fromEntries(new Headers(init?.headers).entries()),
-      ...(typeof init?.body === 'string' ? { body: JSON.parse(init.body) as unknown } : {}),
+      headers: Object.fromEntries(sent.headers.entries()),
+      ...(json ? { body: JSON.parse(text) as unknown } : {}),
     };
     requests.push(request);
     for (const route of routes) {
       const answer = route(request);
       if (answer === undefined) continue;
-      const text =
+      const answerText =
         answer.body === undefined
           ? ''
           : typeof answer.body === 'string'
             ? answer.body
             : JSON.stringify(answer.body);
-      return Promise.resolve(
-        new Response(text, {
-          status: answer.status,
-          headers: { 'content-type': answer.contentType ?? 'application/json' },
-        }),
-      );
+      return new Response(answerText, {
+        status: answer.status,
+        headers: { 'content-type': answer.contentType ?? 'application/json' },
+      });
     }
-    return Promise.resolve(
-      new Response(JSON.stringify({ error: { code: 'not_found', message: 'no route' } }), {
-        status: 404,
-      }),
-    );
+    return new Response(JSON.stringify({ error: { code: 'not_found', message: 'no route' } }), {
+      status: 404,
+    });
   };
   return { fetch: fetchFake, requests };
 }

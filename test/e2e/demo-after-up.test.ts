@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelView, DeploymentView } from '../../cli/types';
+import type { Deployment as DeploymentView, NotifyChannelView as ChannelView } from '../../client';
 import type { Alert } from '../../domain';
 import { freePort } from '../support/free-port';
 import { projectRoot } from '../support/tools';
