@@ -18,6 +18,7 @@ import { mountDocs } from './docs';
 import { errorBody, errorHandler, validationHook } from './errors';
 import { healthApi } from './health';
 import { isPackageUpload } from './route-parts';
+import { methodNotAllowed } from './method-not-allowed';
 import { tokensApi } from './tokens';
 import { alertmanagerWebhook } from './webhooks/alertmanager';
 import { githubWebhook } from './webhooks/github';
@@ -42,6 +43,8 @@ export interface ApiOptions extends Omit<ApiVariables, 'packageUploads' | 'scrap
   githubWebhookSecret?: string;
   /** The built web console (`npm run build:console`), served at /console/; unset, 503 there. */
   consoleDir?: string;
+  /** The api as people reach it (API_PUBLIC_URL): /openapi.json's server. Unset, `/`. */
+  publicUrl?: string;
 }
 
 /** The whole REST API over its dependencies; main.ts serves it, tests call app.request(). */
@@ -55,6 +58,8 @@ export function createApp(options: ApiOptions) {
     maxPackageBytes: options.maxPackageBytes ?? 512 * 1024 * 1024,
   };
   app.use(wellFormedUrl());
+  // Before the token and the body are looked at: an undeclared method is a 405 with Allow.
+  app.use(methodNotAllowed(() => app.routes));
   app.use(async (c, next) => {
     c.set('store', store);
     c.set('temporal', temporal);
@@ -103,7 +108,10 @@ export function createApp(options: ApiOptions) {
     mountPackageFiles(app, options.packageStore);
   }
   mountMetrics(app, store);
-  mountDocs(app, options.version ?? '0.0.0');
+  mountDocs(app, {
+    version: options.version ?? '0.0.0',
+    ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+  });
   mountConsole(app, options.consoleDir);
 
   app.notFound((c) =>

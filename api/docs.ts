@@ -24,12 +24,42 @@ const assets: Record<string, string> = {
 
 const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
 
+/** The tags of the document, once, with what each groups; every operation has one of them. */
+export const documentTags = [
+  { name: 'health', description: 'Whether the api reaches its dependencies' },
+  { name: 'applications', description: 'Applications: their machines, pacer, policy and metrics' },
+  {
+    name: 'deployments',
+    description:
+      'Releases: start one, follow it, act on it (pause, resume, approve, promote, roll back, cancel), its guard and report',
+  },
+  { name: 'packages', description: 'Built packages: build, upload, list, download' },
+  { name: 'tokens', description: 'Api tokens, who the caller is, and the audit log' },
+  { name: 'channels', description: 'Notification channels for alerts' },
+  {
+    name: 'webhooks',
+    description: 'What Alertmanager and GitHub call: alerts and tag pushes',
+  },
+];
+
+export interface DocumentOptions {
+  /** The document's `info.version` (relguard's). */
+  version: string;
+  /**
+   * The api as people reach it (API_PUBLIC_URL): the document's server. Unset, the server is
+   * `/`, the origin the document was read from.
+   */
+  publicUrl?: string;
+}
+
 /**
  * Adds what the middleware in front of the handlers answers to every operation it guards: the
  * bearer token and its 401 and 403 where api/auth.ts asks for a role (the same function decides
- * both, so the document cannot drift from the check), with the 503 of a token that cannot be
- * checked while MongoDB is down, the write rate limit's 429 on the writes a token makes, and
- * the body limit's 413 wherever a body is sent. A route declares only what its handler answers.
+ * both, so the document cannot drift from the check), `security: []` where it asks for none,
+ * with the 503 of a token that cannot be checked while MongoDB is down, the write rate limit's
+ * 429 on the writes a token makes, the body limit's 413 wherever a body is sent, and the 400 of
+ * a path or query that is not valid percent-encoding (api/well-formed-url.ts) everywhere. A
+ * route declares only what its handler and its validation answer.
  */
 export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocument {
   for (const [path, item] of Object.entries<PathItem>(document.paths ?? {})) {
@@ -37,7 +67,12 @@ export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocum
       const operation = item[method];
       if (operation === undefined) continue;
       const responses = (operation.responses ??= {});
+      responses['400'] ??= {
+        description: 'The path or query is not valid percent-encoding',
+        content: errorContent,
+      };
       const role = requiredRole(method.toUpperCase(), path);
+      if (role === undefined) operation.security ??= [];
       if (role !== undefined) {
         operation.security = [{ bearer: [] }];
         responses['401'] ??= { description: 'No valid bearer token', content: errorContent };
@@ -75,7 +110,12 @@ export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocum
 }
 
 /** /openapi.json from the routes' own schemas, and /docs with Swagger UI served locally (no CDN). */
-export function mountDocs(app: OpenAPIHono<ApiEnv>, version: string): void {
+export function mountDocs(app: OpenAPIHono<ApiEnv>, options: DocumentOptions): void {
+  const server =
+    options.publicUrl === undefined
+      ? { url: '/', description: 'The origin this document was read from' }
+      : // Without a trailing slash: paths start with one.
+        { url: options.publicUrl.replace(/\/+$/, ''), description: 'This api (API_PUBLIC_URL)' };
   // The middleware's responses point at it by name, whichever routes happen to use it.
   app.openAPIRegistry.register('Error', ErrorEnvelope);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -90,10 +130,12 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>, version: string): void {
           openapi: '3.1.0',
           info: {
             title: 'relguard API',
-            version,
+            version: options.version,
             description:
-              'Releases, rollbacks and root-cause reports. Errors are `{ error: { code, message, details } }`.',
+              'Releases, rollbacks and root-cause reports. Errors are `{ error: { code, message, details } }`. A method a path does not declare answers 405 with `Allow`.',
           },
+          servers: [server],
+          tags: documentTags,
         }),
       ),
     ),

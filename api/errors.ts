@@ -13,7 +13,10 @@ export const ErrorEnvelope = z
     error: z.object({
       code: z.string().openapi({ example: 'validation_failed' }),
       message: z.string(),
-      details: z.unknown().optional(),
+      details: z.unknown().optional().openapi({
+        description:
+          'More about the error, by code: for `validation_failed`, the failing fields as `[{ field, message }]`',
+      }),
     }),
   })
   .openapi('Error');
@@ -91,6 +94,18 @@ export function errorHandler(logger: Logger) {
     }
     if (error instanceof HTTPException) {
       const status = error.status;
+      // @hono/zod-openapi's check of a JSON body's Content-Type, before the body is read.
+      if (status === 415) {
+        const sent = c.req.header('content-type');
+        return c.json(
+          errorBody(
+            'unsupported_media_type',
+            `Content-Type ${sent === undefined || sent === '' ? '(none, with a body)' : sent} is not accepted here: send application/json`,
+            { accepted: ['application/json'] },
+          ),
+          415,
+        );
+      }
       return c.json(
         errorBody(status === 400 ? 'bad_request' : 'http_error', error.message),
         status,

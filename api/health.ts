@@ -14,6 +14,8 @@ const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
   tags: ['health'],
+  operationId: 'getHealth',
+  security: [],
   summary: 'Whether the api reaches Temporal and MongoDB, each reported on its own',
   responses: {
     200: { description: 'Both answer', content: { 'application/json': { schema: Health } } },

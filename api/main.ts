@@ -62,6 +62,8 @@ const app = createApp({
   releases,
   logger,
   version: packageJson.version,
+  // The OpenAPI document's server.
+  publicUrl: config.API_PUBLIC_URL,
   alertLookbackMs: config.ALERT_ANALYSIS_LOOKBACK_SECONDS * 1000,
   alertLabels: { app: config.ALERT_APP_LABEL, instance: config.ALERT_INSTANCE_LABEL },
   packageStore: createPackageStore(

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Application, ApplicationInput, ApplicationUpdate } from '../../domain';
 import { MetricSeries } from '../prometheus-series';
-import { errorResponses } from '../responses';
+import { errorResponses, withJsonBodyErrors, link } from '../responses';
 import { IdParam, json } from '../route-parts';
 
 const tags = ['applications'];
@@ -21,10 +21,42 @@ const ApplicationSchema = Application.extend({
     "An application, redacted for the caller's role: secrets are never returned, `redacted` names what is masked.",
 });
 
+/** Links from a response whose body is an application to what can be asked of it. */
+const applicationLinks = {
+  getApplication: link('getApplication', 'The application', { id: '$response.body#/id' }),
+  updateApplication: link('updateApplication', 'Change the application', {
+    id: '$response.body#/id',
+  }),
+  deleteApplication: link('deleteApplication', 'Delete the application', {
+    id: '$response.body#/id',
+  }),
+  getApplicationMetrics: link('getApplicationMetrics', 'Its RED metrics', {
+    id: '$response.body#/id',
+  }),
+  listMachineEvents: link('listMachineEvents', "Its machines' history", {
+    id: '$response.body#/id',
+  }),
+  listPackages: link('listPackages', 'Its packages', { id: '$response.body#/id' }),
+  uploadPackage: link('uploadPackage', 'Upload a package of it', { id: '$response.body#/id' }),
+  createPackage: link(
+    'createPackage',
+    'Build a package of it',
+    {},
+    { app_id: '$response.body#/id' },
+  ),
+  createDeployment: link(
+    'createDeployment',
+    'Release a version of it, gray first on its first machine',
+    {},
+    { app_id: '$response.body#/id', gray_machine_id: '$response.body#/machines/0/id' },
+  ),
+};
+
 export const createApplication = createRoute({
   method: 'post',
   path: '/api/v1/applications',
   tags,
+  operationId: 'createApplication',
   summary: 'Create an application',
   request: {
     body: {
@@ -32,23 +64,27 @@ export const createApplication = createRoute({
       content: json(ApplicationInput.openapi('ApplicationInput')),
     },
   },
-  responses: {
-    201: { description: 'Created', content: json(ApplicationSchema) },
-    400: errorResponses[400],
+  responses: withJsonBodyErrors({
+    201: { description: 'Created', content: json(ApplicationSchema), links: applicationLinks },
     409: errorResponses[409],
-    422: errorResponses[422],
-  },
+  }),
 });
 
 export const listApplications = createRoute({
   method: 'get',
   path: '/api/v1/applications',
   tags,
+  operationId: 'listApplications',
   summary: 'List applications by name',
   responses: {
     200: {
       description: 'Applications',
       content: json(z.object({ items: z.array(ApplicationSchema) })),
+      links: {
+        getApplication: link('getApplication', 'The first application listed', {
+          id: '$response.body#/items/0/id',
+        }),
+      },
     },
   },
 });
@@ -57,6 +93,7 @@ export const getApplication = createRoute({
   method: 'get',
   path: '/api/v1/applications/{id}',
   tags,
+  operationId: 'getApplication',
   summary: 'Get an application',
   request: { params: IdParam },
   responses: {
@@ -69,6 +106,7 @@ export const updateApplication = createRoute({
   method: 'put',
   path: '/api/v1/applications/{id}',
   tags,
+  operationId: 'updateApplication',
   summary: 'Update an application',
   description: 'Sets the fields given; fields left out keep their value.',
   request: {
@@ -78,13 +116,15 @@ export const updateApplication = createRoute({
       content: json(ApplicationUpdate.openapi('ApplicationUpdate')),
     },
   },
-  responses: {
-    200: { description: 'The updated application', content: json(ApplicationSchema) },
-    400: errorResponses[400],
+  responses: withJsonBodyErrors({
+    200: {
+      description: 'The updated application',
+      content: json(ApplicationSchema),
+      links: applicationLinks,
+    },
     404: errorResponses[404],
     409: errorResponses[409],
-    422: errorResponses[422],
-  },
+  }),
 });
 
 export const DeleteApplicationQuery = z.object({
@@ -110,6 +150,7 @@ export const deleteApplication = createRoute({
   method: 'delete',
   path: '/api/v1/applications/{id}',
   tags,
+  operationId: 'deleteApplication',
   summary: 'Delete an application',
   description:
     'Refused with 409 while a release of the application runs, and while machines run a version relguard deployed unless `machines` says what to do with them (the 409 names them). Its health watcher ends; its deployments, reports and machine history stay readable.',
@@ -146,6 +187,7 @@ export const listMachineEvents = createRoute({
   method: 'get',
   path: '/api/v1/applications/{id}/machine-events',
   tags,
+  operationId: 'listMachineEvents',
   summary: "The history of the application's machine statuses, newest first",
   description:
     "Each change of a machine's status (healthy, error, alert, unknown) with why, the version it ran and when, as the health watcher and releases saw it. Readable after the application is deleted.",
@@ -221,6 +263,7 @@ export const getApplicationMetrics = createRoute({
   method: 'get',
   path: '/api/v1/applications/{id}/metrics',
   tags,
+  operationId: 'getApplicationMetrics',
   summary:
     "The application's RED metrics over the last minutes, from Prometheus, with its release events",
   description:

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ChannelName, ChannelView, NotifyChannel } from '../../domain';
-import { errorResponses } from '../responses';
+import { errorResponses, withJsonBodyErrors, link } from '../responses';
 import { json } from '../route-parts';
 
 const ChannelViewSchema = ChannelView.openapi('NotifyChannelView');
@@ -14,6 +14,7 @@ export const listChannels = createRoute({
   method: 'get',
   path: '/api/v1/channels',
   tags: ['channels'],
+  operationId: 'listChannels',
   summary:
     'List the notification channels (name, type, host, whether a secret is set, where it comes from; never the URL path or the secret)',
   responses: {
@@ -28,24 +29,32 @@ export const putChannel = createRoute({
   method: 'put',
   path: '/api/v1/channels/{name}',
   tags: ['channels'],
+  operationId: 'putChannel',
   summary:
     'Create or replace a notification channel; it works for the next alert, without a restart',
   request: {
     params: ChannelNameParam,
     body: { required: true, content: json(NotifyChannel.openapi('NotifyChannel')) },
   },
-  responses: {
-    200: { description: 'The channel as stored', content: json(ChannelViewSchema) },
-    400: errorResponses[400],
+  responses: withJsonBodyErrors({
+    200: {
+      description: 'The channel as stored',
+      content: json(ChannelViewSchema),
+      links: {
+        deleteChannel: link('deleteChannel', 'Delete this channel', {
+          name: '$response.body#/name',
+        }),
+      },
+    },
     409: errorResponses[409],
-    422: errorResponses[422],
-  },
+  }),
 });
 
 export const deleteChannel = createRoute({
   method: 'delete',
   path: '/api/v1/channels/{name}',
   tags: ['channels'],
+  operationId: 'deleteChannel',
   summary: 'Delete a notification channel no application names',
   request: { params: ChannelNameParam },
   responses: {

@@ -59,33 +59,36 @@ function refusal(action: string, progress: ReleaseProgress | undefined): string 
   return undefined;
 }
 
-export const deploymentAction: RouteHandler<typeof routes.deploymentAction, ApiEnv> = async (c) => {
-  const { id, action } = c.req.valid('param');
-  const body = c.req.valid('json') ?? {};
-  const vars = c.var;
-  const deployment = await vars.store.deployments.get(id);
-  if (isTerminal(deployment.status)) {
-    throw conflict(`the release has ended (${deployment.status}); ${action} is not possible`, {
-      status: deployment.status,
+/** The handler of POST /api/v1/deployments/{id}/<action> (routes.deploymentActionRoute). */
+export const deploymentAction =
+  (action: routes.ReleaseAction): RouteHandler<routes.DeploymentActionRoute, ApiEnv> =>
+  async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json') ?? {};
+    const vars = c.var;
+    const deployment = await vars.store.deployments.get(id);
+    if (isTerminal(deployment.status)) {
+      throw conflict(`the release has ended (${deployment.status}); ${action} is not possible`, {
+        status: deployment.status,
+      });
+    }
+    const reason = refusal(action, await vars.releases.progress(deployment));
+    if (reason !== undefined) throw conflict(`cannot ${action}: ${reason}`);
+    // The token says who asks; a pipeline's token may name the person it acts for.
+    const requestedBy = requester(vars, body.requested_by);
+    await vars.releases.signal(deployment, action, {
+      requested_by: requestedBy,
+      ...(body.reason === undefined ? {} : { reason: body.reason }),
     });
-  }
-  const reason = refusal(action, await vars.releases.progress(deployment));
-  if (reason !== undefined) throw conflict(`cannot ${action}: ${reason}`);
-  // The token says who asks; a pipeline's token may name the person it acts for.
-  const requestedBy = requester(vars, body.requested_by);
-  await vars.releases.signal(deployment, action, {
-    requested_by: requestedBy,
-    ...(body.reason === undefined ? {} : { reason: body.reason }),
-  });
-  await vars.store.deployments.recordAction(id, {
-    action,
-    by: requestedBy,
-    at: Date.now(),
-    ...(body.reason === undefined ? {} : { reason: body.reason }),
-  });
-  vars.logger.info({ deployment: id, action, by: requestedBy }, 'release signalled');
-  return c.json(await view(vars, deployment), 202);
-};
+    await vars.store.deployments.recordAction(id, {
+      action,
+      by: requestedBy,
+      at: Date.now(),
+      ...(body.reason === undefined ? {} : { reason: body.reason }),
+    });
+    vars.logger.info({ deployment: id, action, by: requestedBy }, 'release signalled');
+    return c.json(await view(vars, deployment), 202);
+  };
 
 /**
  * The report of a deployment (and the deployment), or a 404 naming the analysis workflow to

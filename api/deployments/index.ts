@@ -11,4 +11,9 @@ export const deploymentsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationH
   .openapi(routes.getAnalysis, handlers.getAnalysis)
   .openapi(routes.getAnalysisSeries, handlers.getAnalysisSeries)
   .openapi(routes.getGuardEvaluations, handlers.getGuardEvaluations)
-  .openapi(routes.deploymentAction, handlers.deploymentAction);
+  .openapi(routes.deploymentActionRoute('pause'), handlers.deploymentAction('pause'))
+  .openapi(routes.deploymentActionRoute('resume'), handlers.deploymentAction('resume'))
+  .openapi(routes.deploymentActionRoute('approve'), handlers.deploymentAction('approve'))
+  .openapi(routes.deploymentActionRoute('promote'), handlers.deploymentAction('promote'))
+  .openapi(routes.deploymentActionRoute('rollback'), handlers.deploymentAction('rollback'))
+  .openapi(routes.deploymentActionRoute('cancel'), handlers.deploymentAction('cancel'));

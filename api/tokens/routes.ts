@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiToken, AuditEntry, NewApiToken, Role } from '../../domain';
-import { errorResponses } from '../responses';
+import { errorResponses, withJsonBodyErrors, link } from '../responses';
 import { IdParam, json } from '../route-parts';
 
 const ApiTokenSchema = ApiToken.openapi('ApiToken');
@@ -9,22 +9,25 @@ export const createToken = createRoute({
   method: 'post',
   path: '/api/v1/tokens',
   tags: ['tokens'],
+  operationId: 'createToken',
   summary: 'Create an api token (its secret is shown this once)',
   request: { body: { required: true, content: json(NewApiToken.openapi('NewApiToken')) } },
-  responses: {
+  responses: withJsonBodyErrors({
     201: {
       description: 'Created; `token` is the secret, never shown again',
       content: json(ApiToken.extend({ token: z.string() }).openapi('CreatedApiToken')),
+      links: {
+        revokeToken: link('revokeToken', 'Revoke this token', { id: '$response.body#/id' }),
+      },
     },
-    400: errorResponses[400],
-    422: errorResponses[422],
-  },
+  }),
 });
 
 export const listTokens = createRoute({
   method: 'get',
   path: '/api/v1/tokens',
   tags: ['tokens'],
+  operationId: 'listTokens',
   summary:
     'List api tokens (names, roles, creation, last use to the minute, expiry; never secrets)',
   responses: {
@@ -36,6 +39,7 @@ export const revokeToken = createRoute({
   method: 'delete',
   path: '/api/v1/tokens/{id}',
   tags: ['tokens'],
+  operationId: 'revokeToken',
   summary: 'Revoke an api token',
   request: { params: IdParam },
   responses: {
@@ -48,6 +52,7 @@ export const listAudit = createRoute({
   method: 'get',
   path: '/api/v1/audit',
   tags: ['tokens'],
+  operationId: 'listAudit',
   summary: 'Writes made through the api, newest first',
   request: {
     query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
@@ -67,6 +72,7 @@ export const whoami = createRoute({
   method: 'get',
   path: '/api/v1/whoami',
   tags: ['tokens'],
+  operationId: 'whoami',
   summary: 'Who the bearer token is: its name and role (any role may ask)',
   responses: {
     200: { description: "The token's name and role", content: json(Whoami) },

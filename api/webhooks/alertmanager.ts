@@ -4,7 +4,7 @@ import type { Application, Deployment } from '../../domain';
 import type { MachineAlertsUpdate } from '../../workflows/app-health/messages';
 import type { ApiEnv } from '../context';
 import { validationHook } from '../errors';
-import { errorResponses } from '../responses';
+import { errorResponses, withJsonBodyErrors } from '../responses';
 
 /** One alert of Alertmanager's webhook (payload version 4); fields relguard does not read pass. */
 const AlertmanagerAlert = z.looseObject({
@@ -49,6 +49,7 @@ const route = createRoute({
   method: 'post',
   path: '/api/v1/webhooks/alertmanager',
   tags: ['webhooks'],
+  operationId: 'receiveAlertmanagerWebhook',
   summary:
     'Alertmanager webhook: mark the alerting machines, analyse the recent release of the applications that alert',
   description:
@@ -56,15 +57,13 @@ const route = createRoute({
   request: {
     body: { required: true, content: { 'application/json': { schema: AlertmanagerPayload } } },
   },
-  responses: {
+  responses: withJsonBodyErrors({
     202: {
       description: 'What was started and what was ignored, with why',
       content: { 'application/json': { schema: Outcome } },
     },
-    400: errorResponses[400],
-    422: errorResponses[422],
     503: errorResponses[503],
-  },
+  }),
 });
 
 const alertName = (labels: Record<string, string>): string => labels.alertname ?? 'unnamed alert';

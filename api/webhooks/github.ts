@@ -77,6 +77,9 @@ const route = createRoute({
   method: 'post',
   path: '/api/v1/webhooks/github',
   tags: ['webhooks'],
+  operationId: 'receiveGithubWebhook',
+  // The body's signature (X-Hub-Signature-256) is its authentication: no bearer token.
+  security: [],
   summary: 'GitHub webhook: a pushed tag builds its package and, with auto_release, releases it',
   description:
     'Configure it on the repository with content type `application/json`, a secret equal to GITHUB_WEBHOOK_SECRET, and the `push` event (a `create` event names no commit, so the creation of a tag is acknowledged and ignored: its push builds it). Every request must carry `X-Hub-Signature-256`, the HMAC-SHA256 of the raw body with that secret (401 otherwise; 503 while no secret is configured); no bearer token is asked for. A tag push starts the package build of every application whose `repo` is the repository, and the release of those with `auto_release`. A delivery id seen before starts nothing (200, `duplicate`). Other events and branches are acknowledged and ignored (202).',

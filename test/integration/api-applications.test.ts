@@ -209,7 +209,7 @@ describe('API description', () => {
       'put',
     ]);
     // 401, 403, 413, 429 (a write) and 503 are the middleware's, added to every route they guard
-    // (api/docs.ts).
+    // (api/docs.ts); 415 is the JSON body's Content-Type check.
     expect(Object.keys(spec.paths['/api/v1/applications']?.post?.responses ?? {}).sort()).toEqual([
       '201',
       '400',
@@ -217,6 +217,7 @@ describe('API description', () => {
       '403',
       '409',
       '413',
+      '415',
       '422',
       '429',
       '503',
