@@ -81,6 +81,9 @@ export type MetricSeries = Schemas['MetricSeries'];
 export type ReleaseChartEvent = Schemas['ReleaseChartEvent'];
 /** A release (a deployment): its record, where its workflow is, and its live progress. */
 export type Deployment = Schemas['Deployment'];
+/** A deployment as GET /api/v1/deployments lists it: the record, without its workflow. */
+export type DeploymentRecord =
+  paths['/api/v1/deployments']['get']['responses'][200]['content']['application/json']['items'][number];
 /** The body of POST /api/v1/deployments: a release to start. */
 export type CreateDeployment = Schemas['CreateDeployment'];
 /** What a running release is doing now (`Deployment.progress`). */

@@ -1374,7 +1374,18 @@ export interface components {
       progress?: components['schemas']['ReleaseProgress'];
     };
     ReleaseProgress: {
-      status: string;
+      /** @enum {string} */
+      status:
+        | 'pending'
+        | 'building'
+        | 'deploying'
+        | 'paused'
+        | 'verifying'
+        | 'succeeded'
+        | 'failed'
+        | 'rolling_back'
+        | 'rolled_back'
+        | 'cancelled';
       phase: string;
       paused: boolean;
       awaitingApproval: boolean;
@@ -1383,7 +1394,15 @@ export interface components {
       machines: {
         machine_id: string;
         batch: number;
-        status: string;
+        /** @enum {string} */
+        status:
+          | 'pending'
+          | 'deploying'
+          | 'deployed'
+          | 'failed'
+          | 'rolling_back'
+          | 'rolled_back'
+          | 'skipped';
       }[];
       waitingUntil?: number;
       awaitingJudgement?: {
@@ -1404,14 +1423,18 @@ export interface components {
         };
       };
     };
+    /** @description A release to start. Besides the schema, it is 422 when the application has no machines, or has neither a package of the version nor a repo to build one from. */
     CreateDeployment: {
+      /** @description The application's id (404 when no application has it) */
       app_id: string;
       /**
        * @description A git tag name that is safe everywhere relguard puts it: 1 to 128 ASCII letters, digits, `.`, `_`, `+` and `-`, starting with a letter or digit, without `..`, not ending with `.` or `.lock`.
        * @example v1.2.0
        */
       package_version: string;
+      /** @description The machine deployed first, alone, and baked: the id of one of the application's machines (another id is 422 naming it in `error.details.gray_machine_id`). Default: the application's first machine */
       gray_machine_id?: string;
+      /** @description Who the token acts for (`ci for alice`): 1 to 100 characters, counted in UTF-16 code units (a character beyond U+FFFF counts two) */
       requested_by?: string;
     };
     AnalysisReport: {

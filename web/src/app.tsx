@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, forgetToken, onUnauthorized, storedToken } from './api';
+import { api, ApiError, body, forgetToken, onUnauthorized, storedToken } from './api';
 import { ErrorBox } from './components/error-box';
 import { SignIn } from './components/sign-in';
 import { ApplicationPage } from './pages/application';
@@ -18,7 +18,7 @@ type Session =
 async function checkToken(): Promise<Session> {
   if (storedToken() === undefined) return { state: 'signed-out' };
   try {
-    return { state: 'signed-in', who: await api<Whoami>('/api/v1/whoami') };
+    return { state: 'signed-in', who: body(await api.GET('/api/v1/whoami')) };
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       return { state: 'signed-out', reason: 'the saved token is no longer valid: sign in again' };

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, saveToken } from '../api';
+import { apiWithToken, ApiError, body, saveToken } from '../api';
 import type { Whoami } from '../types';
 import { formText } from '../form';
 import { ErrorBox } from './error-box';
@@ -29,7 +29,7 @@ export function SignIn({
     }
     setBusy(true);
     try {
-      const who = await api<Whoami>('/api/v1/whoami', { token });
+      const who = body(await apiWithToken(token).GET('/api/v1/whoami'));
       saveToken(token);
       onSignedIn(who);
     } catch (failure) {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc } from '../api';
+import { api, body } from '../api';
 import { Chart } from '../components/chart';
 import { ErrorBox } from '../components/error-box';
 import { formatNumber, formatTime } from '../format';
@@ -114,9 +114,12 @@ function useScrollToFragment(ready: boolean): void {
 export function AnalysisReportView({ report }: { report: AnalysisReport }) {
   const series = useResource(
     (signal) =>
-      api<AnalysisSeries>(`/api/v1/deployments/${enc(report.deployment_id)}/analysis/series`, {
-        signal,
-      }),
+      api
+        .GET('/api/v1/deployments/{id}/analysis/series', {
+          params: { path: { id: report.deployment_id } },
+          signal,
+        })
+        .then(body),
     [report.deployment_id, report.createdTime],
   );
   const data = series.data;

@@ -1,11 +1,11 @@
-import { api, enc } from '../api';
+import { api, body, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo, formatTime } from '../format';
 import { unknownCount } from '../../../domain/fleet-health';
 import { useResource } from '../resource';
 import { Link } from '../router';
-import type { Application, Deployment, Items, Role } from '../types';
+import type { Application, Deployment, Role } from '../types';
 import { MachineHistory } from './machine-history';
 import { RedCharts } from './red-charts';
 import { PacerView, RollbackPolicyView } from './rollback-policy';
@@ -24,8 +24,10 @@ export function ApplicationPage({ id, role }: { id: string; role: Role }) {
   const loaded = useResource(
     async (signal): Promise<Loaded> => {
       const [app, releases] = await Promise.all([
-        api<Application>(`/api/v1/applications/${enc(id)}`, { signal }),
-        api<Items<Deployment>>(`/api/v1/deployments?app_id=${enc(id)}&limit=20`, { signal }),
+        api.GET('/api/v1/applications/{id}', { params: { path: { id } }, signal }).then(body),
+        api
+          .GET('/api/v1/deployments', { params: { query: { app_id: id, limit: 20 } }, signal })
+          .then(body),
       ]);
       return { app, releases: releases.items };
     },

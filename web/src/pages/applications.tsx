@@ -1,11 +1,11 @@
-import { api, enc } from '../api';
+import { api, body, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo } from '../format';
 import { byHealth, unknownCount, worstStatus } from '../../../domain/fleet-health';
 import { useResource } from '../resource';
 import { Link } from '../router';
-import type { Application, Deployment, Items } from '../types';
+import type { Application, Deployment } from '../types';
 
 interface Row {
   app: Application;
@@ -13,12 +13,14 @@ interface Row {
 }
 
 async function loadRows(signal: AbortSignal): Promise<Row[]> {
-  const { items: apps } = await api<Items<Application>>('/api/v1/applications', { signal });
+  const { items: apps } = body(await api.GET('/api/v1/applications', { signal }));
   return Promise.all(
     [...apps].sort(byHealth).map(async (app) => {
-      const { items } = await api<Items<Deployment>>(
-        `/api/v1/deployments?app_id=${enc(app.id)}&limit=1`,
-        { signal },
+      const { items } = body(
+        await api.GET('/api/v1/deployments', {
+          params: { query: { app_id: app.id, limit: 1 } },
+          signal,
+        }),
       );
       return items[0] === undefined ? { app } : { app, last: items[0] };
     }),

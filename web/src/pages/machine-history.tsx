@@ -1,10 +1,9 @@
 import { useState } from 'preact/hooks';
-import { api, enc } from '../api';
+import { api, body } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo, formatTime } from '../format';
 import { useResource } from '../resource';
-import type { Items, MachineEvent } from '../types';
 
 /** Enough changes to see a machine flap; the api keeps them all. */
 const historyLimit = 50;
@@ -17,12 +16,15 @@ export function MachineHistory({ appId, machineIds }: { appId: string; machineId
   const [machine, setMachine] = useState('');
   const events = useResource(
     (signal) =>
-      api<Items<MachineEvent>>(
-        `/api/v1/applications/${enc(appId)}/machine-events?limit=${historyLimit}${
-          machine === '' ? '' : `&machine=${enc(machine)}`
-        }`,
-        { signal },
-      ),
+      api
+        .GET('/api/v1/applications/{id}/machine-events', {
+          params: {
+            path: { id: appId },
+            query: { limit: historyLimit, ...(machine === '' ? {} : { machine }) },
+          },
+          signal,
+        })
+        .then(body),
     [appId, machine],
     { intervalMs: 5000 },
   );

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, enc } from '../api';
+import { api, body } from '../api';
 import { Chart, type ChartLine, type ChartMarker } from '../components/chart';
 import { ErrorBox } from '../components/error-box';
 import { useResource } from '../resource';
@@ -108,9 +108,12 @@ export function RedCharts({ appId }: { appId: string }) {
   const by = perMachine ? 'machine' : 'version';
   const metrics = useResource(
     (signal) =>
-      api<ApplicationMetrics>(`/api/v1/applications/${enc(appId)}/metrics?minutes=60&by=${by}`, {
-        signal,
-      }),
+      api
+        .GET('/api/v1/applications/{id}/metrics', {
+          params: { path: { id: appId }, query: { minutes: 60, by } },
+          signal,
+        })
+        .then(body),
     [appId, by],
     { intervalMs: 30_000 },
   );

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, enc } from '../api';
+import { api } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { formText } from '../form';
 import { isTerminal } from '../format';
@@ -53,8 +53,8 @@ export function ReleaseActions({
     setBusy(true);
     setError(undefined);
     try {
-      await api(`/api/v1/deployments/${enc(deployment.id)}/${action}`, {
-        method: 'POST',
+      await api.POST(`/api/v1/deployments/{id}/${action}`, {
+        params: { path: { id: deployment.id } },
         body: reason === undefined || reason === '' ? {} : { reason },
       });
       setConfirming(undefined);

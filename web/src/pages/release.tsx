@@ -1,11 +1,11 @@
 import { useRef } from 'preact/hooks';
-import { api, apiOptional, enc } from '../api';
+import { api, body, enc, optional } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { Status } from '../components/status';
 import { formatAgo, formatTime, isTerminal } from '../format';
 import { useResource } from '../resource';
 import { Link } from '../router';
-import type { AnalysisReport, Application, DeploymentView, GuardEvaluations, Role } from '../types';
+import type { Application, DeploymentView, GuardEvaluations, Role } from '../types';
 import { AlertDeliveries, AlertFailures, awaitingAlerts } from './alert-deliveries';
 import { AnalysisReportView } from './analysis-report';
 import { Batches } from './batches';
@@ -36,8 +36,8 @@ function useRelease(id: string, keepWatching: (deployment: DeploymentView) => bo
   return useResource(
     async (signal): Promise<Live> => {
       const [deployment, guard] = await Promise.all([
-        api<DeploymentView>(`/api/v1/deployments/${enc(id)}`, { signal }),
-        api<GuardEvaluations>(`/api/v1/deployments/${enc(id)}/guard`, { signal }),
+        api.GET('/api/v1/deployments/{id}', { params: { path: { id } }, signal }).then(body),
+        api.GET('/api/v1/deployments/{id}/guard', { params: { path: { id } }, signal }).then(body),
       ]);
       return { deployment, guard };
     },
@@ -62,9 +62,12 @@ function useReport(deployment: DeploymentView | undefined, app: Application | un
     (signal) =>
       deployment === undefined
         ? Promise.resolve(undefined)
-        : apiOptional<AnalysisReport>(`/api/v1/deployments/${enc(deployment.id)}/analysis`, {
-            signal,
-          }),
+        : optional(
+            api.GET('/api/v1/deployments/{id}/analysis', {
+              params: { path: { id: deployment.id } },
+              signal,
+            }),
+          ),
     [deployment?.id, status, expected],
     { intervalMs: pollMs, keepPolling: (found) => found === undefined && expected },
   );
@@ -80,7 +83,12 @@ export function ReleasePage({ id, role }: { id: string; role: Role }) {
     (signal) =>
       deployment === undefined
         ? Promise.resolve(undefined)
-        : api<Application>(`/api/v1/applications/${enc(deployment.app_id)}`, { signal }),
+        : api
+            .GET('/api/v1/applications/{id}', {
+              params: { path: { id: deployment.app_id } },
+              signal,
+            })
+            .then(body),
     [deployment?.app_id],
   );
   appRef.current = app.data;

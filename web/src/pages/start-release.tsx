@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api, enc } from '../api';
+import { api, body, enc } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { formText } from '../form';
 import { useResource } from '../resource';
 import { navigate } from '../router';
-import type { Application, DeploymentView, Items, PackageRecord } from '../types';
+import type { Application } from '../types';
 
 /**
  * Starts a release of a packaged version, its gray machine chosen here (the first by
@@ -13,7 +13,9 @@ import type { Application, DeploymentView, Items, PackageRecord } from '../types
 export function StartRelease({ app }: { app: Application }) {
   const packages = useResource(
     (signal) =>
-      api<Items<PackageRecord>>(`/api/v1/applications/${enc(app.id)}/packages`, { signal }),
+      api
+        .GET('/api/v1/applications/{id}/packages', { params: { path: { id: app.id } }, signal })
+        .then(body),
     [app.id],
   );
   const [error, setError] = useState<Error>();
@@ -25,14 +27,15 @@ export function StartRelease({ app }: { app: Application }) {
     setBusy(true);
     setError(undefined);
     try {
-      const deployment = await api<DeploymentView>('/api/v1/deployments', {
-        method: 'POST',
-        body: {
-          app_id: app.id,
-          package_version: formText(form, 'package_version'),
-          gray_machine_id: formText(form, 'gray_machine_id'),
-        },
-      });
+      const deployment = body(
+        await api.POST('/api/v1/deployments', {
+          body: {
+            app_id: app.id,
+            package_version: formText(form, 'package_version'),
+            gray_machine_id: formText(form, 'gray_machine_id'),
+          },
+        }),
+      );
       navigate(`/releases/${enc(deployment.id)}`);
     } catch (failure) {
       setError(failure as Error);
