@@ -158,14 +158,16 @@ export const PacerConfig = z
       });
     }
   })
-  .openapi({
-    description:
-      'How a release goes through the machines: the gray machine alone, then batches of `batch_size` machines, or up to the cumulative percentages of `batches`; with neither, 25, 50 and 100%. `batch_size` and `batches` are alternatives: giving both is 422 naming `pacer.batches`.',
-    oneOf: [
-      { title: 'batch_size, or neither', not: { required: ['batches'] } },
-      { title: 'batches', required: ['batches'], not: { required: ['batch_size'] } },
-    ],
-  });
+  .openapi(
+    openApi31({
+      description:
+        'How a release goes through the machines: the gray machine alone, then batches of `batch_size` machines, or up to the cumulative percentages of `batches`; with neither, 25, 50 and 100%. `batch_size` and `batches` are alternatives: giving both is 422 naming `pacer.batches`.',
+      oneOf: [
+        { title: 'batch_size, or neither', properties: { batches: false } },
+        { title: 'batches', required: ['batches'], properties: { batch_size: false } },
+      ],
+    }),
+  );
 export type PacerConfig = z.infer<typeof PacerConfig>;
 
 export const RuleMetric = z.enum(['error_rate', 'latency_p99', 'cpu', 'memory', 'custom']);
@@ -441,20 +443,17 @@ function checkMachines(app: MachineListHolder, ctx: z.RefinementCtx): void {
 }
 
 /**
- * The ssh platform's rule as JSON Schema: `local` (or no platform, `local` by default) takes
- * any machines; `ssh` takes only machines with `ssh` settings.
+ * The ssh platform's rule as JSON Schema: with `deployment_platform: ssh`, every machine has
+ * `ssh` settings (the `local` platform, the default, takes any machines).
  */
-const platformShapes: JsonSchema[] = [
-  { title: 'local platform', properties: { deployment_platform: { const: 'local' } } },
-  {
-    title: 'ssh platform',
+const sshPlatformRule: JsonSchema = {
+  if: { properties: { deployment_platform: { const: 'ssh' } }, required: ['deployment_platform'] },
+  then: {
     properties: {
-      deployment_platform: { const: 'ssh' },
-      machines: { items: { required: ['ssh'] } },
+      machines: { items: { properties: { ssh: { type: 'object' } }, required: ['ssh'] } },
     },
-    required: ['deployment_platform'],
   },
-];
+};
 
 export const ApplicationInput = z
   .strictObject(applicationFields)
@@ -463,7 +462,7 @@ export const ApplicationInput = z
     openApi31({
       description:
         'An application to create; relguard fills in the rest. Besides what the schema says, the api refuses with 422, naming each field: RED templates and custom rules that are not usable PromQL, a rollback policy the guard could never judge, notification channels that do not exist, and the redaction mask `***` where no stored value stands behind it (see each field).',
-      oneOf: platformShapes,
+      ...sshPlatformRule,
     }),
   );
 export type ApplicationInput = z.infer<typeof ApplicationInput>;
@@ -498,7 +497,7 @@ export const ApplicationUpdate = z
     openApi31({
       description:
         'The fields to change; the others keep their stored value. The application that results is checked as a whole, as a new one is: `deployment_platform: ssh` needs `ssh` settings on every machine, stored or sent; new templates are checked with the stored rules and the other way round. Each refusal is 422 naming the field.',
-      oneOf: platformShapes,
+      ...sshPlatformRule,
     }),
   );
 export type ApplicationUpdate = z.infer<typeof ApplicationUpdate>;

@@ -49,11 +49,13 @@ export const durationPattern =
 /** `90d`, `12h`, `1h30m` (a Prometheus duration) or a number of seconds, rounded up to whole seconds. */
 const Lifetime = z
   .union([
-    z
-      .number()
-      .int()
-      .positive()
-      .openapi({ minimum: 60, maximum: maxTokenLifetimeSeconds, description: 'Seconds' }),
+    // 1 minute at least, as the transform checks (a positive() here would also write an
+    // exclusiveMinimum 0 into the document beside the real bound).
+    z.number().int().openapi({
+      minimum: 60,
+      maximum: maxTokenLifetimeSeconds,
+      description: 'Seconds',
+    }),
     z.string().openapi({
       pattern: durationPattern,
       description: 'A duration (`90d`, `12h`, `1h30m`, `1.5h`) or seconds, from 1m to 10y',
@@ -125,8 +127,8 @@ export const NewApiToken = z
       description:
         'A token to create. `expires_in` and `expires_at` are alternatives: giving both is 422 naming `expires_at`; with neither the token never expires.',
       oneOf: [
-        { title: 'expires_in, or never', not: { required: ['expires_at'] } },
-        { title: 'expires_at', required: ['expires_at'], not: { required: ['expires_in'] } },
+        { title: 'expires_in, or never', properties: { expires_at: false } },
+        { title: 'expires_at', required: ['expires_at'], properties: { expires_in: false } },
       ],
     }),
   );

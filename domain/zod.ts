@@ -22,14 +22,25 @@ export function integer(min: number, max?: number) {
     : atLeast.max(max);
 }
 
-/** A schema in the words of OpenAPI 3.1, that is JSON Schema 2020-12 (`contains` included). */
-export type JsonSchema = SchemaObject & { contains?: JsonSchema };
+/**
+ * A schema in the words of OpenAPI 3.1, that is JSON Schema 2020-12: `contains`, `if` and
+ * `then`, and `false` for a property that must be absent, besides what openapi3-ts types.
+ */
+export type JsonSchema = Omit<SchemaObject, 'properties' | 'items' | 'oneOf' | 'not'> & {
+  properties?: Record<string, JsonSchema | boolean>;
+  items?: JsonSchema;
+  oneOf?: JsonSchema[];
+  not?: JsonSchema;
+  contains?: JsonSchema;
+  if?: JsonSchema;
+  then?: JsonSchema;
+};
 
 /**
  * `.openapi()` metadata in the words of OpenAPI 3.1, the document's version: zod-to-openapi
- * types its metadata as what 3.0 and 3.1 share, which leaves out `propertyNames`, `contains`
- * and `const`. They reach the document as given.
+ * types its metadata as what 3.0 and 3.1 share, which leaves out `propertyNames`, `contains`,
+ * `const`, `if` and boolean schemas. They reach the document as given.
  */
 export function openApi31(schema: JsonSchema): Partial<ZodOpenAPIMetadata> {
-  return schema;
+  return schema as Partial<ZodOpenAPIMetadata>;
 }

@@ -154,7 +154,10 @@ const rules: Rule[] = [
     rule: 'a pacer takes batch_size or batches, not both',
     schema: 'ApplicationInput',
     pointer: '/properties/pacer/oneOf',
-    says: [{ not: { required: ['batches'] } }, { required: ['batches'] }],
+    says: [
+      { properties: { batches: false } },
+      { required: ['batches'], properties: { batch_size: false } },
+    ],
     expressible: true,
     ...postApp,
     bad: () => application({ pacer: { batch_size: 1, batches: [100] } }),
@@ -276,13 +279,13 @@ const rules: Rule[] = [
   {
     rule: 'the ssh platform needs ssh settings on every machine',
     schema: 'ApplicationInput',
-    pointer: '/oneOf/1',
+    pointer: '',
     says: {
-      properties: {
-        deployment_platform: { const: 'ssh' },
-        machines: { items: { required: ['ssh'] } },
+      if: {
+        properties: { deployment_platform: { const: 'ssh' } },
+        required: ['deployment_platform'],
       },
-      required: ['deployment_platform'],
+      then: { properties: { machines: { items: { required: ['ssh'] } } } },
     },
     expressible: true,
     ...postApp,
@@ -533,7 +536,7 @@ const rules: Rule[] = [
     rule: 'expires_in or expires_at, not both',
     schema: 'NewApiToken',
     pointer: '/oneOf/1',
-    says: { required: ['expires_at'], not: { required: ['expires_in'] } },
+    says: { required: ['expires_at'], properties: { expires_in: false } },
     expressible: true,
     ...postToken,
     bad: () => ({ name: 'both', role: 'viewer', expires_in: '1d', expires_at: 4_102_444_800_000 }),
