@@ -3,7 +3,7 @@ import { PackageRecord, Version } from '../../domain';
 import { errorResponses, withJsonBodyErrors, link } from '../responses';
 import { acceptContentTypes, binaryContent, IdParam, json } from '../route-parts';
 
-/** What an upload may say it is; the bytes are checked as a .tar.gz when packaged. */
+/** What an upload may say its body is (the bytes are stored as sent, not inspected). */
 const packageMediaTypes = [
   'application/gzip',
   'application/x-gzip',
