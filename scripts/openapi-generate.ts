@@ -123,7 +123,11 @@ export async function schemaSource(document: OpenAPI3): Promise<string> {
   const nodes = await openapiTS(document, {
     silent: true,
     transform: (schema) =>
-      'format' in schema && schema.format === 'binary' && schema.type === 'string'
+      // A boolean schema (`false`: a property a shape must not have) is not an object.
+      typeof schema === 'object' &&
+      'format' in schema &&
+      schema.format === 'binary' &&
+      schema.type === 'string'
         ? blob
         : undefined,
     transformProperty: (property, schema) =>

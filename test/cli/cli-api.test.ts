@@ -275,6 +275,26 @@ describe('relguard against a running api', () => {
     expect(again.stdout).toContain('package shop v1.2.0 exists');
   }, 120_000);
 
+  it("runs the generated client's example: lists the applications, releases v1.2.0 to its end", async () => {
+    const example = startCli(['shop', 'v1.2.0'], {}, [
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'client', 'example.ts'),
+    ]);
+    expect(await example.exited).toBe(0);
+    expect(example.stderr).toBe('');
+    expect(example.stdout).toMatch(/^shop: v1\.\d\.0 on 3 machine\(s\)$/m);
+    const id = /^release (\S+) started: http/m.exec(example.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(example.stdout).toContain(`release ${id!} succeeded`);
+    const status = await relguard(['release', 'status', id!, '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      id,
+      status: 'succeeded',
+      package_version: 'v1.2.0',
+    });
+  }, 120_000);
+
   it('uploads a package built elsewhere, once', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'relguard-cli-upload-'));
     const file = path.join(dir, 'shop-v1.3.0.tar.gz');
