@@ -90,11 +90,19 @@ export const uploadPackage = createRoute({
       md5: z
         .string()
         .regex(/^[0-9a-fA-F]{32}$/, '32 hex digits')
-        .optional(),
+        .optional()
+        .openapi({
+          description:
+            "The body's MD5, as 32 hex digits: a body whose MD5 differs is refused (422) and nothing is stored",
+        }),
       sha256: z
         .string()
         .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits')
-        .optional(),
+        .optional()
+        .openapi({
+          description:
+            "The body's SHA-256, as 64 hex digits: a body whose SHA-256 differs is refused (422) and nothing is stored",
+        }),
     }),
     body: {
       required: true,

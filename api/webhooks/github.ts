@@ -85,12 +85,27 @@ const route = createRoute({
     'Configure it on the repository with content type `application/json`, a secret equal to GITHUB_WEBHOOK_SECRET, and the `push` event (a `create` event names no commit, so the creation of a tag is acknowledged and ignored: its push builds it). Every request must carry `X-Hub-Signature-256`, the HMAC-SHA256 of the raw body with that secret (401 otherwise; 503 while no secret is configured); no bearer token is asked for. A tag push starts the package build of every application whose `repo` is the repository, and the release of those with `auto_release`. A delivery id seen before starts nothing (200, `duplicate`). Other events and branches are acknowledged and ignored (202).',
   request: {
     headers: z.object({
+      // Required in the document, optional to the validation: the handler checks the signature
+      // before anything else (401), and only a signed delivery is told what else it lacks (400).
       'x-hub-signature-256': z
         .string()
         .optional()
-        .openapi({ description: '`sha256=` and the hex HMAC-SHA256 of the raw body' }),
-      'x-github-event': z.string().optional().openapi({ example: 'push' }),
-      'x-github-delivery': z.string().optional().openapi({ description: 'unique per delivery' }),
+        .openapi({
+          param: { required: true },
+          description: '`sha256=` and the hex HMAC-SHA256 of the raw body (401 without it)',
+        }),
+      'x-github-event': z
+        .string()
+        .optional()
+        .openapi({
+          param: { required: true },
+          example: 'push',
+          description: 'The event (`ping`, `push`, `create`; others are ignored): 400 without it',
+        }),
+      'x-github-delivery': z.string().optional().openapi({
+        description:
+          'Unique per delivery: a tag push without it is 400 (a redelivery could not be told apart)',
+      }),
     }),
     // Described, not validated: the signature is checked over the raw body before it is parsed.
     body: {
