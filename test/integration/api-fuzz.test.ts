@@ -20,6 +20,15 @@ import { toolPaths } from '../support/tools';
  */
 let stack: FuzzStack;
 
+const selector = 'app="{{app}}",version="{{version}}"';
+/** A template of each kind the guard accepts, as in its examples (domain/promql-templates.ts). */
+const promqlTemplates = {
+  rate: `sum(rate(http_requests_total{${selector}}[1m]))`,
+  errors: `sum(rate(http_requests_total{${selector},status=~"5.."}[1m]))`,
+  duration: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[1m])))`,
+  error_ratio: `sum(rate(http_requests_total{${selector},status=~"5.."}[1m])) / sum(rate(http_requests_total{${selector}}[1m]))`,
+};
+
 /** schemathesis' settings for this stack; each exception says why it is right. */
 function schemathesisConfig(): string {
   const { ids, signedPackage } = stack;
@@ -48,14 +57,6 @@ function schemathesisConfig(): string {
     '"query.expires" = { dictionary = "expiries", probability = 0.5 }',
     '"query.signature" = { dictionary = "signatures", probability = 0.5 }',
     '',
-    // Token revocation gets a token of its own to revoke: schemathesis learns ids from the
-    // responses it sees, and would otherwise revoke the token it fuzzes with and see nothing
-    // but 401 from then on.
-    '[[operations]]',
-    'include-path = "/api/v1/tokens/{id}"',
-    'include-method = "DELETE"',
-    `parameters = { "path.id" = ${JSON.stringify(stack.revocableTokenId)} }`,
-    '',
     // A signed GitHub delivery (see hooks.py) is read as the event its X-GitHub-Event header
     // names (ping, push, create), and a push or create payload without `ref` or `repository`
     // is refused with 422 naming the field. The description says so; JSON Schema cannot tie a
@@ -70,14 +71,16 @@ function schemathesisConfig(): string {
 }
 
 /** What schemathesis cannot be told in its config, in Python. */
-const hooks = (githubWebhookSecret: string) => `import hashlib
+const hooks = () => `import hashlib
 import hmac
 import json
 import re
 from collections.abc import MutableMapping
 
+import requests
 import schemathesis
 from schemathesis.core import NOT_SET
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.transport.serialization import serialize_binary
 
 # schemathesis has no serializer for application/gzip (the package upload's body) and reports
@@ -87,7 +90,16 @@ schemathesis.serializer.alias("application/gzip", "application/octet-stream")
 UPLOAD = ("PUT", "/api/v1/applications/{id}/packages/{version}")
 DIGESTS = {"md5": re.compile(r"[0-9a-fA-F]{32}"), "sha256": re.compile(r"[0-9a-fA-F]{64}")}
 GITHUB = ("POST", "/api/v1/webhooks/github")
-GITHUB_SECRET = ${JSON.stringify(githubWebhookSecret)}.encode()
+APPLICATIONS = {("POST", "/api/v1/applications"), ("PUT", "/api/v1/applications/{id}")}
+MAX_INTEGER = 2**53 - 1
+PROMQL = json.loads(${JSON.stringify(JSON.stringify(promqlTemplates))})
+GITHUB_SECRET = ${JSON.stringify(stack.githubWebhookSecret)}.encode()
+API_URL = ${JSON.stringify(stack.apiUrl)}
+ADMIN = {"Authorization": ${JSON.stringify(`Bearer ${stack.adminToken}`)}}
+TOKENS = ("DELETE", "/api/v1/tokens/{id}")
+ADMIN_TOKEN_ID = ${JSON.stringify(stack.adminTokenId)}
+REVOCABLE_TOKEN_ID = ${JSON.stringify(stack.revocableTokenId)}
+CHANNEL = "oncall"
 
 
 def upload_digests(case):
@@ -130,6 +142,70 @@ def github_signature(case):
             case.headers[name] = f"sha256={digest}"
 
 
+def is_number(value):
+    """A JSON number (269 or 269.0: an integer may come as either), not a boolean."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def valid_application(case):
+    """An application body that fits the schema also keeps the rules no JSON Schema can say.
+
+    The descriptions state them and a breach is 422 naming the field; schemathesis cannot know
+    them, so a body of the positive mode is made to keep them, as a user's would, in every
+    phase; a body of the negative mode keeps schemathesis' own (the server's checks of each
+    rule are in api-schema-rules, api-red-templates and api-applications tests):
+    - PromQL templates and custom rules must parse, use {{version}}, be a rate where a rate is
+      meant, keep le under histogram_quantile and fill only known placeholders: they get real
+      templates;
+    - pacer.batches must increase strictly: its values are sorted, without repeats, and end
+      with 100;
+    - with the guard enabled, rollback_policy.verify_seconds must be at least interval_seconds
+      x consecutive_breaches, and min_judged_evaluations at least consecutive_breaches (a
+      product and a comparison of fields): they are raised to that;
+    - rollback_policy.notify must name configured channels: it names one.
+    """
+    meta = case.meta
+    if meta is None or meta.is_negative_at(ParameterLocation.BODY) or not isinstance(case.body, dict):
+        return
+    pacer = case.body.get("pacer")
+    batches = pacer.get("batches") if isinstance(pacer, dict) else None
+    if isinstance(batches, list) and all(is_number(b) for b in batches):
+        pacer["batches"] = sorted({b for b in batches if b < 100}) + [100]
+    policy = case.body.get("rollback_policy")
+    if isinstance(policy, dict) and policy.get("enabled") is not False:
+        interval = policy.get("interval_seconds", 15)
+        breaches = policy.get("consecutive_breaches", 3)
+        if is_number(interval) and is_number(breaches):
+            if interval * breaches > MAX_INTEGER:
+                breaches = policy["consecutive_breaches"] = 1
+            if is_number(policy.get("verify_seconds")):
+                policy["verify_seconds"] = max(policy["verify_seconds"], interval * breaches)
+            if is_number(policy.get("min_judged_evaluations")):
+                policy["min_judged_evaluations"] = max(policy["min_judged_evaluations"], breaches)
+    notify = policy.get("notify") if isinstance(policy, dict) else None
+    if isinstance(notify, list) and notify:
+        # A channel named must be configured (PUT /channels/{name} or NOTIFY_CHANNELS): data,
+        # not a schema rule. The body names one that is, configured again in case the fuzz
+        # deleted it.
+        requests.put(
+            f"{API_URL}/api/v1/channels/{CHANNEL}",
+            json={"type": "webhook", "url": "http://127.0.0.1:9/alerts"},
+            headers=ADMIN,
+            timeout=10,
+        ).raise_for_status()
+        policy["notify"] = [CHANNEL]
+    red = case.body.get("red_metrics_config")
+    if isinstance(red, dict):
+        for kind in ("rate", "errors", "duration", "error_ratio"):
+            if isinstance(red.get(kind), str):
+                red[kind] = PROMQL[kind]
+    policy = case.body.get("rollback_policy")
+    rules = policy.get("rules") if isinstance(policy, dict) else None
+    for rule in rules if isinstance(rules, list) else []:
+        if isinstance(rule, dict) and isinstance(rule.get("promql"), str):
+            rule["promql"] = PROMQL["errors"]
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     operation = (case.operation.method.upper(), case.operation.path)
@@ -137,11 +213,18 @@ def before_call(context, case, **kwargs):
         upload_digests(case)
     elif operation == GITHUB:
         github_signature(case)
+    elif operation in APPLICATIONS:
+        valid_application(case)
+    elif operation == TOKENS and isinstance(case.path_parameters, MutableMapping):
+        # schemathesis learns token ids from GET /tokens, the fuzz's own among them: revoking
+        # that one would leave nothing but 401 for the rest of the run, so another is revoked.
+        if case.path_parameters.get("id") == ADMIN_TOKEN_ID:
+            case.path_parameters["id"] = REVOCABLE_TOKEN_ID
 `;
 
 beforeAll(async () => {
   stack = await startFuzzStack();
-  await writeFile(path.join(stack.scratch, 'hooks.py'), hooks(stack.githubWebhookSecret));
+  await writeFile(path.join(stack.scratch, 'hooks.py'), hooks());
   await writeFile(path.join(stack.scratch, 'schemathesis.toml'), schemathesisConfig());
 }, 120_000);
 
