@@ -697,7 +697,14 @@ export interface components {
         /** @default false */
         manual_approval: boolean;
         max_parallel?: number;
-      } & (unknown | unknown);
+      } & (
+        | {
+            batches?: never;
+          }
+        | {
+            batch_size?: never;
+          }
+      );
       /**
        * @description The PromQL templates the metric guard and the charts measure a version with; `{{app}}`, `{{version}}` and `{{instances}}` are filled in at evaluation. With the guard enabled, the longest range window (`[1m]`) of the templates and custom rules must hold two Prometheus scrapes (PROMETHEUS_SCRAPE_INTERVAL_SECONDS, 15 s by default: a window of at least 30 s), else `rate()` never has a value: 422 naming `red_metrics_config`.
        * @default {}
@@ -923,7 +930,14 @@ export interface components {
         /** @default false */
         manual_approval?: boolean;
         max_parallel?: number;
-      } & (unknown | unknown);
+      } & (
+        | {
+            batches?: never;
+          }
+        | {
+            batch_size?: never;
+          }
+      );
       /**
        * @description The PromQL templates the metric guard and the charts measure a version with; `{{app}}`, `{{version}}` and `{{instances}}` are filled in at evaluation. With the guard enabled, the longest range window (`[1m]`) of the templates and custom rules must hold two Prometheus scrapes (PROMETHEUS_SCRAPE_INTERVAL_SECONDS, 15 s by default: a window of at least 30 s), else `rate()` never has a value: 422 naming `red_metrics_config`.
        * @default {}
@@ -976,17 +990,7 @@ export interface components {
       };
       /** @default false */
       auto_release?: boolean;
-    } & (
-      | {
-          /** @constant */
-          deployment_platform?: 'local';
-        }
-      | {
-          /** @constant */
-          deployment_platform: 'ssh';
-          machines?: unknown;
-        }
-    );
+    };
     ApplicationMetrics: {
       app_id: string;
       from: number;
@@ -1163,7 +1167,14 @@ export interface components {
         /** @default false */
         manual_approval?: boolean;
         max_parallel?: number;
-      } & (unknown | unknown);
+      } & (
+        | {
+            batches?: never;
+          }
+        | {
+            batch_size?: never;
+          }
+      );
       /** @description The PromQL templates the metric guard and the charts measure a version with; `{{app}}`, `{{version}}` and `{{instances}}` are filled in at evaluation. With the guard enabled, the longest range window (`[1m]`) of the templates and custom rules must hold two Prometheus scrapes (PROMETHEUS_SCRAPE_INTERVAL_SECONDS, 15 s by default: a window of at least 30 s), else `rate()` never has a value: 422 naming `red_metrics_config`. */
       red_metrics_config?: {
         /**
@@ -1210,17 +1221,7 @@ export interface components {
         failures_before_error?: number;
       };
       auto_release?: boolean;
-    } & (
-      | {
-          /** @constant */
-          deployment_platform?: 'local';
-        }
-      | {
-          /** @constant */
-          deployment_platform: 'ssh';
-          machines?: unknown;
-        }
-    );
+    };
     DeletedApplication: {
       id: string;
       name: string;
@@ -1610,7 +1611,14 @@ export interface components {
       expires_in?: number | string;
       /** @description When the token stops working (epoch ms), in the future: a time already past is 422 naming `expires_at`. Not with `expires_in` */
       expires_at?: number;
-    } & (unknown | unknown);
+    } & (
+      | {
+          expires_at?: never;
+        }
+      | {
+          expires_in?: never;
+        }
+    );
     ApiToken: {
       id: string;
       name: string;
@@ -3795,7 +3803,9 @@ export interface operations {
   uploadPackage: {
     parameters: {
       query?: {
+        /** @description The body's MD5, as 32 hex digits: a body whose MD5 differs is refused (422) and nothing is stored */
         md5?: string;
+        /** @description The body's SHA-256, as 64 hex digits: a body whose SHA-256 differs is refused (422) and nothing is stored */
         sha256?: string;
       };
       header?: never;
@@ -4637,11 +4647,12 @@ export interface operations {
   receiveGithubWebhook: {
     parameters: {
       query?: never;
-      header?: {
-        /** @description `sha256=` and the hex HMAC-SHA256 of the raw body */
-        'x-hub-signature-256'?: string;
-        'x-github-event'?: string;
-        /** @description unique per delivery */
+      header: {
+        /** @description `sha256=` and the hex HMAC-SHA256 of the raw body (401 without it) */
+        'x-hub-signature-256': string;
+        /** @description The event (`ping`, `push`, `create`; others are ignored): 400 without it */
+        'x-github-event': string;
+        /** @description Unique per delivery: a tag push without it is 400 (a redelivery could not be told apart) */
         'x-github-delivery'?: string;
       };
       path?: never;
