@@ -132,7 +132,7 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>, options: DocumentOptions): v
             title: 'relguard API',
             version: options.version,
             description:
-              'Releases, rollbacks and root-cause reports. Errors are `{ error: { code, message, details } }`. A method a path does not declare answers 405 with `Allow`.',
+              "Releases, rollbacks and root-cause reports. Errors are `{ error: { code, message, details } }`. A method a path does not declare answers 405 with `Allow`. Besides the operations whose `security` is empty, the api serves without a token: /openapi.json (this document), /docs (Swagger UI), /metrics (relguard's own metrics, for Prometheus) and /console/ (the web console, which asks for a token for every call).",
           },
           servers: [server],
           tags: documentTags,

@@ -492,7 +492,7 @@ export interface paths {
     put?: never;
     /**
      * Alertmanager webhook: mark the alerting machines, analyse the recent release of the applications that alert
-     * @description An alert whose `app` and `instance` labels (ALERT_APP_LABEL, ALERT_INSTANCE_LABEL) name an application and one of its machines (id, host:port or host) marks that machine `alert` while it fires and clears it when resolved, through the application's health watcher. For each firing alert with an `app` label naming an application whose last release started within the lookback, starts that deployment's analysis (one per deployment; a running one is joined, an alert already analysed is not analysed again). Resolved alerts start no analysis.
+     * @description An alert whose `app` and `instance` labels (ALERT_APP_LABEL, ALERT_INSTANCE_LABEL) name an application and one of its machines (id, host:port or host) marks that machine `alert` while it fires and clears it when resolved, through the application's health watcher. For each firing alert with an `app` label naming an application whose last release started within the lookback, starts that deployment's analysis (one per deployment; a running one is joined, an alert already analysed is not analysed again). Resolved alerts start no analysis. Alertmanager sends a deployer token: `http_config: { authorization: { credentials: <token> } }` in its webhook receiver. Its deliveries are not counted by the write rate limit (a 429 would drop an alert).
      */
     post: operations['receiveAlertmanagerWebhook'];
     delete?: never;

@@ -313,6 +313,7 @@ describe('a method a path does not declare', () => {
       ['GET', '/api/v1/deployments/d1/pause', 'POST, OPTIONS'],
       ['HEAD', '/api/v1/webhooks/github', 'POST, OPTIONS'],
       ['TRACE', '/api/v1/whoami', 'GET, HEAD, OPTIONS'],
+      ['QUERY', '/api/v1/deployments', 'GET, HEAD, POST, OPTIONS'],
       ['POST', '/openapi.json', 'GET, HEAD, OPTIONS'],
       ['DELETE', '/packages/shop/shop-v1.0.0.tar.gz', 'GET, HEAD, OPTIONS'],
     ];
