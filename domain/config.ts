@@ -175,7 +175,7 @@ export const configSchema = z.object({
         }
       }),
     ),
-  /** The api's URL as people reach it, for the links in alerts. */
+  /** The api's URL as people reach it, for the links in alerts and /openapi.json's server. */
   API_PUBLIC_URL: url.default('http://127.0.0.1:3000'),
   /**
    * The web console as people reach it, for the links in alerts (a release's page, an
