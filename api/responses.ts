@@ -95,7 +95,7 @@ export type OperationId = (typeof operationIds)[number];
 export interface LinkObject {
   operationId: OperationId;
   description: string;
-  parameters: Record<string, string>;
+  parameters?: Record<string, string>;
   requestBody?: Record<string, string>;
 }
 
@@ -114,7 +114,7 @@ export function link(
   return {
     operationId,
     description,
-    parameters,
+    ...(Object.keys(parameters).length === 0 ? {} : { parameters }),
     ...(requestBody === undefined ? {} : { requestBody }),
   };
 }
