@@ -99,6 +99,7 @@ const route = createRoute({
         .optional()
         .openapi({
           param: { required: true },
+          minLength: 1,
           example: 'push',
           description: 'The event (`ping`, `push`, `create`; others are ignored): 400 without it',
         }),
@@ -323,6 +324,16 @@ export function githubWebhook(options: { secret?: string | undefined }) {
             : 'the body is not valid JSON',
         ),
         400,
+      );
+    }
+    // Every GitHub payload is an object, as the document says; JSON of another kind (a number,
+    // an array, null) is no event, whatever the header names, and is refused, not ignored.
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      return c.json(
+        errorBody('validation_failed', `invalid ${event} event: the payload is not a JSON object`, [
+          { field: '(body)', message: 'expected an object' },
+        ]),
+        422,
       );
     }
 

@@ -224,6 +224,20 @@ describe('POST /api/v1/webhooks/github: the signature', () => {
     expect(JSON.stringify(form.body)).toContain('application/json');
   });
 
+  it('is 422 for a signed body that is JSON but no object, whatever the event', async () => {
+    // schemathesis' negative mode sent a number as an unknown event, and the api once ignored
+    // it (202) as it ignores other events, or answered a ping (200).
+    for (const event of ['ping', 'push', 'workflow_run']) {
+      for (const body of ['-1.06e16', '[]', 'null', '"push"']) {
+        const { status, body: refusal } = await deliver({ event, body });
+        expect(status, `${event} ${body}`).toBe(422);
+        expect(refusal).toMatchObject({
+          error: { code: 'validation_failed', details: [{ field: '(body)' }] },
+        });
+      }
+    }
+  });
+
   it('is 422 naming the field for a signed tag event that lacks its repository', async () => {
     const { status, body } = await deliver({ event: 'push', payload: { ref: 'refs/tags/v1' } });
     expect(status).toBe(422);
