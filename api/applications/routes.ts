@@ -44,11 +44,13 @@ const applicationLinks = {
     {},
     { app_id: '$response.body#/id' },
   ),
+  // No gray_machine_id: an application may have no machines yet, and the release picks its
+  // first one by default.
   createDeployment: link(
     'createDeployment',
-    'Release a version of it, gray first on its first machine',
+    'Release a version of it',
     {},
-    { app_id: '$response.body#/id', gray_machine_id: '$response.body#/machines/0/id' },
+    { app_id: '$response.body#/id' },
   ),
 };
 
