@@ -401,6 +401,8 @@ describe('the api against its own /openapi.json', () => {
 
     const requests = [...stack.statuses.values()].reduce((sum, count) => sum + count, 0);
     const modes = Object.fromEntries([...byPhaseAndMode].sort(([a], [b]) => a.localeCompare(b)));
+    // Its phases, links and warnings, for the CI log.
+    console.log(output);
     console.log(
       `schemathesis (all checks, positive and negative): ${report.test_cases.generated} cases over ${operations.length} operations, 0 failures (by phase and mode: ${JSON.stringify(modes)}); stateful: ${linked} cases along ${links.size} links (${declared} declared in the document, ${links.size - declared} inferred); the api answered ${requests} requests, 0 with a 5xx (by status: ${JSON.stringify(Object.fromEntries([...stack.statuses].sort(([a], [b]) => a - b)))})`,
     );
