@@ -106,6 +106,8 @@ GITHUB_SECRET = ${JSON.stringify(stack.githubWebhookSecret)}.encode()
 API_URL = ${JSON.stringify(stack.apiUrl)}
 ADMIN = {"Authorization": ${JSON.stringify(`Bearer ${stack.adminToken}`)}}
 TOKENS = ("DELETE", "/api/v1/tokens/{id}")
+NEW_TOKEN = ("POST", "/api/v1/tokens")
+MASK = "***"
 ADMIN_TOKEN_ID = ${JSON.stringify(stack.adminTokenId)}
 REVOCABLE_TOKEN_ID = ${JSON.stringify(stack.revocableTokenId)}
 CHANNEL = "oncall"
@@ -151,6 +153,37 @@ def github_signature(case):
             case.headers[name] = f"sha256={digest}"
 
 
+def positive_body(case):
+    """Whether the case's body is an object that schemathesis means to fit the schema."""
+    meta = case.meta
+    return (
+        meta is not None
+        and not meta.is_negative_at(ParameterLocation.BODY)
+        and isinstance(case.body, dict)
+    )
+
+
+def utf16_fit(case, limits):
+    """Text the server measures in UTF-16 code units, as JavaScript does, fits its maximum.
+
+    JSON Schema counts a character beyond U+FFFF (an emoji) as one, the server as two: a
+    name of 60 such characters fits maxLength 100 and is refused (422, as the descriptions
+    say). In a positive body each such character of a field over its limit becomes an x.
+    """
+    if not positive_body(case):
+        return
+    for field, limit in limits.items():
+        text = case.body.get(field)
+        if isinstance(text, str) and len(text.encode("utf-16-le")) // 2 > limit:
+            case.body[field] = "".join(c if ord(c) < 0x10000 else "x" for c in text)
+
+
+def valid_token(case):
+    """A new token's expires_in, as a string, is within 1m..10y (the description says so)."""
+    if positive_body(case) and isinstance(case.body.get("expires_in"), str):
+        case.body["expires_in"] = "90d"
+
+
 def is_number(value):
     """A JSON number (269 or 269.0: an integer may come as either), not a boolean."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -171,12 +204,41 @@ def valid_application(case):
     - with the guard enabled, rollback_policy.verify_seconds must be at least interval_seconds
       x consecutive_breaches, and min_judged_evaluations at least consecutive_breaches (a
       product and a comparison of fields): they are raised to that;
-    - rollback_policy.notify must name configured channels: it names one.
+    - rollback_policy.notify must name configured channels: it names one;
+    - machine ids, and machines' host:port, are unique in the body: a repeat is left out;
+    - on PUT, the platform applies to the stored machines too: ssh without machines in the
+      body (shop's have no ssh settings) is left out;
+    - *** is the redaction mask GET gives for a secret, refused where none is stored: a command
+      or key path that is just the mask, or a repo URL with it as credentials, gets a value.
     """
-    meta = case.meta
-    if meta is None or meta.is_negative_at(ParameterLocation.BODY) or not isinstance(case.body, dict):
+    if not positive_body(case):
         return
-    pacer = case.body.get("pacer")
+    body = case.body
+    machines = body.get("machines")
+    if isinstance(machines, list):
+        ids, addresses, kept = set(), set(), []
+        for machine in machines:
+            if isinstance(machine, dict):
+                address = (str(machine.get("host")), str(machine.get("port")))
+                if machine.get("id") in ids or address in addresses:
+                    continue
+                ids.add(machine.get("id"))
+                addresses.add(address)
+            kept.append(machine)
+        body["machines"] = kept
+    if case.operation.method.upper() == "PUT" and body.get("deployment_platform") == "ssh":
+        if "machines" not in body:
+            del body["deployment_platform"]
+    for field in ("start_cmd", "stop_cmd", "build_cmd"):
+        if body.get(field) == MASK:
+            body[field] = "true"
+    if isinstance(body.get("repo"), str):
+        body["repo"] = body["repo"].replace(f"://{MASK}@", "://user@")
+    for machine in machines if isinstance(machines, list) else []:
+        ssh = machine.get("ssh") if isinstance(machine, dict) else None
+        if isinstance(ssh, dict) and ssh.get("key_path") == MASK:
+            ssh["key_path"] = "/keys/id_ed25519"
+    pacer = body.get("pacer")
     batches = pacer.get("batches") if isinstance(pacer, dict) else None
     if isinstance(batches, list) and all(is_number(b) for b in batches):
         pacer["batches"] = sorted({b for b in batches if b < 100}) + [100]
@@ -218,12 +280,16 @@ def valid_application(case):
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     operation = (case.operation.method.upper(), case.operation.path)
+    utf16_fit(case, {"requested_by": 100, "reason": 2000})
     if operation == UPLOAD:
         upload_digests(case)
     elif operation == GITHUB:
         github_signature(case)
     elif operation in APPLICATIONS:
         valid_application(case)
+    elif operation == NEW_TOKEN:
+        valid_token(case)
+        utf16_fit(case, {"name": 100})
     elif operation == TOKENS and isinstance(case.path_parameters, MutableMapping):
         # schemathesis learns token ids from GET /tokens, the fuzz's own among them: revoking
         # that one would leave nothing but 401 for the rest of the run, so another is revoked.
