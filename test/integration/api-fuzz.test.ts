@@ -53,15 +53,10 @@ function schemathesisConfig(): string {
     `package_keys = { values = ${JSON.stringify([signedPackage.key])} }`,
     `expiries = { values = ${JSON.stringify([signedPackage.expires])} }`,
     `signatures = { values = ${JSON.stringify([signedPackage.signature])} }`,
-    // A release's gray machine must be a machine of the application (422 otherwise, as its
-    // description says): that is data, not a schema rule, so a schema-valid gray machine is one
-    // of shop's.
-    'machines = { values = ["m1"] }',
     '',
     '[parameters]',
     '"path.id" = { dictionary = "ids", probability = 0.5 }',
     '"body.app_id" = { dictionary = "app_ids", probability = 0.5 }',
-    '"body.gray_machine_id" = { dictionary = "machines", probability = 1.0 }',
     '"path.key" = { dictionary = "package_keys", probability = 0.5 }',
     '"query.expires" = { dictionary = "expiries", probability = 0.5 }',
     '"query.signature" = { dictionary = "signatures", probability = 0.5 }',
@@ -85,6 +80,7 @@ import hmac
 import json
 import re
 from collections.abc import MutableMapping
+from urllib.parse import quote
 
 import requests
 import schemathesis
@@ -107,6 +103,8 @@ API_URL = ${JSON.stringify(stack.apiUrl)}
 ADMIN = {"Authorization": ${JSON.stringify(`Bearer ${stack.adminToken}`)}}
 TOKENS = ("DELETE", "/api/v1/tokens/{id}")
 NEW_TOKEN = ("POST", "/api/v1/tokens")
+NEW_RELEASE = ("POST", "/api/v1/deployments")
+SHOP_ID = ${JSON.stringify(stack.ids.app)}
 MASK = "***"
 ADMIN_TOKEN_ID = ${JSON.stringify(stack.adminTokenId)}
 REVOCABLE_TOKEN_ID = ${JSON.stringify(stack.revocableTokenId)}
@@ -176,6 +174,45 @@ def utf16_fit(case, limits):
         text = case.body.get(field)
         if isinstance(text, str) and len(text.encode("utf-16-le")) // 2 > limit:
             case.body[field] = "".join(c if ord(c) < 0x10000 else "x" for c in text)
+
+
+def releasable(app_id):
+    """The application's machines when it can be released (it has machines and a repo), or None."""
+    if not isinstance(app_id, str):
+        return None
+    response = requests.get(
+        f"{API_URL}/api/v1/applications/{quote(app_id, safe='')}", headers=ADMIN, timeout=10
+    )
+    if response.status_code != 200:
+        return None
+    app = response.json()
+    machines = [machine.get("id") for machine in app.get("machines") or []]
+    return machines if machines and app.get("repo") else None
+
+
+def valid_release(case):
+    """A release the schema allows names an application that can be released, and its machine.
+
+    What the application is decides the rest (422 otherwise, as the description says): it
+    must have machines, and a repo or a package of the version; the gray machine must be one of
+    its machines. Data, not schema: a positive body whose application exists but cannot be
+    released releases shop instead, and its gray machine is one of the application's. An id
+    that names nothing is left alone (404).
+    """
+    if not positive_body(case):
+        return
+    app_id = case.body.get("app_id")
+    machines = releasable(app_id)
+    if machines is None and app_id != SHOP_ID:
+        found = requests.get(
+            f"{API_URL}/api/v1/applications/{quote(str(app_id), safe='')}", headers=ADMIN, timeout=10
+        )
+        if found.status_code == 200:
+            case.body["app_id"] = SHOP_ID
+            machines = releasable(SHOP_ID)
+    if machines and isinstance(case.body.get("gray_machine_id"), str):
+        if case.body["gray_machine_id"] not in machines:
+            case.body["gray_machine_id"] = machines[0]
 
 
 def valid_token(case):
@@ -287,6 +324,8 @@ def before_call(context, case, **kwargs):
         github_signature(case)
     elif operation in APPLICATIONS:
         valid_application(case)
+    elif operation == NEW_RELEASE:
+        valid_release(case)
     elif operation == NEW_TOKEN:
         valid_token(case)
         utf16_fit(case, {"name": 100})
