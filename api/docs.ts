@@ -111,11 +111,17 @@ export function withMiddlewareResponses(document: OpenAPIDocument): OpenAPIDocum
 
 /** /openapi.json from the routes' own schemas, and /docs with Swagger UI served locally (no CDN). */
 export function mountDocs(app: OpenAPIHono<ApiEnv>, options: DocumentOptions): void {
-  const server =
+  // The configured URL first (Swagger UI's choice), then the page's own origin: API_PUBLIC_URL
+  // has a default (127.0.0.1:3000), and an api reached another way must still be triable.
+  const origin = { url: '/', description: 'The origin this document was read from' };
+  const servers =
     options.publicUrl === undefined
-      ? { url: '/', description: 'The origin this document was read from' }
+      ? [origin]
       : // Without a trailing slash: paths start with one.
-        { url: options.publicUrl.replace(/\/+$/, ''), description: 'This api (API_PUBLIC_URL)' };
+        [
+          { url: options.publicUrl.replace(/\/+$/, ''), description: 'This api (API_PUBLIC_URL)' },
+          origin,
+        ];
   // The middleware's responses point at it by name, whichever routes happen to use it.
   app.openAPIRegistry.register('Error', ErrorEnvelope);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -134,7 +140,7 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>, options: DocumentOptions): v
             description:
               "Releases, rollbacks and root-cause reports. Errors are `{ error: { code, message, details } }`. A method a path does not declare answers 405 with `Allow`. Besides the operations whose `security` is empty, the api serves without a token: /openapi.json (this document), /docs (Swagger UI), /metrics (relguard's own metrics, for Prometheus) and /console/ (the web console, which asks for a token for every call).",
           },
-          servers: [server],
+          servers,
           tags: documentTags,
         }),
       ),

@@ -88,7 +88,7 @@ export type DeploymentRecord =
 export type CreateDeployment = Schemas['CreateDeployment'];
 /** What a running release is doing now (`Deployment.progress`). */
 export type ReleaseProgress = Schemas['ReleaseProgress'];
-/** The body of POST /api/v1/deployments/{id}/{action}: why, and for whom. */
+/** The body of a release action (POST /api/v1/deployments/{id}/pause, …/rollback, …): why, and for whom. */
 export type ReleaseAction = Schemas['ReleaseAction'];
 /** The root-cause report of a rolled-back or alerting release. */
 export type AnalysisReport = Schemas['AnalysisReport'];

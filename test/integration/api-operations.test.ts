@@ -215,9 +215,12 @@ describe('the operations of /openapi.json', () => {
     });
   });
 
-  it('names the configured public URL as its server, and / when there is none', async () => {
-    // Without the trailing slash: every path starts with one.
-    expect(document.servers?.map((server) => server.url)).toEqual(['https://relguard.example.com']);
+  it('names the configured public URL as its first server, and / when there is none', async () => {
+    // Without the trailing slash: every path starts with one. Then the page's own origin.
+    expect(document.servers?.map((server) => server.url)).toEqual([
+      'https://relguard.example.com',
+      '/',
+    ]);
     const unconfigured = await servedDocument();
     expect(unconfigured.servers?.map((server) => server.url)).toEqual(['/']);
   });
