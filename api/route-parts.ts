@@ -45,7 +45,8 @@ export function acceptContentTypes(mediaTypes: readonly string[]): MiddlewareHan
       return c.json(
         errorBody(
           'unsupported_media_type',
-          `Content-Type ${header === undefined || header === '' ? '(none)' : header} is not accepted here: send ${mediaTypes.join(', ')}`,
+          // A missing header is taken as octet-stream above; an empty one is refused as empty.
+          `Content-Type ${header === undefined || header === '' ? '(empty)' : header} is not accepted here: send ${mediaTypes.join(', ')}`,
           { accepted: [...mediaTypes] },
         ),
         415,
