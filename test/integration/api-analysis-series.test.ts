@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../activities/logger';
 import { PrometheusClient } from '../../activities/metrics/prometheus';
 import { createApp } from '../../api/app';
-import type { ReleaseMarker } from '../../domain/release-timeline';
+import type { AnalysisSeries } from '../../client';
 import { sampleReport } from '../support/analysis-report';
 import { tokenFor, withToken, type TestApi } from '../support/api-token';
 import { releasesNotUsedHere } from '../support/releases';
@@ -16,25 +16,6 @@ import { recordOnsetRelease, type OnsetRelease } from '../support/report-onset';
  */
 let onset: OnsetRelease;
 let viewer: TestApi;
-
-interface SeriesBody {
-  deployment_id: string;
-  from: number;
-  to: number;
-  step_seconds: number;
-  baseline_window: { from: number; to: number };
-  release_window: { from: number; to: number };
-  markers: ReleaseMarker[];
-  items: {
-    name: string;
-    promql: string;
-    chart_promql: string;
-    unpinned: string[];
-    unpin_error?: string;
-    series: { labels: Record<string, string>; timestamps: number[]; values: (number | null)[] }[];
-    error?: string;
-  }[];
-}
 
 beforeAll(async () => {
   onset = await recordOnsetRelease();
@@ -70,7 +51,7 @@ describe('GET /api/v1/deployments/:id/analysis/series (the onset)', () => {
     );
     const response = await viewer.request(`/api/v1/deployments/${deployment.id}/analysis/series`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as SeriesBody;
+    const body = (await response.json()) as AnalysisSeries;
 
     // The windows: at least 10 minutes before the release's start, through the rollback.
     expect(body.baseline_window.to).toBe(moments.start);
