@@ -96,9 +96,9 @@ describe('Prometheus credentials (the worker and the MCP server read the same va
 });
 
 describe('documentation', () => {
-  it('README.md lists every variable', () => {
-    const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
-    expect(mcpConfigVariables.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  it('docs/configuration.md lists every variable', () => {
+    const documented = readFileSync(path.join(projectRoot, 'docs', 'configuration.md'), 'utf8');
+    expect(mcpConfigVariables.filter((name) => !documented.includes(`\`${name}\``))).toEqual([]);
   });
 
   it('.env.example shows every variable with its default', () => {
