@@ -10,10 +10,9 @@ export const deploymentsApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationH
   .openapi(routes.getDeployment, handlers.getDeployment)
   .openapi(routes.getAnalysis, handlers.getAnalysis)
   .openapi(routes.getAnalysisSeries, handlers.getAnalysisSeries)
-  .openapi(routes.getGuardEvaluations, handlers.getGuardEvaluations)
-  .openapi(routes.deploymentActionRoute('pause'), handlers.deploymentAction('pause'))
-  .openapi(routes.deploymentActionRoute('resume'), handlers.deploymentAction('resume'))
-  .openapi(routes.deploymentActionRoute('approve'), handlers.deploymentAction('approve'))
-  .openapi(routes.deploymentActionRoute('promote'), handlers.deploymentAction('promote'))
-  .openapi(routes.deploymentActionRoute('rollback'), handlers.deploymentAction('rollback'))
-  .openapi(routes.deploymentActionRoute('cancel'), handlers.deploymentAction('cancel'));
+  .openapi(routes.getGuardEvaluations, handlers.getGuardEvaluations);
+
+// One operation per release action (POST /api/v1/deployments/{id}/<action>), one handler.
+for (const action of routes.releaseActions) {
+  deploymentsApi.openapi(routes.deploymentActionRoute(action), handlers.deploymentAction(action));
+}
